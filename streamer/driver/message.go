@@ -1,0 +1,105 @@
+package driver
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// TimestampFormat is SeaStreamer's display format of a timestamp (in UTC,
+// millisecond precision), as printed by ss-decode and the stdio backend:
+// 2023-06-05T13:55:53.001.
+const TimestampFormat = "2006-01-02T15:04:05.000"
+
+// Header is the metadata of a message.
+//
+// When given to Producer.Send, StreamKey and Shard say where the message goes;
+// Seq and Timestamp are zero to let the backend assign them (unless
+// ProducerOptions.Verbatim is set). In a received Message or a receipt, all
+// four are set by the backend.
+type Header struct {
+	StreamKey StreamKey
+	Shard     ShardID
+	Seq       SeqNo
+	// Timestamp is when the message was produced, as stored by the backend.
+	// Backends store milliseconds (the file format, Kafka, Redis), so a
+	// received Timestamp has millisecond precision and is in UTC.
+	Timestamp time.Time
+}
+
+// StreamShard returns the (stream, shard) of h.
+func (h Header) StreamShard() StreamShard { return StreamShard{Stream: h.StreamKey, Shard: h.Shard} }
+
+// ID returns the triple that identifies the message.
+func (h Header) ID() MessageID { return MessageID{Stream: h.StreamKey, Shard: h.Shard, Seq: h.Seq} }
+
+// String formats h as SeaStreamer does:
+// [2023-06-05T13:55:53.001 | hello | 1 | 0] (timestamp, key, seq, shard).
+func (h Header) String() string {
+	var b strings.Builder
+	b.Grow(48 + len(h.StreamKey))
+	b.WriteByte('[')
+	b.WriteString(h.Timestamp.UTC().Format(TimestampFormat))
+	b.WriteString(" | ")
+	b.WriteString(string(h.StreamKey))
+	b.WriteString(" | ")
+	b.WriteString(strconv.FormatUint(uint64(h.Seq), 10))
+	b.WriteString(" | ")
+	b.WriteString(strconv.FormatUint(uint64(h.Shard), 10))
+	b.WriteByte(']')
+	return b.String()
+}
+
+// MessageID identifies a message: (stream, shard, sequence number). It is
+// comparable and can be a map key.
+type MessageID struct {
+	Stream StreamKey
+	Shard  ShardID
+	Seq    SeqNo
+}
+
+// Message is a received message: its header and its payload.
+//
+// The payload is not copied from the backend's buffers (for the file backend
+// it may point into a memory-mapped file): it is read-only, and it stays valid
+// at least until the Consumer that returned it is closed. Use Bytes or Clone
+// to keep a copy beyond that.
+type Message struct {
+	Header
+	Payload []byte
+}
+
+// Size returns the payload's length in bytes.
+func (m Message) Size() int { return len(m.Payload) }
+
+// String returns the payload as a string (a copy), without checking that it
+// is UTF-8; use Text for a checked conversion.
+func (m Message) String() string { return string(m.Payload) }
+
+// Text returns the payload as a string, or an error wrapping ErrInvalidUTF8
+// if it is not valid UTF-8.
+func (m Message) Text() (string, error) {
+	if !utf8.Valid(m.Payload) {
+		return "", ErrInvalidUTF8
+	}
+	return string(m.Payload), nil
+}
+
+// Bytes returns a copy of the payload that the caller owns. It returns an
+// empty, non-nil slice for an empty payload.
+func (m Message) Bytes() []byte {
+	b := make([]byte, len(m.Payload))
+	copy(b, m.Payload)
+	return b
+}
+
+// DecodeJSON unmarshals the payload, as JSON, into v.
+func (m Message) DecodeJSON(v any) error { return json.Unmarshal(m.Payload, v) }
+
+// Clone returns a copy of m whose payload is owned by the caller.
+func (m Message) Clone() Message {
+	m.Payload = m.Bytes()
+	return m
+}

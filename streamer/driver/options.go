@@ -1,0 +1,156 @@
+package driver
+
+import (
+	"log/slog"
+	"strconv"
+	"time"
+)
+
+// ConsumerMode is how a consumer reads and whether it commits.
+type ConsumerMode uint8
+
+// Consumer modes (SeaStreamer's ConsumerMode).
+const (
+	// RealTime is the default: no group, no commit; it reads from where
+	// AutoStreamReset says (the end by default) and follows new messages.
+	RealTime ConsumerMode = iota
+	// Resumable commits its position; after a restart it resumes after the
+	// last committed message. The group (optional) names the position to
+	// resume; backends pick a per-host default when it is empty.
+	Resumable
+	// LoadBalanced consumers sharing a Group divide the messages between them;
+	// how is backend-specific (Kafka: partitions; Redis and file: per message).
+	LoadBalanced
+)
+
+func (m ConsumerMode) String() string {
+	switch m {
+	case RealTime:
+		return "RealTime"
+	case Resumable:
+		return "Resumable"
+	case LoadBalanced:
+		return "LoadBalanced"
+	}
+	return "ConsumerMode(" + strconv.Itoa(int(m)) + ")"
+}
+
+// StreamReset says where a consumer starts when it has no committed position.
+type StreamReset uint8
+
+// Values of StreamReset.
+const (
+	// ResetLatest starts after the last message: only new messages are read.
+	// It is the default.
+	ResetLatest StreamReset = iota
+	// ResetEarliest starts at the first message still stored.
+	ResetEarliest
+)
+
+func (r StreamReset) String() string {
+	switch r {
+	case ResetLatest:
+		return "latest"
+	case ResetEarliest:
+		return "earliest"
+	}
+	return "StreamReset(" + strconv.Itoa(int(r)) + ")"
+}
+
+// CreateMode says whether opening a file backend creates the file.
+type CreateMode uint8
+
+// Values of CreateMode.
+const (
+	// CreateNever requires the file to exist. It is the default.
+	CreateNever CreateMode = iota
+	// CreateIfMissing creates the file if it does not exist.
+	CreateIfMissing
+	// CreateOnly creates the file and fails if it already exists.
+	CreateOnly
+)
+
+func (c CreateMode) String() string {
+	switch c {
+	case CreateNever:
+		return "never"
+	case CreateIfMissing:
+		return "if-missing"
+	case CreateOnly:
+		return "only"
+	}
+	return "CreateMode(" + strconv.Itoa(int(c)) + ")"
+}
+
+// ConnectOptions are given to Driver.Open. Options set in Go are defaults:
+// a driver lets the URI's query options override them (the URI is what a
+// user typed at run time).
+type ConnectOptions struct {
+	// Logger receives the driver's diagnostics. The portable layer never
+	// passes nil (it passes a discarding logger if the user set none).
+	Logger *slog.Logger
+
+	// Timeout bounds connecting and each request to a server, on top of the
+	// caller's ctx; 0 means the driver's default.
+	Timeout time.Duration
+
+	// File holds the file backend's options; other drivers ignore it, so the
+	// same options can be given to URIs of any scheme.
+	File FileOptions
+
+	// Extra holds backend-specific option values (each adapter package
+	// defines its own types). A driver rejects a value whose type it does not
+	// know, with UnknownExtraError.
+	Extra []any
+}
+
+// FileOptions are the file backend's connect options; zero values mean the
+// default. The same options exist as URI query parameters.
+type FileOptions struct {
+	Create         CreateMode // default CreateNever
+	EndWithEOS     bool       // write an end-of-stream message when the Streamer closes
+	BeaconInterval uint32     // bytes; a multiple of 1024; default 1 MiB
+	SizeLimit      uint64     // bytes; default 16 GiB
+	Prefetch       int        // messages read ahead per consumer; default 1000
+}
+
+// ConsumerOptions are given to Conn.NewConsumer.
+type ConsumerOptions struct {
+	Mode ConsumerMode
+
+	// Group is the consumer group: required by LoadBalanced, optional for
+	// Resumable (it names the committed position), forbidden for RealTime.
+	Group string
+
+	// ConsumerID identifies this member within its group, for backends that
+	// name members (Redis). Empty lets the backend choose a unique one.
+	ConsumerID string
+
+	// AutoStreamReset says where to start without a committed position.
+	AutoStreamReset StreamReset
+
+	// Replay stops at the end of the data present when the consumer starts
+	// (Next then returns ErrStreamEnded) instead of following new messages.
+	// It requires ResetEarliest. Backends that cannot tell where the end is
+	// return ErrUnsupported.
+	Replay bool
+
+	// Prefetch bounds how many messages the backend reads ahead of Next;
+	// a slow consumer applies backpressure beyond it. 0 means the default.
+	Prefetch int
+
+	// Extra holds backend-specific option values; see ConnectOptions.Extra.
+	Extra []any
+}
+
+// ProducerOptions are given to Conn.NewProducer.
+type ProducerOptions struct {
+	// Verbatim makes Send store Header.Seq and Header.Timestamp exactly as
+	// given, zero included, instead of assigning them (for archives and
+	// relays that keep headers). Backends that cannot (Kafka assigns offsets)
+	// return ErrUnsupported from NewProducer.
+	Verbatim bool
+
+	// Extra holds backend-specific option values; see ConnectOptions.Extra.
+	Extra []any
+}
