@@ -121,3 +121,8 @@ func (m *Muxer) appendBeacon(dst []byte, remaining uint32) []byte {
 	m.offset += int64(len(dst) - n)
 	return dst
 }
+
+// Clone returns an independent copy of m, to try a layout without changing m.
+func (m *Muxer) Clone() *Muxer {
+	return &Muxer{layout: m.layout, markers: m.markers, offset: m.offset, tracker: m.tracker.Clone()}
+}

@@ -1,0 +1,43 @@
+// Package ssfile is the .ss stream file engine: a Writer that appends
+// messages with crash recovery, and a Reader that reads, seeks and follows a
+// file through a read-only memory mapping.
+//
+// # Writing
+//
+// Create starts a new file and Append reopens one. Append recovers a file left
+// by a crash: it keeps every complete message whose checksum is valid, cuts a
+// torn tail, drops a trailing end-of-stream message, and carries on each
+// stream's sequence numbers, timestamps and running checksums, so that the
+// bytes it goes on to write are those an uninterrupted writer would have
+// written. Only one Writer may have a file open at a time, across processes.
+//
+// What a successful call guarantees:
+//   - Write: the message is in the Writer's buffer. A crash of the process
+//     loses it.
+//   - Flush: every message written so far has been handed to the operating
+//     system with write(2): it survives a crash of the process (not of the
+//     machine) and readers in any process can see it.
+//   - Sync: as Flush, and the file is on stable storage (fdatasync): it
+//     survives a power failure.
+//
+// The Durability option decides when Sync happens by itself: never (only on
+// Sync and Close), periodically, or on every Flush (group commit: a batch of
+// writes followed by one Flush costs one fdatasync).
+//
+// # Reading
+//
+// Open maps a file and reads it in one of three modes: Replay reads what is
+// there and ends with io.EOF, Live starts at the end and follows the file as
+// it grows, LiveReplay starts at the beginning and follows. Every payload
+// checksum is verified; a message that fails is never returned. Payloads are
+// not copied: they alias the mapping and stay valid until the Reader is
+// closed (copy them to keep them longer).
+//
+// Seek finds the first message of a (stream key, shard) with a sequence
+// number at or above N, or a timestamp after T, with a binary search over the
+// beacons, then a scan of at most about one beacon interval.
+//
+// A file that shrinks while it is mapped would make a plain mapping fault
+// (SIGBUS). The Reader bounds every access by the size it has seen and turns
+// a fault into ErrTruncated instead of crashing.
+package ssfile

@@ -1,0 +1,67 @@
+package ssfile
+
+import (
+	"errors"
+	"fmt"
+)
+
+var (
+	// ErrClosed is returned by every method of a closed Writer or Reader.
+	ErrClosed = errors.New("ssfile: closed")
+
+	// ErrLocked means another Writer, in this or another process, has the file
+	// open. Close it first, or read the file with Open instead.
+	ErrLocked = errors.New("ssfile: the file is open by another writer")
+
+	// ErrSizeLimit means a message would take the file past its size limit.
+	// Nothing of the message was written; the Writer stays usable.
+	ErrSizeLimit = errors.New("ssfile: the message would exceed the file size limit; start a new file or raise WithSizeLimit")
+
+	// ErrCorrupt is matched by errors about damaged file contents: a bad
+	// checksum, a broken structure. errors.Is also matches the format error
+	// (for example format.ErrChecksum) and errors.As finds the *OffsetError
+	// that says where.
+	ErrCorrupt = errors.New("ssfile: corrupt data")
+
+	// ErrTornTail means the file ends in the middle of a message: the writer
+	// was interrupted. In Replay mode the Reader reports it once at the end.
+	// Append cuts it away.
+	ErrTornTail = errors.New("ssfile: the file ends in the middle of a message (torn write)")
+
+	// ErrTruncated means the file became shorter while it was being read.
+	ErrTruncated = errors.New("ssfile: the file was truncated while being read")
+
+	// ErrRemoved means the followed file was removed.
+	ErrRemoved = errors.New("ssfile: the file was removed while being followed")
+
+	// ErrReplaced means the path now names another file than the one followed.
+	ErrReplaced = errors.New("ssfile: the file was replaced while being followed")
+
+	// ErrNotFound means a seek target is beyond every message in the file.
+	ErrNotFound = errors.New("ssfile: no message matches the seek target")
+
+	// ErrWriterFailed means an earlier write failed; the Writer latched into
+	// this state and must be reopened with Append.
+	ErrWriterFailed = errors.New("ssfile: an earlier write failed; reopen the file with Append")
+)
+
+// OffsetError reports a problem at a place in a file.
+type OffsetError struct {
+	Path   string
+	Offset int64
+	Err    error
+}
+
+func (e *OffsetError) Error() string {
+	if e.Path == "" {
+		return fmt.Sprintf("ssfile: at offset %d: %v", e.Offset, e.Err)
+	}
+	return fmt.Sprintf("ssfile: %s: at offset %d: %v", e.Path, e.Offset, e.Err)
+}
+
+func (e *OffsetError) Unwrap() error { return e.Err }
+
+// corrupt wraps a format error so that it matches both ErrCorrupt and itself.
+func corrupt(path string, off int64, err error) error {
+	return &OffsetError{Path: path, Offset: off, Err: fmt.Errorf("%w: %w", ErrCorrupt, err)}
+}

@@ -1,0 +1,142 @@
+package ssfile
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Defaults.
+const (
+	DefaultBeaconInterval = 1 << 20 // 1 MiB, as SeaStreamer
+	DefaultSizeLimit      = 16 << 30
+	DefaultBufferSize     = 1 << 20
+	DefaultPollInterval   = 100 * time.Millisecond
+)
+
+// Durability says when a Writer syncs the file to stable storage by itself.
+type Durability struct {
+	every   time.Duration
+	onFlush bool
+}
+
+var (
+	// SyncNever syncs only on Sync and Close. A power failure may lose
+	// everything written since.
+	SyncNever = Durability{}
+	// SyncOnFlush syncs on every Flush (group commit): a successful Flush
+	// means the batch before it is on stable storage.
+	SyncOnFlush = Durability{onFlush: true}
+)
+
+// SyncEvery syncs in the background every d when there is something new; a
+// power failure loses at most about d of writes that were flushed.
+func SyncEvery(d time.Duration) Durability { return Durability{every: d} }
+
+// Option configures a Writer.
+type Option func(*writerConfig) error
+
+type writerConfig struct {
+	interval   uint32
+	sizeLimit  int64
+	bufferSize int
+	durability Durability
+	eos        bool
+	exclusive  bool
+	fileName   *string
+	createdAt  time.Time
+	logger     *slog.Logger
+}
+
+func defaultWriterConfig() writerConfig {
+	return writerConfig{
+		interval:   DefaultBeaconInterval,
+		sizeLimit:  DefaultSizeLimit,
+		bufferSize: DefaultBufferSize,
+		logger:     slog.New(slog.DiscardHandler),
+	}
+}
+
+// WithBeaconInterval sets the beacon interval of a new file: a positive
+// multiple of 1024 (default 1 MiB). Append keeps the interval of the file.
+func WithBeaconInterval(n uint32) Option {
+	return func(c *writerConfig) error {
+		if n == 0 || n%1024 != 0 {
+			return fmt.Errorf("ssfile: beacon interval %d is not a positive multiple of 1024", n)
+		}
+		c.interval = n
+		return nil
+	}
+}
+
+// withAnyBeaconInterval allows intervals down to 128 bytes, for tests that put
+// beacons inside message headers and checksums.
+func withAnyBeaconInterval(n uint32) Option {
+	return func(c *writerConfig) error { c.interval = n; return nil }
+}
+
+// WithSizeLimit caps the file size (default 16 GiB). A message that would
+// pass it fails with ErrSizeLimit and nothing of it is written.
+func WithSizeLimit(n int64) Option {
+	return func(c *writerConfig) error {
+		if n < 1024 {
+			return fmt.Errorf("ssfile: size limit %d is below 1024 bytes", n)
+		}
+		c.sizeLimit = n
+		return nil
+	}
+}
+
+// WithBufferSize sets how many bytes a Writer buffers before it flushes by
+// itself (default 1 MiB).
+func WithBufferSize(n int) Option {
+	return func(c *writerConfig) error {
+		if n <= 0 {
+			return fmt.Errorf("ssfile: buffer size %d is not positive", n)
+		}
+		c.bufferSize = n
+		return nil
+	}
+}
+
+// WithDurability sets when the Writer syncs by itself (default SyncNever).
+func WithDurability(d Durability) Option {
+	return func(c *writerConfig) error {
+		if d.every < 0 {
+			return fmt.Errorf("ssfile: negative sync period %v", d.every)
+		}
+		c.durability = d
+		return nil
+	}
+}
+
+// WithEndOfStream makes Close write the end-of-stream message (stream key
+// SEA_STREAMER_INTERNAL, payload EOS) that tells SeaStreamer readers the
+// stream has ended.
+func WithEndOfStream() Option {
+	return func(c *writerConfig) error { c.eos = true; return nil }
+}
+
+// WithExclusive makes Create fail with an error matching fs.ErrExist when the
+// file exists, instead of overwriting it.
+func WithExclusive() Option {
+	return func(c *writerConfig) error { c.exclusive = true; return nil }
+}
+
+// WithFileName sets the file name recorded in a new file's header (default:
+// the base name of the path). At most 111 bytes.
+func WithFileName(name string) Option {
+	return func(c *writerConfig) error { c.fileName = &name; return nil }
+}
+
+// WithCreatedAt sets the creation time recorded in a new file's header
+// (default: now).
+func WithCreatedAt(t time.Time) Option {
+	return func(c *writerConfig) error { c.createdAt = t; return nil }
+}
+
+// WithLogger sets where the Writer logs recovery and background sync
+// failures (default: nowhere).
+func WithLogger(l *slog.Logger) Option {
+	return func(c *writerConfig) error { c.logger = l; return nil }
+}

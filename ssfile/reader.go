@@ -1,0 +1,548 @@
+package ssfile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/edsrzf/mmap-go"
+	"github.com/fsnotify/fsnotify"
+
+	"github.com/seastream/ss/beacon"
+	"github.com/seastream/ss/format"
+)
+
+// Mode is how a Reader reads a file.
+type Mode int
+
+const (
+	// Replay reads the file as it is and ends with io.EOF.
+	Replay Mode = iota
+	// Live starts at the end of the file and follows it as it grows.
+	Live
+	// LiveReplay starts at the beginning and follows the file as it grows.
+	LiveReplay
+)
+
+func (m Mode) String() string {
+	switch m {
+	case Replay:
+		return "replay"
+	case Live:
+		return "live"
+	case LiveReplay:
+		return "live-replay"
+	}
+	return fmt.Sprintf("Mode(%d)", int(m))
+}
+
+// ReaderOption configures a Reader.
+type ReaderOption func(*readerConfig) error
+
+type readerConfig struct {
+	mode   Mode
+	poll   time.Duration
+	logger *slog.Logger
+}
+
+// WithMode sets the reading mode (default Replay).
+func WithMode(m Mode) ReaderOption {
+	return func(c *readerConfig) error {
+		if m < Replay || m > LiveReplay {
+			return fmt.Errorf("ssfile: unknown mode %d", int(m))
+		}
+		c.mode = m
+		return nil
+	}
+}
+
+// WithPollInterval sets how often a following Reader checks the file when no
+// change notification arrives (default 100ms): the fallback for file systems
+// without inotify, and how fast removal or replacement is noticed.
+func WithPollInterval(d time.Duration) ReaderOption {
+	return func(c *readerConfig) error {
+		if d <= 0 {
+			return fmt.Errorf("ssfile: poll interval %v is not positive", d)
+		}
+		c.poll = d
+		return nil
+	}
+}
+
+// WithReaderLogger sets where a Reader logs (default: nowhere).
+func WithReaderLogger(l *slog.Logger) ReaderOption {
+	return func(c *readerConfig) error { c.logger = l; return nil }
+}
+
+// mapChunk is the granularity of the mapping. The mapping may extend past the
+// end of the file; only bytes below the known size are ever touched.
+const mapChunk = 64 << 20
+
+// Reader reads messages from a .ss file. It is not safe for concurrent use,
+// except Close, which may be called at any time to stop a blocked Next.
+type Reader struct {
+	f       *os.File
+	path    string
+	cfg     readerConfig
+	header  format.Header
+	sc      *scanner
+	mapping mmap.MMap
+	old     []mmap.MMap // earlier, smaller mappings: payloads may point into them
+	size    int64
+
+	pending *Message // found by Seek, returned by the next Next
+	torn    bool     // the torn tail was reported
+
+	watcher *fsnotify.Watcher
+	timer   *time.Timer
+	closing chan struct{}
+	mu      sync.Mutex // held by Next, Seek, ... and by Close
+	closed  bool
+	once    sync.Once
+}
+
+// Open maps the file at path for reading.
+func Open(path string, opts ...ReaderOption) (*Reader, error) {
+	cfg := readerConfig{poll: DefaultPollInterval, logger: slog.New(slog.DiscardHandler)}
+	for _, o := range opts {
+		if err := o(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("ssfile: open: %w", err)
+	}
+	r, err := newReader(f, path, cfg)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+func newReader(f *os.File, path string, cfg readerConfig) (*Reader, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("ssfile: open: %w", err)
+	}
+	head := make([]byte, format.HeaderSize)
+	n, err := f.ReadAt(head, 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("ssfile: open: %w", err)
+	}
+	h, err := format.DecodeHeader(head[:n])
+	if errors.Is(err, format.ErrShortInput) {
+		return nil, fmt.Errorf("ssfile: open %s: the file is shorter than a .ss header (%d bytes): %w", path, n, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ssfile: open %s: %w", path, err)
+	}
+	r := &Reader{f: f, path: path, cfg: cfg, header: h, closing: make(chan struct{})}
+	r.sc = newScanner(path, nil, h)
+	if err := r.grow(fi.Size()); err != nil {
+		return nil, err
+	}
+	if cfg.mode != Replay {
+		if r.watcher, err = fsnotify.NewWatcher(); err == nil {
+			err = r.watcher.Add(path)
+		}
+		if err != nil {
+			cfg.logger.Warn("ssfile: no change notifications, polling only", "path", path, "err", err)
+			if r.watcher != nil {
+				r.watcher.Close()
+				r.watcher = nil
+			}
+		}
+		r.timer = time.NewTimer(cfg.poll)
+	}
+	if cfg.mode == Live {
+		if err := r.seekEnd(); err != nil {
+			r.release()
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// NewBytesReader reads a .ss file held in memory, in Replay mode.
+func NewBytesReader(data []byte) (*Reader, error) {
+	h, err := format.DecodeHeader(data)
+	if err != nil {
+		return nil, fmt.Errorf("ssfile: %w", err)
+	}
+	r := &Reader{header: h, closing: make(chan struct{}), size: int64(len(data))}
+	r.sc = newScanner("", data, h)
+	return r, nil
+}
+
+// Header returns the file header.
+func (r *Reader) Header() format.Header { return r.header }
+
+// Size returns the file size the Reader knows of.
+func (r *Reader) Size() int64 { return r.size }
+
+// grow makes the first size bytes of the file readable.
+func (r *Reader) grow(size int64) error {
+	if size > int64(len(r.mapping)) {
+		m, err := mmap.MapRegion(r.f, int((size+mapChunk-1)/mapChunk*mapChunk), mmap.RDONLY, 0, 0)
+		if err != nil {
+			return fmt.Errorf("ssfile: mapping %s: %w", r.path, err)
+		}
+		if r.mapping != nil {
+			r.old = append(r.old, r.mapping)
+		}
+		r.mapping = m
+	}
+	r.size = size
+	r.sc.data = r.mapping[:size]
+	return nil
+}
+
+// Next returns the next message. In Replay mode it returns io.EOF at the end
+// of the file, after an error matching ErrTornTail if the file ends inside a
+// message. In the live modes it waits for the file to grow, until ctx is done.
+// A damaged message gives an error matching ErrCorrupt; calling Next again
+// returns it again.
+func (r *Reader) Next(ctx context.Context) (Message, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return Message{}, ErrClosed
+	}
+	if m := r.pending; m != nil {
+		r.pending = nil
+		return *m, nil
+	}
+	for {
+		var m Message
+		err := guard(func() (err error) {
+			m, err = r.sc.next()
+			return err
+		})
+		if err == nil {
+			return m, nil
+		}
+		if !errors.Is(err, errShort) {
+			return Message{}, err
+		}
+		if r.cfg.mode == Replay {
+			if r.torn || r.sc.atEnd() {
+				return Message{}, io.EOF
+			}
+			r.torn = true
+			return Message{}, &OffsetError{Path: r.path, Offset: r.sc.pos, Err: ErrTornTail}
+		}
+		if err := r.wait(ctx); err != nil {
+			return Message{}, err
+		}
+	}
+}
+
+// Messages returns an iterator over the messages from the current position.
+// It stops after the first error, which it yields; io.EOF ends it quietly.
+func (r *Reader) Messages(ctx context.Context) iter.Seq2[Message, error] {
+	return func(yield func(Message, error) bool) {
+		for {
+			m, err := r.Next(ctx)
+			if errors.Is(err, io.EOF) {
+				return
+			}
+			if !yield(m, err) || err != nil {
+				return
+			}
+		}
+	}
+}
+
+// wait blocks until the file grows, or fails if it shrank, was removed or
+// replaced.
+func (r *Reader) wait(ctx context.Context) error {
+	if r.f == nil {
+		return io.EOF
+	}
+	var events chan fsnotify.Event
+	var errs chan error
+	if r.watcher != nil {
+		events, errs = r.watcher.Events, r.watcher.Errors
+	}
+	checkPath := false
+	for {
+		size, err := fileSize(r.f)
+		if err != nil {
+			return fmt.Errorf("ssfile: %s: %w", r.path, err)
+		}
+		if size < r.size {
+			return &OffsetError{Path: r.path, Offset: size, Err: ErrTruncated}
+		}
+		if size > r.size {
+			return r.grow(size)
+		}
+		if checkPath {
+			if err := r.checkPath(); err != nil {
+				return err
+			}
+			checkPath = false
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-r.closing:
+			return ErrClosed
+		case ev, ok := <-events:
+			if !ok {
+				events = nil
+			}
+			checkPath = ev.Op&(fsnotify.Remove|fsnotify.Rename|fsnotify.Chmod) != 0
+		case err, ok := <-errs:
+			if !ok {
+				errs = nil
+			} else {
+				r.cfg.logger.Warn("ssfile: change notification error", "path", r.path, "err", err)
+			}
+		case <-r.timer.C:
+			r.timer.Reset(r.cfg.poll)
+			checkPath = true
+		}
+	}
+}
+
+// checkPath reports whether the path still names the file being read.
+func (r *Reader) checkPath() error {
+	fi, err := os.Stat(r.path)
+	if errors.Is(err, os.ErrNotExist) {
+		return &OffsetError{Path: r.path, Offset: r.size, Err: ErrRemoved}
+	}
+	if err != nil {
+		return fmt.Errorf("ssfile: %s: %w", r.path, err)
+	}
+	mine, err := r.f.Stat()
+	if err != nil {
+		return fmt.Errorf("ssfile: %s: %w", r.path, err)
+	}
+	if !os.SameFile(fi, mine) {
+		return &OffsetError{Path: r.path, Offset: r.size, Err: ErrReplaced}
+	}
+	return nil
+}
+
+// Offset returns where the next message starts (or the beacon before it).
+func (r *Reader) Offset() int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.pending != nil {
+		return r.pending.Offset
+	}
+	return r.sc.pos
+}
+
+// SetOffset moves to off, which must be an offset a Message or Offset gave
+// for this file. A wrong offset shows as a damaged message on the next read.
+func (r *Reader) SetOffset(off int64) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return ErrClosed
+	}
+	if off < format.HeaderSize {
+		return fmt.Errorf("ssfile: offset %d is inside the file header", off)
+	}
+	r.pending = nil
+	r.torn = false
+	r.sc.pos = off
+	return nil
+}
+
+// Count and Beacon make the Reader a beacon.Source.
+
+// Count returns the number of beacons in the known part of the file.
+func (r *Reader) Count() int { return r.sc.layout.Count(r.size) }
+
+// Beacon decodes beacon n (1 ≤ n ≤ Count).
+func (r *Reader) Beacon(n int) (*format.Beacon, error) {
+	if n < 1 || n > r.Count() {
+		return nil, fmt.Errorf("ssfile: no beacon %d (the file has %d)", n, r.Count())
+	}
+	var b format.Beacon
+	off := r.sc.layout.Offset(n)
+	err := guard(func() (err error) {
+		b, _, err = format.DecodeBeacon(r.sc.data[off:])
+		return err
+	})
+	if errors.Is(err, format.ErrShortInput) {
+		return &format.Beacon{}, nil // the last beacon is still being written
+	}
+	if err != nil {
+		return nil, corrupt(r.path, off, fmt.Errorf("beacon %d: %w", n, err))
+	}
+	return &b, nil
+}
+
+// Target is what Seek looks for: the first message of one (stream key, shard)
+// with a sequence number at or above SeqNo, or, with ByTime, a timestamp
+// after Timestamp.
+type Target struct {
+	StreamKey string
+	ShardID   uint64
+	SeqNo     uint64
+	Timestamp uint64 // milliseconds
+	ByTime    bool
+}
+
+// SeqNoTarget is the first message of (key, shard) with a sequence number ≥ seq.
+func SeqNoTarget(key string, shard, seq uint64) Target {
+	return Target{StreamKey: key, ShardID: shard, SeqNo: seq}
+}
+
+// TimeTarget is the first message of (key, shard) with a timestamp after t.
+func TimeTarget(key string, shard uint64, t time.Time) Target {
+	ms := t.UnixMilli()
+	if ms < 0 {
+		ms = -1
+	}
+	return Target{StreamKey: key, ShardID: shard, Timestamp: uint64(ms), ByTime: true}
+}
+
+func (t Target) matches(m *Message) bool {
+	if m.StreamKey != t.StreamKey || m.ShardID != t.ShardID {
+		return false
+	}
+	if t.ByTime {
+		return int64(m.Timestamp) > int64(t.Timestamp)
+	}
+	return m.SeqNo >= t.SeqNo
+}
+
+// Seek moves to the first message matching t, which the next Next returns;
+// the messages of other streams before it are skipped. It searches the
+// beacons, then scans from the closest one. When no message matches it
+// returns an error matching ErrNotFound and the position does not change.
+func (r *Reader) Seek(t Target) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return ErrClosed
+	}
+	judge := beacon.BySeqNo(t.StreamKey, t.ShardID, t.SeqNo)
+	if t.ByTime {
+		judge = beacon.ByTimestamp(t.StreamKey, t.ShardID, t.Timestamp)
+		if int64(t.Timestamp) < 0 {
+			judge = func(*format.Beacon) beacon.Judgement { return beacon.AtOrAfter }
+		}
+	}
+	n, err := beacon.Search(r, judge)
+	if err != nil {
+		return err
+	}
+	saved := r.sc.pos
+	err = guard(func() error {
+		if err := r.sc.seekBeacon(n); err != nil {
+			return err
+		}
+		for {
+			m, err := r.sc.next()
+			if err != nil {
+				return err
+			}
+			if t.matches(&m) {
+				r.pending = &m
+				return nil
+			}
+		}
+	})
+	if err != nil {
+		r.sc.pos = saved
+		if errors.Is(err, errShort) {
+			return fmt.Errorf("%w: %s shard %d", ErrNotFound, t.StreamKey, t.ShardID)
+		}
+		return err
+	}
+	r.torn = false
+	return nil
+}
+
+// Rewind moves to the first message after beacon n; 0 is the beginning of
+// the file. Past the last beacon it moves to the end.
+func (r *Reader) Rewind(n int) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return ErrClosed
+	}
+	r.pending = nil
+	r.torn = false
+	if n > r.Count() {
+		return r.seekEnd()
+	}
+	return guard(func() error { return r.sc.seekBeacon(max(n, 0)) })
+}
+
+// SeekEnd moves past the last complete message.
+func (r *Reader) SeekEnd() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return ErrClosed
+	}
+	r.pending = nil
+	return r.seekEnd()
+}
+
+func (r *Reader) seekEnd() error {
+	return guard(func() error {
+		// Start from the last beacon that leads to a message boundary.
+		for n := r.Count(); ; n-- {
+			if err := r.sc.seekBeacon(n); err == nil || n == 0 {
+				break
+			}
+		}
+		for {
+			if _, err := r.sc.next(); err != nil {
+				if errors.Is(err, errShort) {
+					return nil
+				}
+				return err
+			}
+		}
+	})
+}
+
+// Close unmaps and closes the file, and stops following it. A Next blocked
+// in another goroutine returns ErrClosed. Payloads read from the Reader must
+// not be used after Close.
+func (r *Reader) Close() error {
+	r.once.Do(func() { close(r.closing) })
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return ErrClosed
+	}
+	r.closed = true
+	return r.release()
+}
+
+func (r *Reader) release() error {
+	var errs []error
+	if r.watcher != nil {
+		errs = append(errs, r.watcher.Close())
+	}
+	if r.timer != nil {
+		r.timer.Stop()
+	}
+	for _, m := range append(r.old, r.mapping) {
+		if m != nil {
+			errs = append(errs, m.Unmap())
+		}
+	}
+	r.old, r.mapping, r.sc.data = nil, nil, nil
+	if r.f != nil {
+		errs = append(errs, r.f.Close())
+	}
+	return errors.Join(errs...)
+}

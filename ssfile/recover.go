@@ -1,0 +1,139 @@
+package ssfile
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/edsrzf/mmap-go"
+
+	"github.com/seastream/ss/beacon"
+	"github.com/seastream/ss/format"
+)
+
+// recovery is what Append learns of an existing file.
+type recovery struct {
+	header  format.Header
+	tracker *beacon.Tracker
+	size    int64  // the file's size
+	end     int64  // where writing resumes; bytes after it are cut
+	reason  string // why bytes are cut
+}
+
+// recoverFile reads a whole file and finds where appending resumes: after the
+// last complete, checksum-valid message that is not a trailing end-of-stream
+// message, and after the beacon that follows it if that is complete. It
+// returns nil for a file to start afresh: empty, or a header cut short while
+// the file was being created.
+func recoverFile(f *os.File, path string) (*recovery, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("ssfile: append: %w", err)
+	}
+	size := fi.Size()
+	if size == 0 {
+		return nil, nil
+	}
+	if size < format.HeaderSize {
+		head := make([]byte, size)
+		if _, err := f.ReadAt(head, 0); err != nil {
+			return nil, fmt.Errorf("ssfile: append: %w", err)
+		}
+		if bytes.HasPrefix([]byte{0x53, 0x73, format.Version}, head[:min(3, size)]) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("ssfile: append: %s: %w", path, format.ErrMagic)
+	}
+	m, err := mmap.MapRegion(f, int(size), mmap.RDONLY, 0, 0)
+	if err != nil {
+		return nil, fmt.Errorf("ssfile: append: mapping %s: %w", path, err)
+	}
+	defer m.Unmap()
+	var rec *recovery
+	err = guard(func() error {
+		rec, err = scanForRecovery(path, m)
+		return err
+	})
+	return rec, err
+}
+
+func scanForRecovery(path string, data []byte) (*recovery, error) {
+	h, err := format.DecodeHeader(data)
+	if err != nil {
+		return nil, fmt.Errorf("ssfile: append: %s: %w", path, err)
+	}
+	rec := &recovery{header: h, tracker: new(beacon.Tracker), size: int64(len(data))}
+	sc := newScanner(path, data, h)
+	cut := int64(format.HeaderSize) // end of the last message kept
+	var eos *Message                // a trailing end-of-stream message, not yet kept
+	for {
+		msg, err := sc.next()
+		if errors.Is(err, errShort) {
+			if sc.pos < int64(len(data)) {
+				rec.reason = "torn tail"
+			}
+			break
+		}
+		if err != nil {
+			if validDataAfter(sc, err) {
+				return nil, fmt.Errorf("ssfile: append: damage followed by valid messages; repair the file first: %w", err)
+			}
+			rec.reason = fmt.Sprintf("damaged tail: %v", err)
+			break
+		}
+		if eos != nil {
+			rec.tracker.Update(eos.StreamKey, eos.ShardID, eos.SeqNo, eos.Timestamp, eos.Checksum)
+			eos = nil
+		}
+		if msg.IsEndOfStream() {
+			eos = &msg
+			continue
+		}
+		rec.tracker.Update(msg.StreamKey, msg.ShardID, msg.SeqNo, msg.Timestamp, msg.Checksum)
+		cut = sc.pos
+	}
+	if eos != nil {
+		cut = eos.Offset // after any beacon before it, which stays
+		if rec.reason == "" {
+			rec.reason = "end-of-stream message"
+		}
+	}
+	// Count the markers of every beacon before the cut, for the rotation.
+	layout := beacon.Layout{Interval: int64(h.BeaconInterval)}
+	var markers uint64
+	end := cut
+	for n := 1; layout.Offset(n) <= cut; n++ {
+		info, err := format.ScanBeacon(data[layout.Offset(n):])
+		if err != nil {
+			if layout.Offset(n) == cut {
+				break // cut right on a boundary, before its beacon: rewrite it
+			}
+			return nil, corrupt(path, layout.Offset(n), fmt.Errorf("beacon %d: %w", n, err))
+		}
+		markers += uint64(info.Markers)
+		if layout.Offset(n) == cut {
+			end = cut + int64(info.Size)
+		}
+	}
+	rec.tracker.SetMarkersWritten(markers)
+	rec.end = end
+	return rec, nil
+}
+
+// validDataAfter reports whether a valid beacon followed by a valid message
+// exists after the damage the scanner stopped at: then the damage is not a
+// torn tail, and cutting it would lose messages.
+func validDataAfter(sc *scanner, _ error) bool {
+	for n := int(sc.pos/sc.layout.Interval) + 1; sc.layout.Offset(n) < int64(len(sc.data)); n++ {
+		probe := *sc
+		probe.keys = make(map[string]string)
+		if probe.seekBeacon(n) != nil {
+			continue
+		}
+		if _, err := probe.next(); err == nil {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,204 @@
+package ssfile
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/seastream/ss/beacon"
+	"github.com/seastream/ss/format"
+)
+
+// scanner decodes the messages of a .ss file from its bytes, undoing the
+// splicing by beacons. It is the core of Reader, of Append's recovery and of
+// verification; it does no I/O.
+type scanner struct {
+	path   string
+	data   []byte // the bytes of the file known so far
+	layout beacon.Layout
+	pos    int64 // next message start, or a boundary with a beacon before it
+
+	keys    map[string]string // interned stream keys
+	head    []byte            // scratch for a message header split by a beacon
+	markers uint64            // markers in the beacons before pos
+	pending uint64            // markers passed by the message being decoded
+}
+
+func newScanner(path string, data []byte, h format.Header) *scanner {
+	return &scanner{
+		path:   path,
+		data:   data,
+		layout: beacon.Layout{Interval: int64(h.BeaconInterval)},
+		pos:    format.HeaderSize,
+		keys:   make(map[string]string),
+	}
+}
+
+// errShort means the data ends before the message does.
+var errShort = format.ErrShortInput
+
+// next decodes the message at pos and moves past it. When the data ends
+// first it returns errShort and pos stays. A damaged message returns an error
+// matching ErrCorrupt with pos unchanged.
+func (s *scanner) next() (Message, error) {
+	s.pending = 0
+	p, err := s.skipBeacon(s.pos, 0, true)
+	if err != nil {
+		return Message{}, err
+	}
+	if p >= int64(len(s.data)) {
+		return Message{}, errShort
+	}
+	if k := int(s.data[p]); k > format.MaxStreamKeyLen {
+		return Message{}, corrupt(s.path, p, format.ErrInvalidStreamKey)
+	}
+	// The header up to and including the payload size field.
+	headLen := 1 + int(s.data[p]) + 24 + 4
+	head := s.data[p:min(p+int64(headLen), int64(len(s.data)))]
+	if room := s.layout.Room(p); int64(headLen) > room {
+		// A beacon splits the header: copy it out, without counting the
+		// beacon, which the whole frame is gathered across below.
+		s.head, _, err = s.gather(p, headLen, s.head[:0], -1, false)
+		if err != nil {
+			return Message{}, err
+		}
+		head = s.head
+	}
+	var raw format.RawMessage
+	n, err := format.DecodeMessageHeader(head, &raw)
+	if err != nil {
+		return Message{}, s.fail(p, err)
+	}
+	total := int64(n + 4 + int(be32(head[n:])) + 3)
+	if total <= s.layout.Room(p) {
+		// The common case: no beacon inside, decode in place.
+		if p+total > int64(len(s.data)) {
+			return Message{}, errShort
+		}
+		return s.decode(p, s.data[p:p+total], p+total)
+	}
+	frame, end, err := s.gather(p, int(total), make([]byte, 0, total), int(total), true)
+	if err != nil {
+		return Message{}, err
+	}
+	return s.decode(p, frame, end)
+}
+
+func (s *scanner) decode(start int64, frame []byte, end int64) (Message, error) {
+	raw, _, err := format.DecodeMessage(frame)
+	if err != nil {
+		return Message{}, s.fail(start, err)
+	}
+	key, ok := s.keys[string(raw.StreamKey)]
+	if !ok {
+		key = string(raw.StreamKey)
+		s.keys[key] = key
+	}
+	s.pos = end
+	s.markers += s.pending
+	return Message{
+		MessageHeader: format.MessageHeader{StreamKey: key, ShardID: raw.ShardID, SeqNo: raw.SeqNo, Timestamp: raw.Timestamp},
+		Payload:       raw.Payload,
+		Checksum:      raw.Checksum,
+		Offset:        start,
+	}, nil
+}
+
+func (s *scanner) fail(off int64, err error) error {
+	if errors.Is(err, format.ErrShortInput) {
+		return errShort
+	}
+	return corrupt(s.path, off, err)
+}
+
+// gather appends to buf the n message bytes that start at p, skipping the
+// beacons among them, and returns the offset after them. A beacon right after
+// the last byte is left for the next message. When frameLen is not -1, the n bytes
+// are a whole frame: each beacon must count what remains of it. With record,
+// the beacons' markers count towards the rotation.
+func (s *scanner) gather(p int64, n int, buf []byte, frameLen int, record bool) ([]byte, int64, error) {
+	for done := 0; ; {
+		chunk := min(int64(n-done), s.layout.Room(p))
+		if p+chunk > int64(len(s.data)) {
+			return nil, p, errShort
+		}
+		buf = append(buf, s.data[p:p+chunk]...)
+		p += chunk
+		done += int(chunk)
+		if done == n {
+			return buf, p, nil
+		}
+		want := -1
+		if frameLen >= 0 {
+			want = frameLen - done
+		}
+		var err error
+		if p, err = s.skipBeacon(p, want, record); err != nil {
+			return nil, p, err
+		}
+	}
+}
+
+// skipBeacon returns the offset after the beacon at p, or p when p is not a
+// boundary. remaining, when not -1, is what the beacon must say remains of
+// the spliced message.
+func (s *scanner) skipBeacon(p int64, remaining int, record bool) (int64, error) {
+	if !s.layout.IsBoundary(p) {
+		return p, nil
+	}
+	info, err := format.ScanBeacon(s.data[min(p, int64(len(s.data))):])
+	if err != nil {
+		if errors.Is(err, format.ErrShortInput) {
+			return p, errShort
+		}
+		return p, corrupt(s.path, p, fmt.Errorf("beacon: %w", err))
+	}
+	if remaining >= 0 && int(info.Remaining) != remaining {
+		return p, corrupt(s.path, p, fmt.Errorf("beacon says %d bytes of a message remain, the message has %d", info.Remaining, remaining))
+	}
+	if record {
+		s.pending += uint64(info.Markers)
+	}
+	return p + int64(info.Size), nil
+}
+
+// seekBeacon moves to the first message starting after beacon n (n = 0: the
+// first message of the file), skipping the rest of the message it splices.
+func (s *scanner) seekBeacon(n int) error {
+	if n == 0 {
+		s.pos = format.HeaderSize
+		return nil
+	}
+	p := s.layout.Offset(n)
+	info, err := format.ScanBeacon(s.data[min(p, int64(len(s.data))):])
+	if err != nil {
+		return s.fail(p, fmt.Errorf("beacon %d: %w", n, err))
+	}
+	p += int64(info.Size)
+	left := int64(info.Remaining)
+	for left > 0 {
+		chunk := min(left, s.layout.Room(p))
+		p += chunk
+		left -= chunk
+		if left > 0 {
+			if p > int64(len(s.data)) {
+				return errShort
+			}
+			if p, err = s.skipBeacon(p, int(left), false); err != nil {
+				return err
+			}
+		}
+	}
+	if p > int64(len(s.data)) {
+		return errShort
+	}
+	s.pos = p
+	return nil
+}
+
+func be32(b []byte) uint32 { return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]) }
+
+// atEnd reports whether nothing but a complete beacon remains after pos.
+func (s *scanner) atEnd() bool {
+	p, err := s.skipBeacon(s.pos, -1, false)
+	return err == nil && p >= int64(len(s.data))
+}

@@ -1,0 +1,346 @@
+package ssfile
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/seastream/ss/beacon"
+	"github.com/seastream/ss/format"
+)
+
+// Writer appends messages to a .ss file. It is safe for concurrent use.
+type Writer struct {
+	mu      sync.Mutex
+	f       *os.File
+	path    string
+	cfg     writerConfig
+	header  format.Header
+	mux     *beacon.Muxer
+	buf     []byte // encoded bytes not yet written to the file
+	flushed int64  // bytes in the file
+	dirty   bool   // flushed bytes not yet synced
+	err     error  // latched failure
+	closed  bool
+
+	stop chan struct{} // stops the periodic syncer
+	done chan struct{}
+}
+
+// Create creates the file at path, or truncates it unless WithExclusive is
+// given, and writes a new header.
+func Create(path string, opts ...Option) (*Writer, error) {
+	cfg, err := applyOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	flag := os.O_RDWR | os.O_CREATE
+	if cfg.exclusive {
+		flag |= os.O_EXCL
+	}
+	f, err := os.OpenFile(path, flag, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("ssfile: create: %w", err)
+	}
+	if err := lockFile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if err := f.Truncate(0); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("ssfile: create: %w", err)
+	}
+	return start(f, path, cfg)
+}
+
+// Append opens the file at path for appending, creating it when it does not
+// exist. It recovers a file left by a crash (see the package documentation):
+// it fails with an error matching ErrCorrupt only when damage is followed by
+// valid messages, which cutting would lose; repair such a file first.
+func Append(path string, opts ...Option) (*Writer, error) {
+	cfg, err := applyOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("ssfile: append: %w", err)
+	}
+	if err := lockFile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	rec, err := recoverFile(f, path)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if rec == nil { // empty, or a header torn at creation
+		if err := f.Truncate(0); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("ssfile: append: %w", err)
+		}
+		return start(f, path, cfg)
+	}
+	if rec.end != rec.size {
+		cfg.logger.Warn("ssfile: cutting the end of the file", "path", path,
+			"offset", rec.end, "bytes", rec.size-rec.end, "reason", rec.reason)
+		if err := f.Truncate(rec.end); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("ssfile: append: cutting a torn tail: %w", err)
+		}
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("ssfile: append: %w", err)
+		}
+	}
+	w := newWriter(f, path, cfg, rec.header, beacon.NewMuxer(rec.header.BeaconInterval, rec.end, rec.tracker))
+	w.flushed = rec.end
+	w.buf = w.mux.AppendPendingBeacon(w.buf)
+	return w, nil
+}
+
+func applyOptions(opts []Option) (writerConfig, error) {
+	cfg := defaultWriterConfig()
+	for _, o := range opts {
+		if err := o(&cfg); err != nil {
+			return cfg, err
+		}
+	}
+	return cfg, nil
+}
+
+func start(f *os.File, path string, cfg writerConfig) (*Writer, error) {
+	h := format.Header{
+		FileName:       filepath.Base(path),
+		CreatedAt:      uint64(time.Now().UnixMilli()),
+		BeaconInterval: cfg.interval,
+	}
+	if cfg.fileName != nil {
+		h.FileName = *cfg.fileName
+	}
+	if !cfg.createdAt.IsZero() {
+		h.CreatedAt = uint64(cfg.createdAt.UnixMilli())
+	}
+	w := newWriter(f, path, cfg, h, beacon.NewMuxer(h.BeaconInterval, 0, nil))
+	var err error
+	if w.buf, err = w.mux.AppendHeader(w.buf, h); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("ssfile: header: %w", err)
+	}
+	if err := w.Flush(); err != nil {
+		w.f.Close()
+		return nil, err
+	}
+	return w, nil
+}
+
+func newWriter(f *os.File, path string, cfg writerConfig, h format.Header, mux *beacon.Muxer) *Writer {
+	w := &Writer{f: f, path: path, cfg: cfg, header: h, mux: mux, buf: make([]byte, 0, cfg.bufferSize+64<<10)}
+	if cfg.durability.every > 0 {
+		w.stop, w.done = make(chan struct{}), make(chan struct{})
+		go w.syncEvery(cfg.durability.every)
+	}
+	return w
+}
+
+// Header returns the file header.
+func (w *Writer) Header() format.Header { return w.header }
+
+// Path returns the file's path.
+func (w *Writer) Path() string { return w.path }
+
+// Write appends one message. Its timestamp is in milliseconds; the Writer
+// does not change the header. Write only buffers (see Flush), unless the
+// buffer is full.
+func (w *Writer) Write(h format.MessageHeader, payload []byte) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.usable(); err != nil {
+		return err
+	}
+	return w.write(h, payload)
+}
+
+func (w *Writer) write(h format.MessageHeader, payload []byte) error {
+	off := w.mux.Offset()
+	room := w.cfg.sizeLimit - off
+	// A frame grows by at most one beacon per interval it crosses; check
+	// the bound first so that the muxer never commits a frame that won't fit.
+	frame := int64(format.MessageSize(len(h.StreamKey), len(payload)))
+	if frame+beaconBound(w.header.BeaconInterval, off, frame) > room {
+		if frame > room || !fitsExactly(w.mux, h, payload, room) {
+			return &OffsetError{Path: w.path, Offset: off, Err: ErrSizeLimit}
+		}
+	}
+	var err error
+	if w.buf, _, err = w.mux.AppendMessage(w.buf, h, payload); err != nil {
+		return fmt.Errorf("ssfile: write: %w", err)
+	}
+	if len(w.buf) >= w.cfg.bufferSize {
+		return w.flush()
+	}
+	return nil
+}
+
+// beaconBound is the most that beacons can add to a frame of size n at off.
+func beaconBound(interval uint32, off, n int64) int64 {
+	l := beacon.Layout{Interval: int64(interval)}
+	crossings := (off%l.Interval + n + l.Interval - 1) / l.Interval // generous
+	return crossings * int64(7+format.MarkersPerBeacon(interval)*format.MaxMarkerSize)
+}
+
+// fitsExactly reports whether the message fits in room bytes, by laying it out
+// on a copy of the muxer's state.
+func fitsExactly(m *beacon.Muxer, h format.MessageHeader, payload []byte, room int64) bool {
+	trial := m.Clone()
+	start := trial.Offset()
+	_, _, err := trial.AppendMessage(nil, h, payload)
+	return err == nil && trial.Offset()-start <= room
+}
+
+// WriteEndOfStream appends the end-of-stream message.
+func (w *Writer) writeEndOfStream() error {
+	h := format.MessageHeader{StreamKey: format.InternalStreamKey, Timestamp: uint64(time.Now().UnixMilli())}
+	return w.write(h, []byte(format.EndOfStream))
+}
+
+// Flush writes the buffered messages to the file. After it returns nil they
+// survive a crash of this process and readers can see them; with SyncOnFlush
+// they are also on stable storage.
+func (w *Writer) Flush() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.usable(); err != nil {
+		return err
+	}
+	return w.flush()
+}
+
+func (w *Writer) flush() error {
+	if len(w.buf) > 0 {
+		n, err := w.f.Write(w.buf)
+		if err != nil {
+			// Never leave part of a frame behind: cut back to the last
+			// complete write, then refuse further writes.
+			w.err = fmt.Errorf("%w: %w", ErrWriterFailed, err)
+			if n > 0 {
+				if terr := w.f.Truncate(w.flushed); terr != nil {
+					w.err = fmt.Errorf("%w: %w (cutting the partial write also failed: %v)", ErrWriterFailed, err, terr)
+				}
+			}
+			return w.err
+		}
+		w.flushed += int64(n)
+		w.buf = w.buf[:0]
+		w.dirty = true
+	}
+	if w.cfg.durability.onFlush {
+		return w.sync()
+	}
+	return nil
+}
+
+// Sync flushes and then syncs the file to stable storage: after it returns
+// nil, every message written so far survives a power failure.
+func (w *Writer) Sync() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.usable(); err != nil {
+		return err
+	}
+	if err := w.flush(); err != nil {
+		return err
+	}
+	return w.sync()
+}
+
+func (w *Writer) sync() error {
+	if !w.dirty {
+		return nil
+	}
+	if err := syncData(w.f); err != nil {
+		w.err = fmt.Errorf("%w: sync: %w", ErrWriterFailed, err)
+		return w.err
+	}
+	w.dirty = false
+	return nil
+}
+
+func (w *Writer) syncEvery(d time.Duration) {
+	defer close(w.done)
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-w.stop:
+			return
+		case <-t.C:
+			w.mu.Lock()
+			if w.err == nil && !w.closed {
+				if err := w.sync(); err != nil {
+					w.cfg.logger.Error("ssfile: periodic sync failed", "path", w.path, "err", err)
+				}
+			}
+			w.mu.Unlock()
+		}
+	}
+}
+
+func (w *Writer) usable() error {
+	if w.closed {
+		return ErrClosed
+	}
+	return w.err
+}
+
+// Stream returns what the file holds of one (stream key, shard): its highest
+// sequence number and timestamp and its running checksum.
+func (w *Writer) Stream(key string, shard uint64) (beacon.StreamState, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.mux.Tracker().Lookup(key, shard)
+}
+
+// Streams returns every (stream key, shard) in the file.
+func (w *Writer) Streams() []beacon.Stream {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.mux.Tracker().Streams()
+}
+
+// Size returns the size the file has once buffered bytes are flushed.
+func (w *Writer) Size() int64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.mux.Offset()
+}
+
+// Close writes the end-of-stream message if WithEndOfStream was given,
+// flushes, syncs, stops the background syncer and closes the file.
+func (w *Writer) Close() error {
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		return ErrClosed
+	}
+	var err error
+	if w.err == nil && w.cfg.eos {
+		err = w.writeEndOfStream()
+	}
+	if w.err == nil && err == nil {
+		if err = w.flush(); err == nil {
+			err = w.sync()
+		}
+	}
+	w.closed = true
+	w.mu.Unlock()
+	if w.stop != nil {
+		close(w.stop)
+		<-w.done
+	}
+	return errors.Join(err, w.f.Close())
+}
