@@ -195,7 +195,9 @@ func (s *scanner) seekBeacon(n int) error {
 	return nil
 }
 
-func be32(b []byte) uint32 { return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]) }
+func be32(b []byte) uint32 {
+	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+}
 
 // atEnd reports whether nothing but a complete beacon remains after pos.
 func (s *scanner) atEnd() bool {
