@@ -222,7 +222,9 @@ func (w *Writer) Flush() error {
 
 func (w *Writer) flush() error {
 	if len(w.buf) > 0 {
-		n, err := w.f.Write(w.buf)
+		// pwrite at the known end: the file offset is not trusted, and the
+		// bytes still go through write(2), which inotify reports to readers.
+		n, err := w.f.WriteAt(w.buf, w.flushed)
 		if err != nil {
 			// Never leave part of a frame behind: cut back to the last
 			// complete write, then refuse further writes.
