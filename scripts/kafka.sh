@@ -169,6 +169,11 @@ fail_start() {
 	log "last lines of $LOGDIR/server.log:"
 	tail -n 40 "$LOGDIR/server.log" >&2 2>/dev/null || true
 	tail -n 20 "$LOGDIR/kafka.out" >&2 2>/dev/null || true
+	# Leave nothing half-started behind.
+	if pid_alive "$PIDFILE" "$MAIN"; then
+		kill -KILL "$(<"$PIDFILE")" 2>/dev/null || true
+	fi
+	rm -f "$PIDFILE"
 	die "$*"
 }
 
