@@ -77,7 +77,8 @@ fetch_jars() {
 POM
 	rm -rf "$LIB" "$LIB.tmp"
 	(cd "$top" && mvn -B -q -ntp -Dstyle.color=never dependency:copy-dependencies \
-		-DincludeScope=runtime -DoutputDirectory="$LIB.tmp") >&2 ||
+		-DincludeScope=runtime -DoutputDirectory="$LIB.tmp") 2>&1 |
+		sed 's/\x1b\[[0-9;]*m//g' >&2 ||
 		die "mvn could not fetch Kafka $VERSION (see the output above)"
 	[[ -f $LIB.tmp/kafka_2.13-$VERSION.jar ]] || die "kafka_2.13-$VERSION.jar missing after mvn"
 	touch "$LIB.tmp/.complete"
