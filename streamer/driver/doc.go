@@ -20,13 +20,15 @@
 //     the stream list is not empty (ErrStreamKeyEmpty), Replay is not combined
 //     with ResetLatest (ErrInvalidOption).
 //   - Commit is never called on a RealTime consumer (ErrCommitNotAllowed).
-//   - Consumer.Next is never called concurrently with itself. Any other method,
-//     Close included, may be called while a Next is blocked: Close must make it
-//     return ErrClosed promptly. Seek, Rewind, Assign, Unassign and Commit are
-//     not called concurrently with each other.
-//   - Producer.Send, Flush and End may be called concurrently from many
-//     goroutines; End is called at most once, and nothing is called after it.
-//   - Consumer.Close is called at most once, and nothing is called after it.
+//   - Consumer.Next is never called concurrently with itself. Seek, Rewind,
+//     Assign, Unassign and Commit are not called concurrently with each other,
+//     but may be called while a Next is blocked. Close is called at most once,
+//     possibly while any other method runs: it must make a blocked Next return
+//     ErrClosed promptly, and calls that race with it (arriving during or after
+//     Close) must return ErrClosed.
+//   - Producer.Send and Flush may be called concurrently from many goroutines.
+//     End is called at most once, never concurrently with Send or Flush, and
+//     nothing is called after it.
 //   - Conn.Close is called once, after every Producer and Consumer the Conn
 //     created has been ended or closed.
 //   - Every ctx honours cancellation: a blocking driver call must return

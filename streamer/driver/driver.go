@@ -61,7 +61,7 @@ type Producer interface {
 type Pending interface {
 	// Wait blocks until the message is stored or has failed, or until ctx is
 	// done (then it returns ctx.Err() and the message may still be stored
-	// later). On success it returns the stored header (Seq and Timestamp
+	// later). Once the outcome is known, Wait returns it even if ctx is done. On success it returns the stored header (Seq and Timestamp
 	// set). It may be called many times and concurrently; each call returns
 	// the same outcome.
 	Wait(ctx context.Context) (Header, error)
