@@ -1,0 +1,217 @@
+package streamer
+
+import (
+	"context"
+	"errors"
+	"iter"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/seastream/ss/streamer/driver"
+)
+
+// Consumer receives messages (SeaStreamer's Consumer). It is safe for
+// concurrent use: several goroutines may call Next, and each message goes to
+// one of them; Close unblocks them all.
+type Consumer struct {
+	s       *Streamer
+	dc      driver.Consumer
+	streams []StreamKey
+	mode    ConsumerMode
+
+	nextSem chan struct{} // one Next at a time reaches the driver
+	ctrlSem chan struct{} // one of Seek/Rewind/Assign/Unassign/Commit at a time
+
+	closeOnce sync.Once
+	done      chan struct{} // closed by Close
+}
+
+func newConsumer(s *Streamer, dc driver.Consumer, streams []StreamKey, mode ConsumerMode) *Consumer {
+	return &Consumer{
+		s: s, dc: dc, streams: streams, mode: mode,
+		nextSem: make(chan struct{}, 1),
+		ctrlSem: make(chan struct{}, 1),
+		done:    make(chan struct{}),
+	}
+}
+
+// Streams returns the stream keys the consumer subscribed to.
+func (c *Consumer) Streams() []StreamKey { return slices.Clone(c.streams) }
+
+// Mode returns the consumer's mode.
+func (c *Consumer) Mode() ConsumerMode { return c.mode }
+
+// As sets target to the driver's native consumer type, if the driver
+// exposes one, and reports whether it did.
+func (c *Consumer) As(target any) bool {
+	a, ok := c.dc.(driver.Aser)
+	return ok && target != nil && a.As(target)
+}
+
+func (c *Consumer) isClosed() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// acquire takes sem, honouring ctx and Close.
+func (c *Consumer) acquire(ctx context.Context, sem chan struct{}) error {
+	if c.isClosed() {
+		return ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	select {
+	case sem <- struct{}{}:
+		if c.isClosed() {
+			<-sem
+			return ErrClosed
+		}
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-c.done:
+		return ErrClosed
+	}
+}
+
+// Next returns the next message. It blocks until there is one, or returns
+// ctx's error when ctx ends, ErrStreamEnded when the stream has ended (an
+// end-of-stream message, the end of a replay), or ErrClosed once the
+// consumer is closed. A cancelled Next loses no message: the next call gets
+// it. Messages of one (stream, shard) come in order. The payload is
+// read-only and valid until the consumer is closed (see Message).
+func (c *Consumer) Next(ctx context.Context) (Message, error) {
+	if err := c.acquire(ctx, c.nextSem); err != nil {
+		return Message{}, err
+	}
+	defer func() { <-c.nextSem }()
+	return c.dc.Next(ctx)
+}
+
+// Messages returns an iterator over the consumer's messages, for range
+// loops. It calls Next until an error: ErrStreamEnded ends the loop quietly;
+// any other error (ctx's included) is yielded once, then the loop ends.
+//
+//	for msg, err := range consumer.Messages(ctx) {
+//		if err != nil {
+//			return err
+//		}
+//		...
+//	}
+func (c *Consumer) Messages(ctx context.Context) iter.Seq2[Message, error] {
+	return func(yield func(Message, error) bool) {
+		for {
+			m, err := c.Next(ctx)
+			if err != nil {
+				if !errors.Is(err, ErrStreamEnded) {
+					yield(Message{}, err)
+				}
+				return
+			}
+			if !yield(m, nil) {
+				return
+			}
+		}
+	}
+}
+
+// Seek moves every assigned (stream, shard) to the first message with a
+// timestamp later than t: the next Next returns it. Backends without
+// time-based seeking return ErrUnsupported.
+func (c *Consumer) Seek(ctx context.Context, t time.Time) error {
+	if err := c.acquire(ctx, c.ctrlSem); err != nil {
+		return err
+	}
+	defer func() { <-c.ctrlSem }()
+	return c.dc.Seek(ctx, t)
+}
+
+// Rewind moves every assigned (stream, shard) to pos: SeqBeginning(),
+// SeqEnd() or SeqAt(n).
+func (c *Consumer) Rewind(ctx context.Context, pos SeqPos) error {
+	if pos.Kind > driver.SeqPosAt {
+		return invalidOption("seq_pos", pos.String(), "use SeqBeginning, SeqEnd or SeqAt")
+	}
+	if err := c.acquire(ctx, c.ctrlSem); err != nil {
+		return err
+	}
+	defer func() { <-c.ctrlSem }()
+	return c.dc.Rewind(ctx, pos)
+}
+
+// Assign adds (stream, shard) to what the consumer reads; without any
+// assignment it reads every shard of its streams. The change takes effect at
+// the next Seek or Rewind. The stream must be one the consumer subscribed to
+// (ErrStreamKeyNotFound).
+func (c *Consumer) Assign(stream StreamKey, shard ShardID) error {
+	if err := c.checkStream(stream); err != nil {
+		return err
+	}
+	if err := c.acquire(context.Background(), c.ctrlSem); err != nil {
+		return err
+	}
+	defer func() { <-c.ctrlSem }()
+	return c.dc.Assign(stream, shard)
+}
+
+// Unassign removes (stream, shard): ErrConsumerNotAssigned if it is not
+// assigned, ErrStreamKeyEmpty if nothing would be left.
+func (c *Consumer) Unassign(stream StreamKey, shard ShardID) error {
+	if err := c.checkStream(stream); err != nil {
+		return err
+	}
+	if err := c.acquire(context.Background(), c.ctrlSem); err != nil {
+		return err
+	}
+	defer func() { <-c.ctrlSem }()
+	return c.dc.Unassign(stream, shard)
+}
+
+func (c *Consumer) checkStream(stream StreamKey) error {
+	if err := driver.ValidateStreamKey(string(stream)); err != nil {
+		return err
+	}
+	if !slices.Contains(c.streams, stream) && !slices.Contains(c.streams, Wildcard) {
+		return ErrStreamKeyNotFound
+	}
+	return nil
+}
+
+// Commit records that every message Next has returned so far is processed:
+// a Resumable consumer restarted with the same group resumes after them, and
+// a LoadBalanced group will not hand them out again. It returns
+// ErrCommitNotAllowed on a RealTime consumer.
+func (c *Consumer) Commit(ctx context.Context) error {
+	if c.mode == RealTime {
+		return ErrCommitNotAllowed
+	}
+	if err := c.acquire(ctx, c.ctrlSem); err != nil {
+		return err
+	}
+	defer func() { <-c.ctrlSem }()
+	return c.dc.Commit(ctx)
+}
+
+// Close releases the consumer and waits for its background work to stop. A
+// blocked Next returns ErrClosed, as does every later call (Close included).
+// Close does not commit.
+func (c *Consumer) Close(ctx context.Context) error {
+	err := c.shutdown(ctx)
+	c.s.forgetConsumer(c)
+	return err
+}
+
+func (c *Consumer) shutdown(ctx context.Context) error {
+	err := ErrClosed
+	c.closeOnce.Do(func() {
+		close(c.done)
+		err = c.dc.Close(ctx)
+	})
+	return err
+}

@@ -1,0 +1,50 @@
+// Package streamer is one streaming API over every backend: the embedded
+// .ss file engine (file://), standard input and output (stdio://), Kafka
+// (kafka://) and Redis Streams (redis://). It is the Go counterpart of
+// SeaStreamer's sea-streamer-types and sea-streamer-socket crates.
+//
+// Open a Streamer with a URI, then create producers and consumers:
+//
+//	s, err := streamer.Open(ctx, "file://./data/app.ss/orders?create=true")
+//	p, err := s.NewProducer(ctx, "")         // the URI's stream: orders
+//	r, err := p.Send(ctx, []byte("hello"))  // queued; r.Wait(ctx) for the receipt
+//	c, err := s.NewConsumer(ctx, nil, streamer.WithAutoStreamReset(streamer.ResetEarliest))
+//	for msg, err := range c.Messages(ctx) { ... }
+//
+// # URIs
+//
+// SeaStreamer's rules: scheme://nodes/stream_a,stream_b, where the last path
+// segment lists stream keys (empty when the URI ends with "/"):
+//
+//	file://./data/app.ss/orders,payments
+//	file:///abs/path.ss                  (a last segment ending in .ss is the file)
+//	kafka://host1:9092,host2:9092/topic
+//	redis://localhost:6379/key
+//	stdio:///key1,key2
+//
+// A query string carries backend options (file://...?create=true); an
+// unknown scheme or option is an error naming it. See URI for the details.
+// Backends register their scheme with Register, like database/sql drivers;
+// file:// is always registered.
+//
+// # Consumer modes
+//
+// RealTime (the default) reads from the end (or the beginning with
+// WithAutoStreamReset(ResetEarliest)) and follows new messages. Resumable
+// also commits its position, and resumes after a restart. LoadBalanced
+// consumers sharing a group divide the messages between them. Consumers read
+// every shard of their streams unless Assign narrows them to some shards.
+//
+// # Errors and cancellation
+//
+// Every call that can block takes a context.Context and returns its error
+// when it ends. Errors are sentinels (ErrClosed, ErrStreamEnded,
+// ErrConsumerGroupNotSet, ...) matched with errors.Is, and typed errors
+// (*StreamKeyError, *URIError, *OptionError, *ConnectError, *BackendError)
+// reached with errors.As; see package driver for when each is returned.
+//
+// # Writing a backend
+//
+// A backend implements the interfaces of package driver and registers its
+// scheme; package streamertest is the conformance suite it must pass.
+package streamer

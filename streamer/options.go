@@ -1,0 +1,194 @@
+package streamer
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/seastream/ss/streamer/driver"
+)
+
+// Option configures Open. Options set in Go are defaults: the URI's query
+// options override them. Options that concern one backend (the file options
+// below) are ignored by the others, so one set of options can serve URIs of
+// any scheme.
+type Option interface {
+	applyConnect(*driver.ConnectOptions)
+}
+
+// ConsumerOption configures Streamer.NewConsumer.
+type ConsumerOption interface {
+	applyConsumer(*driver.ConsumerOptions)
+}
+
+// ProducerOption configures Streamer.NewProducer.
+type ProducerOption interface {
+	applyProducer(*producerConfig)
+}
+
+type producerConfig struct {
+	driver.ProducerOptions
+	shardCount uint64
+}
+
+type connectFunc func(*driver.ConnectOptions)
+
+func (f connectFunc) applyConnect(c *driver.ConnectOptions) { f(c) }
+
+type consumerFunc func(*driver.ConsumerOptions)
+
+func (f consumerFunc) applyConsumer(c *driver.ConsumerOptions) { f(c) }
+
+type producerFunc func(*producerConfig)
+
+func (f producerFunc) applyProducer(c *producerConfig) { f(c) }
+
+// WithLogger sets the logger the backend reports to. The default discards.
+func WithLogger(l *slog.Logger) Option {
+	return connectFunc(func(c *driver.ConnectOptions) { c.Logger = l })
+}
+
+// WithTimeout bounds connecting and each request to a server, on top of the
+// contexts given to each call. 0 (the default) leaves it to the backend.
+func WithTimeout(d time.Duration) Option {
+	return connectFunc(func(c *driver.ConnectOptions) { c.Timeout = d })
+}
+
+// WithCreate sets whether opening a file:// URI creates the file
+// (URI option create=never|if-missing|only, or create=true for if-missing).
+// The default is CreateNever.
+func WithCreate(mode CreateMode) Option {
+	return connectFunc(func(c *driver.ConnectOptions) { c.File.Create = mode })
+}
+
+// WithEOSOnClose makes a file:// Streamer write an end-of-stream message when
+// it closes, which ends its readers' streams (URI option eos=true).
+func WithEOSOnClose(v bool) Option {
+	return connectFunc(func(c *driver.ConnectOptions) { c.File.EndWithEOS = v })
+}
+
+// WithBeaconInterval sets the beacon interval of a file created by a file://
+// Streamer, in bytes: a multiple of 1024 (URI option beacon_interval). The
+// default is 1 MiB.
+func WithBeaconInterval(n uint32) Option {
+	return connectFunc(func(c *driver.ConnectOptions) { c.File.BeaconInterval = n })
+}
+
+// WithSizeLimit sets the size limit of a file:// stream in bytes (URI option
+// size_limit, e.g. 1GiB). The default is 16 GiB.
+func WithSizeLimit(n uint64) Option {
+	return connectFunc(func(c *driver.ConnectOptions) { c.File.SizeLimit = n })
+}
+
+// WithPrefetch bounds how many messages a consumer reads ahead of Next
+// (backpressure beyond that). Given to Open, it is the file:// default for
+// every consumer (URI option prefetch); given to NewConsumer, it applies to
+// that consumer. 0 means the backend's default (1000 for files).
+func WithPrefetch(n int) interface {
+	Option
+	ConsumerOption
+} {
+	return prefetchOption(n)
+}
+
+type prefetchOption int
+
+func (p prefetchOption) applyConnect(c *driver.ConnectOptions)   { c.File.Prefetch = int(p) }
+func (p prefetchOption) applyConsumer(c *driver.ConsumerOptions) { c.Prefetch = int(p) }
+
+// WithDriverOption passes a backend-specific option value (defined by an
+// adapter package) to the driver, in the Extra list of whichever call it is
+// given to: Open, NewConsumer or NewProducer. A driver rejects values it does
+// not know with ErrUnknownOption.
+func WithDriverOption(v any) interface {
+	Option
+	ConsumerOption
+	ProducerOption
+} {
+	return driverOption{v}
+}
+
+type driverOption struct{ v any }
+
+func (d driverOption) applyConnect(c *driver.ConnectOptions)   { c.Extra = append(c.Extra, d.v) }
+func (d driverOption) applyConsumer(c *driver.ConsumerOptions) { c.Extra = append(c.Extra, d.v) }
+func (d driverOption) applyProducer(c *producerConfig)         { c.Extra = append(c.Extra, d.v) }
+
+// WithMode sets the consumer mode (default RealTime).
+func WithMode(m ConsumerMode) ConsumerOption {
+	return consumerFunc(func(c *driver.ConsumerOptions) { c.Mode = m })
+}
+
+// WithGroup sets the consumer group: required by LoadBalanced, optional for
+// Resumable (it names the position to resume), not allowed for RealTime.
+func WithGroup(name string) ConsumerOption {
+	return consumerFunc(func(c *driver.ConsumerOptions) { c.Group = name })
+}
+
+// WithConsumerID names this consumer within its group, for backends that
+// name group members (Redis). By default the backend picks a unique name.
+func WithConsumerID(id string) ConsumerOption {
+	return consumerFunc(func(c *driver.ConsumerOptions) { c.ConsumerID = id })
+}
+
+// WithAutoStreamReset sets where a consumer without a committed position
+// starts: ResetLatest (the default, only new messages) or ResetEarliest.
+func WithAutoStreamReset(r StreamReset) ConsumerOption {
+	return consumerFunc(func(c *driver.ConsumerOptions) { c.AutoStreamReset = r })
+}
+
+// WithReplay makes the consumer stop at the end of the data present when it
+// starts (Next returns ErrStreamEnded) instead of following new messages. It
+// needs WithAutoStreamReset(ResetEarliest).
+func WithReplay() ConsumerOption {
+	return consumerFunc(func(c *driver.ConsumerOptions) { c.Replay = true })
+}
+
+// WithShardCount sets the number of shards a producer routes over when a
+// message is sent WithRoutingKey: shard = xxhash64(key) % n. Without it the
+// backend's count is used if it has one (Kafka partitions).
+func WithShardCount(n uint64) ProducerOption {
+	return producerFunc(func(c *producerConfig) { c.shardCount = n })
+}
+
+// WithVerbatimHeaders makes the producer store the sequence numbers and
+// timestamps given with WithSeq and WithTimestamp exactly, zero included,
+// instead of assigning them: for archives that keep headers. Backends that
+// assign sequence numbers themselves (Kafka) refuse it with ErrUnsupported.
+func WithVerbatimHeaders() ProducerOption {
+	return producerFunc(func(c *producerConfig) { c.Verbatim = true })
+}
+
+// SendOption adjusts one Send. It is a small value; passing options does not
+// allocate.
+type SendOption struct {
+	what      sendWhat
+	shard     ShardID
+	key       []byte
+	seq       SeqNo
+	timestamp time.Time
+}
+
+type sendWhat uint8
+
+const (
+	sendShard sendWhat = iota + 1
+	sendRoutingKey
+	sendSeq
+	sendTimestamp
+)
+
+// WithShard sends to an explicit shard (default 0).
+func WithShard(id ShardID) SendOption { return SendOption{what: sendShard, shard: id} }
+
+// WithRoutingKey sends to shard xxhash64(key) % n, where n comes from
+// WithShardCount or the backend; messages with equal keys share a shard and
+// so keep their order. It cannot be combined with WithShard.
+func WithRoutingKey(key []byte) SendOption { return SendOption{what: sendRoutingKey, key: key} }
+
+// WithTimestamp asks the backend to store t (in milliseconds) as the
+// message's timestamp instead of the time of sending, where it can.
+func WithTimestamp(t time.Time) SendOption { return SendOption{what: sendTimestamp, timestamp: t} }
+
+// WithSeq asks the backend to store n as the message's sequence number; it
+// needs a producer created WithVerbatimHeaders.
+func WithSeq(n SeqNo) SendOption { return SendOption{what: sendSeq, seq: n} }

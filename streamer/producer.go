@@ -1,0 +1,176 @@
+package streamer
+
+import (
+	"context"
+	"strconv"
+	"sync"
+
+	"github.com/cespare/xxhash/v2"
+	"github.com/seastream/ss/streamer/driver"
+)
+
+// Producer sends messages (SeaStreamer's Producer). It is safe for
+// concurrent use by many goroutines; there is no need to clone it.
+type Producer struct {
+	s          *Streamer
+	dp         driver.Producer
+	stream     StreamKey
+	shardCount uint64
+	verbatim   bool
+
+	mu    sync.RWMutex // Send and Flush hold it shared; End exclusively
+	state error        // nil while open, then ErrProducerEnded or ErrClosed
+}
+
+// Stream returns the producer's own stream key, or "" if it has none.
+func (p *Producer) Stream() StreamKey { return p.stream }
+
+// As sets target to the driver's native producer type, if the driver
+// exposes one, and reports whether it did.
+func (p *Producer) As(target any) bool {
+	a, ok := p.dp.(driver.Aser)
+	return ok && target != nil && a.As(target)
+}
+
+// Send sends payload to the producer's own stream; see SendTo.
+func (p *Producer) Send(ctx context.Context, payload []byte, opts ...SendOption) (*Receipt, error) {
+	if p.stream == "" {
+		return nil, ErrNotAnchored
+	}
+	return p.send(ctx, p.stream, payload, opts)
+}
+
+// SendTo queues payload for stream and returns without waiting for it to be
+// stored: the Receipt tells when it is, and with which sequence number and
+// timestamp. Messages sent by one goroutine to one (stream, shard) are stored
+// in the order sent. payload is copied (or written out) before SendTo
+// returns, so the caller may reuse it.
+//
+// SendTo blocks only while the backend's buffer is full (backpressure), until
+// ctx is done. It returns a *StreamKeyError for an invalid or reserved key,
+// ErrProducerEnded after End, ErrClosed after the Streamer closed, and ctx's
+// error if ctx is already done.
+func (p *Producer) SendTo(ctx context.Context, stream StreamKey, payload []byte, opts ...SendOption) (*Receipt, error) {
+	if stream != p.stream || stream == "" {
+		if err := driver.ValidateStreamKey(string(stream)); err != nil {
+			return nil, err
+		}
+	}
+	return p.send(ctx, stream, payload, opts)
+}
+
+func (p *Producer) send(ctx context.Context, stream StreamKey, payload []byte, opts []SendOption) (*Receipt, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	h := driver.Header{StreamKey: stream}
+	var routingKey []byte
+	var hasShard, hasKey bool
+	for _, o := range opts {
+		switch o.what {
+		case sendShard:
+			h.Shard, hasShard = o.shard, true
+		case sendRoutingKey:
+			routingKey, hasKey = o.key, true
+		case sendSeq:
+			if !p.verbatim {
+				return nil, invalidOption("seq", strconv.FormatUint(uint64(o.seq), 10),
+					"the backend assigns sequence numbers: create the producer WithVerbatimHeaders to set them")
+			}
+			h.Seq = o.seq
+		case sendTimestamp:
+			h.Timestamp = o.timestamp
+		}
+	}
+	if hasShard && hasKey {
+		return nil, invalidOption("shard", strconv.FormatUint(uint64(h.Shard), 10), "give either WithShard or WithRoutingKey, not both")
+	}
+	if hasKey {
+		shard, err := p.route(ctx, stream, routingKey)
+		if err != nil {
+			return nil, err
+		}
+		h.Shard = shard
+	}
+
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.state != nil {
+		return nil, p.state
+	}
+	pending, err := p.dp.Send(ctx, h, payload)
+	if err != nil {
+		return nil, err
+	}
+	return &Receipt{pending: pending}, nil
+}
+
+// Route returns the shard that WithRoutingKey(key) selects for stream:
+// xxhash64(key) % n, n being the producer's shard count.
+func (p *Producer) Route(ctx context.Context, stream StreamKey, key []byte) (ShardID, error) {
+	return p.route(ctx, stream, key)
+}
+
+func (p *Producer) route(ctx context.Context, stream StreamKey, key []byte) (ShardID, error) {
+	n := p.shardCount
+	if n == 0 {
+		if sc, ok := p.s.conn.(driver.ShardCounter); ok {
+			var err error
+			if n, err = sc.Shards(ctx, stream); err != nil {
+				return 0, err
+			}
+		}
+	}
+	if n == 0 {
+		return 0, invalidOption("routing_key", string(key),
+			"the number of shards is unknown: create the producer WithShardCount(n)")
+	}
+	return ShardID(xxhash.Sum64(key) % n), nil
+}
+
+// Flush returns once every message sent before the call is stored, or an
+// error if one could not be; it returns ctx's error if ctx ends first.
+func (p *Producer) Flush(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.state != nil {
+		return p.state
+	}
+	return p.dp.Flush(ctx)
+}
+
+// End flushes the producer and releases it; later calls return
+// ErrProducerEnded (End itself included).
+func (p *Producer) End(ctx context.Context) error {
+	err := p.shutdown(ctx, ErrProducerEnded)
+	p.s.forgetProducer(p)
+	return err
+}
+
+func (p *Producer) shutdown(ctx context.Context, reason error) error {
+	p.mu.Lock()
+	if p.state != nil {
+		state := p.state
+		p.mu.Unlock()
+		return state
+	}
+	p.state = reason
+	p.mu.Unlock()
+	return p.dp.End(ctx)
+}
+
+// Receipt is the outcome of one send.
+type Receipt struct {
+	pending driver.Pending
+}
+
+// Wait blocks until the message is stored and returns its header, with the
+// sequence number and timestamp the backend gave it; or returns the error
+// that prevented storing it; or ctx's error if ctx ends first (the message
+// may then still be stored later). Wait may be called many times.
+func (r *Receipt) Wait(ctx context.Context) (Header, error) {
+	return r.pending.Wait(ctx)
+}
