@@ -27,7 +27,7 @@ func TestConformanceMem(t *testing.T) {
 		Mux:    memMux(t),
 		NewURI: func(t *testing.T) string { return fmt.Sprintf("mem://ns%d", memSeq.Add(1)) },
 		Caps: streamertest.Capabilities{
-			Earliest: true, Binary: true, Shards: true, Seek: true, Rewind: true,
+			MultipleStreamers: true, Earliest: true, Binary: true, Shards: true, Seek: true, Rewind: true,
 			Groups: true, Resume: true, Replay: true, Wildcard: true,
 			ExplicitTimestamp: true, Verbatim: true,
 		},

@@ -247,9 +247,9 @@ func testConcurrentProducers(t *testing.T, h Harness) {
 	e := newEnv(t, h)
 	k := e.key(0)
 	s := e.open()
-	consumers := []*streamer.Consumer{e.consumer(s, []streamer.StreamKey{k}), e.consumer(e.open(), []streamer.StreamKey{k})}
+	consumers := []*streamer.Consumer{e.consumer(s, []streamer.StreamKey{k}), e.consumer(e.another(s), []streamer.StreamKey{k})}
 	shared := e.producer(s, k)
-	producers := []*streamer.Producer{shared, shared, e.producer(s, k), e.producer(e.open(), k)}
+	producers := []*streamer.Producer{shared, shared, e.producer(s, k), e.producer(e.another(s), k)}
 	const per = 200
 	total := per * len(producers)
 
@@ -368,7 +368,7 @@ func testSlowConsumer(t *testing.T, h Harness) {
 	k := e.key(0)
 	s := e.open()
 	slow := e.consumer(s, []streamer.StreamKey{k})
-	fast := e.consumer(e.open(), []streamer.StreamKey{k})
+	fast := e.consumer(e.another(s), []streamer.StreamKey{k})
 	p := e.producer(s, k)
 	const n = 2500
 	done := make(chan error, 1)

@@ -100,9 +100,9 @@ type member struct {
 	done   chan struct{}
 }
 
-func startMember(e *env, col *collector, idx int, key streamer.StreamKey, group string) *member {
+func startMember(e *env, base *streamer.Streamer, col *collector, idx int, key streamer.StreamKey, group string) *member {
 	e.t.Helper()
-	c := e.consumer(e.open(), []streamer.StreamKey{key}, streamer.WithMode(streamer.LoadBalanced), streamer.WithGroup(group))
+	c := e.consumer(e.another(base), []streamer.StreamKey{key}, streamer.WithMode(streamer.LoadBalanced), streamer.WithGroup(group))
 	ctx, cancel := context.WithCancel(e.ctx)
 	m := &member{c: c, cancel: cancel, done: make(chan struct{})}
 	col.mu.Lock()
@@ -134,12 +134,13 @@ func testGroupShare(t *testing.T, h Harness) {
 	e := newEnv(t, h)
 	k := e.key(0)
 	group := "group-" + e.salt
+	base := e.open()
 	col := newCollector(3)
 	var members []*member
 	for i := range 3 {
-		members = append(members, startMember(e, col, i, k, group))
+		members = append(members, startMember(e, base, col, i, k, group))
 	}
-	p := e.producer(e.open(), k)
+	p := e.producer(e.another(base), k)
 	const n = 300
 	for i := range n {
 		e.send(p, k, fmt.Appendf(nil, "g%d", i))
@@ -163,10 +164,11 @@ func testGroupJoinLeave(t *testing.T, h Harness) {
 	e := newEnv(t, h)
 	k := e.key(0)
 	group := "group-" + e.salt
+	base := e.open()
 	col := newCollector(2)
-	a := startMember(e, col, 0, k, group)
-	b := startMember(e, col, 1, k, group)
-	p := e.producer(e.open(), k)
+	a := startMember(e, base, col, 0, k, group)
+	b := startMember(e, base, col, 1, k, group)
+	p := e.producer(e.another(base), k)
 	const half = 100
 	for i := range half {
 		e.send(p, k, fmt.Appendf(nil, "g%d", i))
@@ -182,7 +184,7 @@ func testGroupJoinLeave(t *testing.T, h Harness) {
 		t.Fatalf("leaving member: Close: %v", err)
 	}
 	// Member c joins while b keeps reading.
-	c := startMember(e, col, 2, k, group)
+	c := startMember(e, base, col, 2, k, group)
 	for i := half; i < 2*half; i++ {
 		e.send(p, k, fmt.Appendf(nil, "g%d", i))
 	}

@@ -58,6 +58,10 @@ type Harness struct {
 // Capabilities declares what a backend supports. A zero field means "not
 // supported": the cases needing it are skipped, naming the field.
 type Capabilities struct {
+	// MultipleStreamers: several Streamers opened on one URI in one process
+	// share its streams (not stdio, whose Streamer owns the process's
+	// standard input and output). Without it, cases use one Streamer.
+	MultipleStreamers bool
 	// Earliest: a consumer created with ResetEarliest reads messages
 	// produced before it existed.
 	Earliest bool
@@ -181,6 +185,16 @@ func (e *env) open(keys ...streamer.StreamKey) *streamer.Streamer {
 		e.t.Fatalf("Open(%q): %v", uri, err)
 	}
 	e.t.Cleanup(func() { _ = s.Close(context.Background()) })
+	return s
+}
+
+// another returns a second Streamer on the case's URI if the backend
+// supports several, else s itself.
+func (e *env) another(s *streamer.Streamer) *streamer.Streamer {
+	e.t.Helper()
+	if e.h.Caps.MultipleStreamers {
+		return e.open()
+	}
 	return s
 }
 
