@@ -1,0 +1,65 @@
+// Package stdio is the stdio:// backend of package streamer: SeaStreamer's
+// standard I/O backend (sea-streamer-stdio), one message per line, made for
+// Unix pipelines such as
+//
+//	clock --stream tick | processor --input stdio:///tick --output stdio:///out | consumer
+//
+// # Line format
+//
+// Each line is a message with an optional meta in literal square brackets:
+//
+//	[timestamp | stream_key | seq | shard] payload
+//
+// Every part is optional, in this order: "a raw line", "[my_topic] x",
+// "[my_topic | 123] x", "[2022-01-01T00:00:00.123 | my_topic] x" are all
+// valid. ParseLine documents the exact grammar, which is SeaStreamer's. A line
+// without a stream key goes to the stream "broadcast" (Broadcast) and is
+// delivered to every consumer. Without a timestamp a message is stamped with
+// the time it was read; without a seq it gets the next number of its
+// (stream, shard), counting from 0.
+//
+// Producers write lines exactly as SeaStreamer's stdio producer does,
+// "[2022-01-01T00:00:00 | my_topic | 3] payload", with the shard as a fourth
+// part when it is not 0, and milliseconds in the timestamp if asked
+// (?millis).
+//
+// # Bad input
+//
+// A line that cannot be parsed, is not UTF-8 or is longer than the maximum
+// line size is skipped and reported, with its line number, on the Driver's
+// Errors writer (standard error by default) as a *LineError; the stream goes
+// on. (SeaStreamer aborts the process instead.) End of input ends the stream:
+// once a consumer has received every line read, Next returns
+// driver.ErrStreamEnded.
+//
+// # Consumers
+//
+// Stdio is real-time only: consumers receive the lines read after they were
+// created; Seek and Rewind return driver.ErrUnsupported, and so does a
+// Resumable consumer. LoadBalanced consumers of one group share the lines
+// round-robin: the k-th line delivered to the group goes to its
+// (k mod n)-th member, in order of creation. Assign narrows a consumer to
+// some (stream, shard)s, at once.
+//
+// A process has one standard input and one standard output, so connections
+// that read the same io.Reader share one reading goroutine and one set of
+// consumers, and connections that write the same io.Writer share one writer
+// and its sequence numbers, whichever Driver value opened them. The reading
+// goroutine starts with the first consumer. When the last connection closes
+// it is stopped if the reader supports SetReadDeadline (pipes from os.Pipe,
+// network connections); os.Stdin usually does not, and then the goroutine
+// stays blocked in Read until the next line or the end of input, and is
+// reused by the next connection.
+//
+// # Options
+//
+// URI query options (stdio:///a,b?loopback&millis) or an Options value in
+// ConnectOptions.Extra:
+//
+//	loopback     also deliver what this process produces to its own consumers
+//	millis       write timestamps with milliseconds
+//	maxline      maximum input line size, e.g. 1MiB (default 16 MiB)
+//
+// The package registers the "stdio" scheme with package streamer when it is
+// imported.
+package stdio
