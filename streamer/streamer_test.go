@@ -3,6 +3,7 @@ package streamer_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -35,13 +36,17 @@ func TestMuxRegister(t *testing.T) {
 }
 
 func TestRegisterPanicsOnDuplicate(t *testing.T) {
-	streamer.Register("memtest-dup", &memDriver{})
+	scheme := fmt.Sprintf("memtest-dup%d", memSeq.Add(1)) // unique under -count
+	streamer.Register(scheme, &memDriver{})
+	if !streamer.DefaultMux().ValidScheme(scheme) {
+		t.Fatal("Register did not register into the default Mux")
+	}
 	defer func() {
 		if recover() == nil {
 			t.Error("second Register of a scheme did not panic")
 		}
 	}()
-	streamer.Register("memtest-dup", &memDriver{})
+	streamer.Register(scheme, &memDriver{})
 }
 
 func TestOpenErrors(t *testing.T) {

@@ -330,7 +330,7 @@ func testConcurrentNext(t *testing.T, h Harness) {
 				}
 				mu.Lock()
 				seen[string(m.Payload)]++
-				if len(seen) == n {
+				if seen[string(m.Payload)] == 1 && len(seen) == n {
 					close(all)
 				}
 				mu.Unlock()
