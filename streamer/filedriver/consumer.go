@@ -1,0 +1,463 @@
+package filedriver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/seastream/ss/format"
+	"github.com/seastream/ss/ssfile"
+	"github.com/seastream/ss/streamer/driver"
+)
+
+// item is what a reading goroutine hands to a consumer: a message, or the
+// end of the stream (err).
+type item struct {
+	msg  driver.Message
+	next int64  // offset after msg
+	err  error  // driver.ErrStreamEnded or a read error; msg is empty
+	gen  uint64 // the consumer's generation when it was read
+	grp  *group // the group that dispatched it, if any
+}
+
+// consumer is a driver.Consumer. It reads either alone (solo: RealTime,
+// Resumable, or a LoadBalanced member after Seek or Rewind) or as a member of
+// a group. Either way its messages arrive on out, a channel of prefetch
+// items, so that a slow consumer applies backpressure to its reader.
+type consumer struct {
+	conn    *conn
+	streams []driver.StreamKey
+	mode    driver.ConsumerMode
+	replay  bool
+	log     *slog.Logger
+	out     chan item
+	closed  chan struct{}
+	stats   stats
+
+	mu       sync.Mutex // guards the fields below; Next takes it briefly
+	isClosed bool
+	gen      uint64   // bumped by Seek and Rewind: older items are dropped
+	solo     *solo    // reading alone
+	member   *group   // reading as a member of this group
+	held     []*group // groups it was a member of: their mapping holds its payloads
+	assigned map[driver.StreamShard]bool
+	endErr   error // returned by every Next of generation endGen
+	endGen   uint64
+	pos      position      // what Commit stores
+	store    *offsetStore  // Resumable only
+	header   format.Header // of the file, for the offsets
+}
+
+// stats lets tests watch the reading goroutine.
+type stats struct {
+	matched atomic.Int64 // messages handed to out
+	blocked atomic.Bool  // waiting because out is full
+}
+
+func newConsumer(ctx context.Context, cn *conn, streams []driver.StreamKey, opts driver.ConsumerOptions) (*consumer, error) {
+	for _, x := range opts.Extra {
+		return nil, driver.UnknownExtraError(Scheme, x)
+	}
+	if len(streams) == 0 {
+		return nil, driver.ErrStreamKeyEmpty
+	}
+	switch opts.Mode {
+	case driver.RealTime:
+		if opts.Group != "" {
+			return nil, driver.ErrConsumerGroupIsSet
+		}
+	case driver.Resumable:
+	case driver.LoadBalanced:
+		if opts.Group == "" {
+			return nil, driver.ErrConsumerGroupNotSet
+		}
+	default:
+		return nil, &driver.OptionError{Scheme: Scheme, Name: "mode", Value: opts.Mode.String(), Reason: "use RealTime, Resumable or LoadBalanced", Err: driver.ErrInvalidOption}
+	}
+	if opts.Replay && opts.AutoStreamReset != driver.ResetEarliest {
+		return nil, &driver.OptionError{Scheme: Scheme, Name: "replay", Value: "true", Reason: "a replay starts at the earliest message: use ResetEarliest", Err: driver.ErrInvalidOption}
+	}
+	prefetch := opts.Prefetch
+	if prefetch < 0 {
+		return nil, &driver.OptionError{Scheme: Scheme, Name: "prefetch", Value: fmt.Sprint(prefetch), Reason: "must not be negative", Err: driver.ErrInvalidOption}
+	}
+	if prefetch == 0 {
+		prefetch = cn.cfg.prefetch
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	c := &consumer{
+		conn:     cn,
+		streams:  slices.Clone(streams),
+		mode:     opts.Mode,
+		replay:   opts.Replay,
+		log:      cn.cfg.logger,
+		out:      make(chan item, prefetch),
+		closed:   make(chan struct{}),
+		assigned: make(map[driver.StreamShard]bool),
+	}
+	if opts.Mode == driver.LoadBalanced {
+		g, err := joinGroup(cn.cfg, opts, c)
+		if err != nil {
+			return nil, err
+		}
+		c.member = g
+		c.held = append(c.held, g)
+		return c, nil
+	}
+
+	mode := ssfile.Live
+	switch {
+	case opts.Replay:
+		mode = ssfile.Replay
+	case opts.AutoStreamReset == driver.ResetEarliest:
+		mode = ssfile.LiveReplay
+	}
+	f := newFilter(c.streams, nil)
+	var resume position
+	var resumed bool
+	if opts.Mode == driver.Resumable {
+		group := opts.Group
+		if group == "" {
+			group = DefaultGroup()
+		}
+		c.store = &offsetStore{path: OffsetsPath(cn.cfg.path, group), group: group}
+		if mode == ssfile.Live {
+			mode = ssfile.LiveReplay // Live would first scan to the end
+		}
+	}
+	src, err := openSource(cn.cfg.path, mode, c.log)
+	if err != nil {
+		return nil, err
+	}
+	h := src.r.Header()
+	c.header = h
+	if c.store != nil {
+		resume, resumed, err = c.store.load(h)
+		if err == nil && resumed && resume.offset > src.r.Size() {
+			c.log.Warn("filedriver: the committed offset is past the end of the file; starting over",
+				"offsets", c.store.path, "offset", resume.offset, "size", src.r.Size())
+			resumed = false
+		}
+		if err == nil {
+			switch {
+			case resumed:
+				err = src.setOffset(resume.offset)
+				f.after = resume.seqs
+				if resume.from != nil {
+					f.from = resume.from.clone()
+					f.from.started = make(map[driver.StreamShard]bool, len(resume.seqs))
+					for ss := range resume.seqs {
+						f.from.started[ss] = true
+					}
+				}
+			case opts.AutoStreamReset == driver.ResetLatest:
+				err = src.seekEnd()
+			}
+		}
+		if err != nil {
+			src.close()
+			return nil, err
+		}
+	}
+	c.pos = position{offset: src.pos, seqs: make(map[driver.StreamShard]driver.SeqNo)}
+	if resumed {
+		c.pos = resume.clone()
+	}
+	c.solo = startSolo(src, f, c.out, c.gen, &c.stats)
+	return c, nil
+}
+
+// Next returns the next item of the current generation.
+func (c *consumer) Next(ctx context.Context) (driver.Message, error) {
+	for {
+		c.mu.Lock()
+		if c.isClosed {
+			c.mu.Unlock()
+			return driver.Message{}, driver.ErrClosed
+		}
+		if c.endErr != nil && c.endGen == c.gen {
+			err := c.endErr
+			c.mu.Unlock()
+			return driver.Message{}, err
+		}
+		c.mu.Unlock()
+		if err := ctx.Err(); err != nil {
+			return driver.Message{}, err
+		}
+
+		select {
+		case it := <-c.out:
+			if it.grp != nil {
+				it.grp.wake() // room for the dispatcher
+			}
+			c.mu.Lock()
+			if c.isClosed || it.gen != c.gen {
+				closed := c.isClosed
+				c.mu.Unlock()
+				if it.grp != nil && it.err == nil {
+					it.grp.giveBack([]item{it}) // never lose a group's message
+				}
+				if closed {
+					return driver.Message{}, driver.ErrClosed
+				}
+				continue
+			}
+			if it.err != nil {
+				c.endErr, c.endGen = it.err, c.gen
+				c.mu.Unlock()
+				return driver.Message{}, it.err
+			}
+			c.pos.offset = it.next
+			c.pos.seqs[it.msg.StreamShard()] = it.msg.Seq
+			c.mu.Unlock()
+			return it.msg, nil
+		case <-c.closed:
+			return driver.Message{}, driver.ErrClosed
+		case <-ctx.Done():
+			return driver.Message{}, ctx.Err()
+		}
+	}
+}
+
+// Seek moves every assigned (stream, shard) to its first message with a
+// timestamp after t. A LoadBalanced member leaves its group (handing its
+// undelivered messages back) and reads alone from then on, as SeaStreamer's
+// file consumers do.
+func (c *consumer) Seek(ctx context.Context, t time.Time) error {
+	return c.reposition(ctx, func(src *source, f *filter) error { return src.seekTime(f, t) })
+}
+
+// Rewind moves every assigned (stream, shard) to pos; see Seek for groups.
+func (c *consumer) Rewind(ctx context.Context, pos driver.SeqPos) error {
+	if pos.Kind > driver.SeqPosAt {
+		return &driver.OptionError{Scheme: Scheme, Name: "SeqPos", Value: pos.String(), Reason: "use SeqBeginning, SeqEnd or SeqAt", Err: driver.ErrInvalidOption}
+	}
+	return c.reposition(ctx, func(src *source, f *filter) error { return src.rewindTo(f, pos) })
+}
+
+func (c *consumer) reposition(ctx context.Context, move func(*source, *filter) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.isClosed {
+		return driver.ErrClosed
+	}
+	var src *source
+	if g := c.member; g != nil {
+		mode := ssfile.LiveReplay
+		if g.replay {
+			mode = ssfile.Replay
+		}
+		var err error
+		if src, err = openSource(c.conn.cfg.path, mode, c.log); err != nil {
+			return err
+		}
+		g.leave(c)
+		c.member = nil
+	} else {
+		c.solo.stop()
+		src = c.solo.src
+	}
+	c.gen++
+	c.drain()
+	f := newFilter(c.streams, c.assigned)
+	err := move(src, f)
+	if err != nil {
+		err = &driver.BackendError{Backend: Scheme, Op: "seek", Err: err}
+	}
+	c.pos = position{offset: src.pos, seqs: make(map[driver.StreamShard]driver.SeqNo)}
+	if f.from != nil {
+		c.pos.from = &startCond{byTime: f.from.byTime, ts: f.from.ts, seq: f.from.seq}
+	}
+	c.endErr = nil
+	c.solo = startSolo(src, f, c.out, c.gen, &c.stats)
+	return err
+}
+
+// drain empties out, handing messages of a group back to it.
+func (c *consumer) drain() {
+	var back []item
+	var g *group
+	for {
+		select {
+		case it := <-c.out:
+			if it.grp != nil && it.err == nil {
+				g = it.grp
+				back = append(back, it)
+			}
+			continue
+		default:
+		}
+		break
+	}
+	if g != nil {
+		g.giveBack(back)
+	}
+}
+
+func (c *consumer) subscribes(stream driver.StreamKey) bool {
+	return slices.Contains(c.streams, stream) || slices.Contains(c.streams, driver.Wildcard)
+}
+
+// Assign adds (stream, shard) to the shards read from the next Seek or
+// Rewind on. With no assignment, every shard of the subscribed streams is
+// read; with some, exactly the assigned ones.
+func (c *consumer) Assign(stream driver.StreamKey, shard driver.ShardID) error {
+	if !c.subscribes(stream) {
+		return driver.ErrStreamKeyNotFound
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.isClosed {
+		return driver.ErrClosed
+	}
+	c.assigned[driver.StreamShard{Stream: stream, Shard: shard}] = true
+	return nil
+}
+
+// Unassign removes an assigned (stream, shard); the last one cannot be
+// removed (driver.ErrStreamKeyEmpty).
+func (c *consumer) Unassign(stream driver.StreamKey, shard driver.ShardID) error {
+	if !c.subscribes(stream) {
+		return driver.ErrStreamKeyNotFound
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.isClosed {
+		return driver.ErrClosed
+	}
+	ss := driver.StreamShard{Stream: stream, Shard: shard}
+	if !c.assigned[ss] {
+		return driver.ErrConsumerNotAssigned
+	}
+	if len(c.assigned) == 1 {
+		return driver.ErrStreamKeyEmpty
+	}
+	delete(c.assigned, ss)
+	return nil
+}
+
+// Commit stores a Resumable consumer's position crash-safely beside the
+// file. For a LoadBalanced consumer it does nothing: its group lives in this
+// process, and a message returned by Next is never handed out again.
+func (c *consumer) Commit(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	if c.isClosed {
+		c.mu.Unlock()
+		return driver.ErrClosed
+	}
+	switch c.mode {
+	case driver.RealTime:
+		c.mu.Unlock()
+		return driver.ErrCommitNotAllowed
+	case driver.LoadBalanced:
+		c.mu.Unlock()
+		return nil
+	}
+	p := c.pos.clone()
+	c.mu.Unlock()
+	return c.store.save(ctx, c.header, p)
+}
+
+// Close stops the consumer's reading goroutine, or leaves its group handing
+// back the messages Next has not returned, and waits for that to finish.
+func (c *consumer) Close(ctx context.Context) error {
+	c.mu.Lock()
+	if c.isClosed {
+		c.mu.Unlock()
+		return driver.ErrClosed
+	}
+	c.isClosed = true
+	close(c.closed)
+	var err error
+	if g := c.member; g != nil {
+		g.leave(c)
+		c.member = nil
+	} else if c.solo != nil {
+		c.solo.stop()
+		err = c.solo.src.close()
+	}
+	held := c.held
+	c.held = nil
+	c.mu.Unlock()
+	for _, g := range held {
+		g.release()
+	}
+	c.conn.forget(c)
+	if err != nil {
+		return &driver.BackendError{Backend: Scheme, Op: "close", Err: err}
+	}
+	return nil
+}
+
+// solo is a goroutine reading a source for one consumer.
+type solo struct {
+	src    *source
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func startSolo(src *source, f *filter, out chan<- item, gen uint64, st *stats) *solo {
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &solo{src: src, cancel: cancel, done: make(chan struct{})}
+	go s.run(ctx, f, out, gen, st)
+	return s
+}
+
+// stop stops the goroutine and waits for it.
+func (s *solo) stop() {
+	s.cancel()
+	<-s.done
+}
+
+func (s *solo) run(ctx context.Context, f *filter, out chan<- item, gen uint64, st *stats) {
+	defer close(s.done)
+	emit := func(it item) bool {
+		select {
+		case out <- it:
+			return true
+		default:
+		}
+		st.blocked.Store(true)
+		defer st.blocked.Store(false)
+		select {
+		case out <- it:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	for {
+		m, next, err := s.src.next(ctx)
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, ssfile.ErrClosed) {
+				return
+			}
+			emit(item{err: readError(err), gen: gen})
+			return
+		}
+		if m.IsEndOfStream() {
+			emit(item{err: driver.ErrStreamEnded, gen: gen})
+			return
+		}
+		if !f.match(&m) {
+			continue
+		}
+		st.matched.Add(1)
+		if !emit(item{msg: toMessage(&m), next: next, gen: gen}) {
+			return
+		}
+	}
+}

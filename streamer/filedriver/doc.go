@@ -1,0 +1,106 @@
+// Package filedriver is the file backend of package streamer: it serves
+// URIs such as file://./data/app.ss/orders,payments with the .ss engine of
+// package ssfile, and is registered under the scheme "file".
+//
+// Applications use package streamer; this package matters for its options
+// (Sync, DefaultGroup, OffsetsPath) and for how it behaves, described here.
+//
+// # Options
+//
+// URI query options override the Go options (driver.FileOptions):
+//
+//	create=never|if-missing|only  never (default): the file must exist; if-missing
+//	                              (or create, create=true) creates it; only creates
+//	                              it and fails (fs.ErrExist) if it exists
+//	eos=true                      write an end-of-stream message when the file's
+//	                              writer closes (see Producers)
+//	beacon_interval=1MiB          beacon interval of a file created here
+//	size_limit=16GiB              size limit of the file
+//	prefetch=1000                 messages read ahead per consumer
+//	sync=never|flush|<duration>   when the writer syncs the file (Sync)
+//
+// Any other option is an *driver.OptionError wrapping driver.ErrUnknownOption.
+//
+// # Producers
+//
+// All producers of all Conns of one process on one file share a single
+// ssfile.Writer (a process-wide registry keyed by the absolute path, holding
+// the writer while at least one Conn that created a producer is open; Open
+// itself does not take the writer, so a consuming process never keeps
+// another from writing). The first such Conn's options configure it.
+// Sequence numbers are assigned per (stream, shard) under one lock, one
+// more than the highest in the file, so they are contiguous and continue
+// across restarts; timestamps are the current time in milliseconds unless
+// the sender gives one. A producer created Verbatim stores Seq and Timestamp
+// as given.
+//
+// Send writes the message into the writer's buffer and returns a receipt at
+// once. A background flusher flushes once per batch of sends and then
+// resolves the batch's receipts: a resolved receipt means the message
+// survives a crash of the process (with sync=flush, of the machine: one
+// fdatasync per batch, group commit). Send blocks (backpressure) when 16384
+// receipts are waiting. Flush waits for everything sent before it.
+//
+// When the last Conn holding the writer closes, the file is flushed, synced
+// and closed; if any of those Conns asked for it (eos=true), an end-of-stream
+// message is written first. That message ends every consumer's stream
+// (Next returns driver.ErrStreamEnded); a later writer removes it before
+// appending.
+//
+// # Consumers
+//
+// Each consumer reads with its own ssfile.Reader in a goroutine that fills a
+// channel of prefetch messages (default 1000): a consumer that does not call
+// Next stops its reader there, so memory stays bounded, and it never slows
+// another consumer. Payloads are not copied: they point into the file's
+// memory mapping and stay valid until the consumer is closed.
+//
+//   - RealTime reads from the end (ResetLatest) or the beginning
+//     (ResetEarliest) and follows the file. With Replay it reads from the
+//     beginning and ends (driver.ErrStreamEnded) at the end of the data present
+//     when it started.
+//   - Every consumer ends at an end-of-stream message, which is never
+//     returned. The Wildcard stream key reads every stream.
+//   - Resumable commits its position to a file beside the .ss file,
+//     OffsetsPath(file, group): for app.ss and group g, app.ss.g.offsets. A
+//     Resumable consumer without a group uses DefaultGroup (per host). The
+//     store holds the offset of the next message to read, the last sequence
+//     number returned per (stream, shard) (messages at or below it are
+//     skipped on resume, as a check) and the last Seek or Rewind target, and
+//     identifies the .ss file by its header so that a recreated file starts
+//     over. Commit replaces it atomically: temporary file, fsync, rename,
+//     fsync of the directory; after a crash it holds the last completed
+//     commit. Without a committed position, AutoStreamReset decides.
+//     Consumers of one group write the same store: the last commit wins.
+//   - LoadBalanced members of one group share one reader per (file, group,
+//     stream set) in this process, which deals messages out round-robin; a
+//     member whose prefetch channel is full is skipped rather than waited
+//     for, and a member leaving hands its undelivered messages back. See
+//     group semantics below.
+//
+// Seek(t) positions each assigned (stream, shard) at its first message with a
+// timestamp after t, using the beacons (ssfile.Reader.Seek with a time
+// target), reads on from the smallest of those offsets, and delivers each
+// (stream, shard) only from its own first match. With no shard assigned, one
+// beacon search covers every subscribed stream. Rewind does the same with
+// sequence numbers, or goes to the beginning or the end. Assign and Unassign
+// take effect at the next Seek or Rewind; with no assignment every shard of
+// the subscribed streams is read, with some exactly the assigned ones.
+//
+// # Groups
+//
+// As in SeaStreamer's file backend, a LoadBalanced group lives in one
+// process: members in other processes form another group and also receive
+// every message. Its position is not stored: Commit is accepted and does
+// nothing (a message returned by Next is never dealt out again), and a group
+// formed again after all its members left starts where AutoStreamReset says.
+// Use Resumable for a position that survives restarts. Seek and Rewind take a
+// member out of its group (it reads alone from then on), as in SeaStreamer.
+// Members must agree on Replay (ErrGroupMismatch).
+//
+// # Goroutines
+//
+// One flusher per open writer (stopped when the last Conn holding it
+// closes), one reader per solo consumer and one dispatcher per group
+// (stopped by Close, which waits for them).
+package filedriver

@@ -1,0 +1,37 @@
+package filedriver
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Scheme is the URI scheme the file driver serves.
+const Scheme = "file"
+
+var (
+	// ErrOffsetsCorrupt is returned by NewConsumer when the committed
+	// position of a Resumable consumer's group cannot be decoded. The store
+	// is replaced atomically, so this means damage from outside (a disk
+	// error, an edit): remove the file named in the *OffsetsError to start
+	// the group over from its AutoStreamReset.
+	ErrOffsetsCorrupt = errors.New("filedriver: the committed offsets file is damaged: remove it to start the group over")
+
+	// ErrGroupMismatch is returned by NewConsumer when a LoadBalanced member
+	// joins a group of this process whose members read differently (replay
+	// or not): members of one group share one reader, so they must agree.
+	ErrGroupMismatch = errors.New("filedriver: consumers of one group must use the same replay option")
+)
+
+// OffsetsError reports a problem with the file that keeps a group's
+// committed position.
+type OffsetsError struct {
+	Path string // the offsets file
+	Op   string // "load" or "commit"
+	Err  error
+}
+
+func (e *OffsetsError) Error() string {
+	return fmt.Sprintf("filedriver: %s committed offsets %s: %v", e.Op, e.Path, e.Err)
+}
+
+func (e *OffsetsError) Unwrap() error { return e.Err }

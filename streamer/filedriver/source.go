@@ -1,0 +1,225 @@
+package filedriver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/seastream/ss/beacon"
+	"github.com/seastream/ss/format"
+	"github.com/seastream/ss/ssfile"
+	"github.com/seastream/ss/streamer/driver"
+)
+
+// source is an ssfile.Reader that remembers where it is and survives the
+// file being cut back by a writer's crash recovery. One goroutine at a time
+// uses it.
+type source struct {
+	path string
+	mode ssfile.Mode
+	r    *ssfile.Reader
+	old  []*ssfile.Reader // replaced readers: payloads still point into them
+	log  *slog.Logger
+	pos  int64 // offset after the last message read: a message boundary
+}
+
+func openSource(path string, mode ssfile.Mode, log *slog.Logger) (*source, error) {
+	r, err := ssfile.Open(path, ssfile.WithMode(mode), ssfile.WithReaderLogger(log))
+	if err != nil {
+		return nil, &driver.BackendError{Backend: Scheme, Op: "open the file for reading", Err: err}
+	}
+	return &source{path: path, mode: mode, r: r, log: log, pos: r.Offset()}, nil
+}
+
+// next returns the next message of any stream and the offset after it. The
+// end of a replay is driver.ErrStreamEnded.
+func (s *source) next(ctx context.Context) (ssfile.Message, int64, error) {
+	for {
+		m, err := s.r.Next(ctx)
+		switch {
+		case err == nil:
+			s.pos = s.r.Offset()
+			return m, s.pos, nil
+		case errors.Is(err, io.EOF):
+			return m, 0, driver.ErrStreamEnded
+		case errors.Is(err, ssfile.ErrTornTail):
+			// A writer is in the middle of a message (or crashed there):
+			// what is complete is all a replay has.
+			continue
+		case errors.Is(err, ssfile.ErrTruncated) && s.mode != ssfile.Replay:
+			if rerr := s.reopen(); rerr != nil {
+				s.log.Warn("filedriver: the file was cut back and cannot be followed", "path", s.path, "err", rerr)
+				return m, 0, err
+			}
+			continue
+		}
+		return m, 0, err
+	}
+}
+
+// reopen follows a file that a writer's recovery cut back (a torn tail, or
+// the end-of-stream message it removes before appending): everything up to
+// s.pos is still there, so reading goes on from it in a fresh mapping.
+func (s *source) reopen() error {
+	r, err := ssfile.Open(s.path, ssfile.WithMode(ssfile.LiveReplay), ssfile.WithReaderLogger(s.log))
+	if err != nil {
+		return err
+	}
+	if s.pos > r.Size() {
+		r.Close()
+		return fmt.Errorf("the file is now %d bytes, shorter than the position %d", r.Size(), s.pos)
+	}
+	if s.pos > format.HeaderSize {
+		if err := r.SetOffset(s.pos); err != nil {
+			r.Close()
+			return err
+		}
+	}
+	s.old = append(s.old, s.r)
+	s.r = r
+	s.log.Info("filedriver: the file was cut back by a writer's recovery; following it from the last message read", "path", s.path, "offset", s.pos)
+	return nil
+}
+
+func (s *source) close() error {
+	var errs []error
+	for _, r := range append(s.old, s.r) {
+		if err := r.Close(); err != nil && !errors.Is(err, ssfile.ErrClosed) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (s *source) setOffset(off int64) error {
+	if err := s.r.SetOffset(off); err != nil {
+		return err
+	}
+	s.pos = off
+	return nil
+}
+
+func (s *source) rewind(n int) error {
+	if err := s.r.Rewind(n); err != nil {
+		return err
+	}
+	s.pos = s.r.Offset()
+	return nil
+}
+
+func (s *source) seekEnd() error {
+	if err := s.r.SeekEnd(); err != nil {
+		return err
+	}
+	s.pos = s.r.Offset()
+	return nil
+}
+
+// seekEach moves to the smallest offset at which one of targets starts, or
+// to the end when none is in the file yet.
+func (s *source) seekEach(targets []ssfile.Target) error {
+	best := int64(-1)
+	for _, t := range targets {
+		err := s.r.Seek(t)
+		if errors.Is(err, ssfile.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if off := s.r.Offset(); best < 0 || off < best {
+			best = off
+		}
+	}
+	if best < 0 {
+		return s.seekEnd()
+	}
+	return s.setOffset(best)
+}
+
+// searchAll moves to the last beacon before which no message of a stream f
+// reads can have reached the target (reached tells from a marker), and from
+// which a scan therefore finds every stream's first message at or after it.
+func (s *source) searchAll(f *filter, reached func(m *format.Marker) bool) error {
+	full := format.MarkersPerBeacon(s.r.Header().BeaconInterval)
+	n, err := beacon.Search(s.r, func(b *format.Beacon) beacon.Judgement {
+		for i := range b.Markers {
+			m := &b.Markers[i]
+			if f.subscribed(m.StreamKey, m.ShardID) && reached(m) {
+				return beacon.AtOrAfter
+			}
+		}
+		// A beacon lists every stream written so far when it has room for
+		// them all: then no stream has reached the target before it. An empty
+		// beacon may be one still being written: it says nothing.
+		if len(b.Markers) > 0 && len(b.Markers) < full {
+			return beacon.Before
+		}
+		return beacon.Unknown
+	})
+	if err != nil {
+		return err
+	}
+	return s.rewind(n)
+}
+
+// seekTime positions s and f for Seek(t).
+func (s *source) seekTime(f *filter, t time.Time) error {
+	ms := t.UnixMilli()
+	f.from = &startCond{byTime: true, ts: ms, started: make(map[driver.StreamShard]bool)}
+	if ts := f.targets(); ts != nil {
+		targets := make([]ssfile.Target, len(ts))
+		for i, ss := range ts {
+			targets[i] = ssfile.TimeTarget(string(ss.Stream), uint64(ss.Shard), t)
+		}
+		return s.seekEach(targets)
+	}
+	return s.searchAll(f, func(m *format.Marker) bool { return int64(m.Timestamp) > ms })
+}
+
+// rewindTo positions s and f for Rewind(pos).
+func (s *source) rewindTo(f *filter, pos driver.SeqPos) error {
+	switch pos.Kind {
+	case driver.SeqPosBeginning:
+		return s.rewind(0)
+	case driver.SeqPosEnd:
+		return s.seekEnd()
+	case driver.SeqPosAt:
+	default:
+		return &driver.OptionError{Scheme: Scheme, Name: "SeqPos", Value: pos.String(), Reason: "use SeqBeginning, SeqEnd or SeqAt", Err: driver.ErrInvalidOption}
+	}
+	f.from = &startCond{seq: pos.Seq, started: make(map[driver.StreamShard]bool)}
+	if ts := f.targets(); ts != nil {
+		targets := make([]ssfile.Target, len(ts))
+		for i, ss := range ts {
+			targets[i] = ssfile.SeqNoTarget(string(ss.Stream), uint64(ss.Shard), uint64(pos.Seq))
+		}
+		return s.seekEach(targets)
+	}
+	return s.searchAll(f, func(m *format.Marker) bool { return m.SeqNo >= uint64(pos.Seq) })
+}
+
+// toMessage converts a message read from the file; the payload is not
+// copied.
+func toMessage(m *ssfile.Message) driver.Message {
+	return driver.Message{
+		Header: driver.Header{
+			StreamKey: driver.StreamKey(m.StreamKey),
+			Shard:     driver.ShardID(m.ShardID),
+			Seq:       driver.SeqNo(m.SeqNo),
+			Timestamp: time.UnixMilli(int64(m.Timestamp)).UTC(),
+		},
+		Payload: m.Payload,
+	}
+}
+
+// readError wraps an error of the file engine for Next.
+func readError(err error) error {
+	if errors.Is(err, driver.ErrStreamEnded) {
+		return driver.ErrStreamEnded
+	}
+	return &driver.BackendError{Backend: Scheme, Op: "next", Err: err}
+}
