@@ -24,6 +24,10 @@ type source struct {
 	old  []*ssfile.Reader // replaced readers: payloads still point into them
 	log  *slog.Logger
 	pos  int64 // offset after the last message read: a message boundary
+	// eosAt is the offset of the end-of-stream message that ends at pos, if
+	// the reader started (Live) or moved (SeekEnd) past it without returning
+	// it, else -1. A new writer cuts that message away.
+	eosAt int64
 }
 
 func openSource(path string, mode ssfile.Mode, log *slog.Logger) (*source, error) {
@@ -31,7 +35,48 @@ func openSource(path string, mode ssfile.Mode, log *slog.Logger) (*source, error
 	if err != nil {
 		return nil, &driver.BackendError{Backend: Scheme, Op: "open the file for reading", Err: err}
 	}
-	return &source{path: path, mode: mode, r: r, log: log, pos: r.Offset()}, nil
+	s := &source{path: path, mode: mode, r: r, log: log, pos: r.Offset(), eosAt: -1}
+	if mode == ssfile.Live {
+		if err := s.findEOS(); err != nil {
+			r.Close()
+			return nil, &driver.BackendError{Backend: Scheme, Op: "open the file for reading", Err: err}
+		}
+	}
+	return s, nil
+}
+
+// findEOS sets eosAt if the last message before pos is an end-of-stream
+// message, scanning from the last beacon before pos (at most about one
+// beacon interval).
+func (s *source) findEOS() error {
+	s.eosAt = -1
+	end := s.pos
+	n := s.r.Count()
+	interval := int64(s.r.Header().BeaconInterval)
+	for n > 0 && int64(n)*interval >= end {
+		n--
+	}
+	if n > 0 {
+		n-- // the message may straddle the last beacon before end
+	}
+	if err := s.r.Rewind(n); err != nil {
+		return err
+	}
+	// A done context makes Next return what is complete without waiting.
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	for {
+		m, err := s.r.Next(done)
+		if err != nil || m.Offset >= end {
+			break
+		}
+		if m.IsEndOfStream() {
+			s.eosAt = m.Offset
+		} else {
+			s.eosAt = -1
+		}
+	}
+	return s.r.SetOffset(end)
 }
 
 // next returns the next message of any stream and the offset after it. The
@@ -42,6 +87,7 @@ func (s *source) next(ctx context.Context) (ssfile.Message, int64, error) {
 		switch {
 		case err == nil:
 			s.pos = s.r.Offset()
+			s.eosAt = -1
 			return m, s.pos, nil
 		case errors.Is(err, io.EOF):
 			return m, 0, driver.ErrStreamEnded
@@ -68,19 +114,26 @@ func (s *source) reopen() error {
 	if err != nil {
 		return err
 	}
-	if s.pos > r.Size() {
+	pos := s.pos
+	if pos > r.Size() && s.eosAt >= format.HeaderSize && s.eosAt <= r.Size() {
+		// The cut took the end-of-stream message this reader had skipped:
+		// the new writer's messages start where it was.
+		pos = s.eosAt
+	}
+	if pos > r.Size() {
 		r.Close()
 		return fmt.Errorf("the file is now %d bytes, shorter than the position %d", r.Size(), s.pos)
 	}
-	if s.pos > format.HeaderSize {
-		if err := r.SetOffset(s.pos); err != nil {
+	if pos > format.HeaderSize {
+		if err := r.SetOffset(pos); err != nil {
 			r.Close()
 			return err
 		}
 	}
 	s.old = append(s.old, s.r)
 	s.r = r
-	s.log.Info("filedriver: the file was cut back by a writer's recovery; following it from the last message read", "path", s.path, "offset", s.pos)
+	s.pos, s.eosAt = pos, -1
+	s.log.Info("filedriver: the file was cut back by a writer's recovery; following it from the last message read", "path", s.path, "offset", pos)
 	return nil
 }
 
@@ -98,7 +151,7 @@ func (s *source) setOffset(off int64) error {
 	if err := s.r.SetOffset(off); err != nil {
 		return err
 	}
-	s.pos = off
+	s.pos, s.eosAt = off, -1
 	return nil
 }
 
@@ -106,7 +159,7 @@ func (s *source) rewind(n int) error {
 	if err := s.r.Rewind(n); err != nil {
 		return err
 	}
-	s.pos = s.r.Offset()
+	s.pos, s.eosAt = s.r.Offset(), -1
 	return nil
 }
 
@@ -115,7 +168,7 @@ func (s *source) seekEnd() error {
 		return err
 	}
 	s.pos = s.r.Offset()
-	return nil
+	return s.findEOS()
 }
 
 // seekEach moves to the smallest offset at which one of targets starts, or
