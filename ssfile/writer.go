@@ -202,7 +202,7 @@ func fitsExactly(m *beacon.Muxer, h format.MessageHeader, payload []byte, room i
 	return err == nil && trial.Offset()-start <= room
 }
 
-// WriteEndOfStream appends the end-of-stream message.
+// writeEndOfStream appends the end-of-stream message.
 func (w *Writer) writeEndOfStream() error {
 	h := format.MessageHeader{StreamKey: format.InternalStreamKey, Timestamp: uint64(time.Now().UnixMilli())}
 	return w.write(h, []byte(format.EndOfStream))
@@ -329,7 +329,7 @@ func (w *Writer) Close() error {
 		w.mu.Unlock()
 		return ErrClosed
 	}
-	var err error
+	err := w.err // a latched failure is reported again
 	if w.err == nil && w.cfg.eos {
 		err = w.writeEndOfStream()
 	}
