@@ -123,36 +123,38 @@ func TestMuxerNoAllocs(t *testing.T) {
 	}
 }
 
-type fakeSource []*format.Beacon
-
-func (f fakeSource) Count() int { return len(f) }
-func (f fakeSource) Beacon(n int) (*format.Beacon, error) {
-	reads++
-	return f[n-1], nil
+// fakeSource is a beacon.Source that counts its reads.
+type fakeSource struct {
+	beacons []*format.Beacon
+	reads   int
 }
 
-var reads int
+func (f *fakeSource) Count() int { return len(f.beacons) }
+func (f *fakeSource) Beacon(n int) (*format.Beacon, error) {
+	f.reads++
+	return f.beacons[n-1], nil
+}
 
 func TestSearch(t *testing.T) {
 	// 1000 beacons; the stream has a marker (seq = 10*n) in every k-th beacon only.
 	for _, every := range []int{1, 3, 50} {
-		src := make(fakeSource, 1000)
-		for i := range src {
+		src := &fakeSource{beacons: make([]*format.Beacon, 1000)}
+		for i := range src.beacons {
 			n := i + 1
-			src[i] = &format.Beacon{}
+			src.beacons[i] = &format.Beacon{}
 			if n%every == 0 {
-				src[i].Markers = []format.Marker{{MessageHeader: format.MessageHeader{StreamKey: "s", SeqNo: uint64(10 * n)}}}
+				src.beacons[i].Markers = []format.Marker{{MessageHeader: format.MessageHeader{StreamKey: "s", SeqNo: uint64(10 * n)}}}
 			}
 		}
 		for _, target := range []uint64{0, 5, 10, 11, 5000, 5001, 9990, 10000, 10001, 99999} {
-			reads = 0
+			src.reads = 0
 			got, err := Search(src, BySeqNo("s", 0, target))
 			if err != nil {
 				t.Fatal(err)
 			}
 			// The answer: the last beacon with a marker below target.
 			want := 0
-			for n := 1; n <= len(src); n++ {
+			for n := 1; n <= src.Count(); n++ {
 				if n%every == 0 && uint64(10*n) < target {
 					want = n
 				}
@@ -160,13 +162,13 @@ func TestSearch(t *testing.T) {
 			if got != want {
 				t.Errorf("every %d, target %d: got beacon %d, want %d", every, target, got, want)
 			}
-			if every == 1 && reads > 11 {
-				t.Errorf("target %d: %d reads for 1000 beacons", target, reads)
+			if every == 1 && src.reads > 11 {
+				t.Errorf("target %d: %d reads for 1000 beacons", target, src.reads)
 			}
 		}
 	}
 	// A stream that appears in no beacon: start from the beginning.
-	if got, _ := Search(fakeSource{{}, {}, {}}, BySeqNo("s", 0, 1)); got != 0 {
+	if got, _ := Search(&fakeSource{beacons: []*format.Beacon{{}, {}, {}}}, BySeqNo("s", 0, 1)); got != 0 {
 		t.Fatal(got)
 	}
 }
