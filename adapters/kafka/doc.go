@@ -1,0 +1,76 @@
+// Package kafka is the kafka:// backend of package streamer, built on
+// github.com/twmb/franz-go. Importing it registers the scheme:
+//
+//	import _ "github.com/seastream/ss/adapters/kafka"
+//
+//	s, err := streamer.Open(ctx, "kafka://localhost:9092/orders")
+//
+// # Mapping
+//
+// A stream key is a topic, a shard is a partition, a sequence number is an
+// offset and a timestamp is the record's timestamp (milliseconds). A message
+// goes to the partition its shard names (shard 0 unless the sender chooses;
+// with streamer.WithRoutingKey the portable layer routes by xxhash over the
+// topic's partition count, which the Conn reports as a driver.ShardCounter).
+// Received messages carry their topic, partition, offset and timestamp, so
+// an archive keeps them; a producer sends with the timestamp given
+// (streamer.WithTimestamp), but Kafka assigns offsets, so verbatim headers
+// are not supported.
+//
+// # Consumer modes
+//
+//   - RealTime reads every partition of its topics (or those chosen with
+//     Assign) with no group. ResetLatest starts after the last message of
+//     each existing partition, resolved when the consumer is created; a topic
+//     created later is read from its first message.
+//   - Resumable reads like RealTime and commits, as a simple consumer (no
+//     group membership), under its group: the one given, or SeaStreamer's
+//     per-host group HostID()+"r". A new consumer of the group starts after
+//     the last commit. Do not run two Resumable consumers of one group at
+//     once: both read everything and their commits overwrite each other (use
+//     LoadBalanced to share).
+//   - LoadBalanced joins the user's group: the broker's group coordinator
+//     divides the partitions among the members and rebalances as they join
+//     and leave. When a partition is taken away, the member commits what it
+//     returned from it, so the next owner does not receive it again.
+//
+// Commit commits, per partition, the offset after the last message Next
+// returned; Consumer.CommitAsync (reach it with As) does so in the
+// background; WithAutoCommit commits periodically. Close does not commit
+// (unless WithAutoCommit is set).
+//
+// Seek (first message with a timestamp later than t) and Rewind (SeqAt,
+// SeqBeginning, SeqEnd) move the assigned partitions, or every partition of
+// the topics, of a RealTime or Resumable consumer; a LoadBalanced consumer
+// moves the partitions the group gives it at the time. Replay ends
+// (ErrStreamEnded) once every partition was read to the end offset it had
+// when the consumer started. The Wildcard key reads every topic but Kafka's
+// internal ones; it needs a RealTime consumer reading from the earliest.
+//
+// # URI options
+//
+//	timeout=10s              dial and request timeout (also driver.ConnectOptions.Timeout)
+//	client_id=name           client id the brokers see
+//	tls=true                 connect with TLS (system roots)
+//	tls_ca=/path/ca.pem      trust this CA (implies tls)
+//	tls_skip_verify=true     do not verify the brokers' certificates (implies tls)
+//	sasl_mechanism=plain     SASL: plain, scram-sha-256 or scram-sha-512,
+//	sasl_user=u&sasl_password=p
+//	compression=zstd         producer compression: none, gzip, snappy, lz4, zstd
+//	linger=5ms               producer linger before sending a batch
+//	partitions=4             create missing topics with 4 partitions before producing
+//	replication=3            replication factor of topics created so (default: broker's)
+//	session_timeout=10s      group session timeout of LoadBalanced consumers
+//	auto_commit=5s           commit consumers' positions periodically
+//
+// The same settings exist as Go options (WithTLS, WithSASL, WithClientID,
+// WithCompression, WithLinger, WithTopicCreation, WithSessionTimeout,
+// WithAutoCommit), and WithClientOptions passes any franz-go kgo.Opt. URI
+// options override Go options.
+//
+// # Goroutines
+//
+// Every producer and consumer owns a franz-go client, whose goroutines
+// End and Close stop; the Conn owns one more for metadata and offset
+// requests, stopped by the Streamer's Close.
+package kafka
