@@ -1,0 +1,464 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+	"github.com/seastream/ss/streamer/driver"
+)
+
+// fstate is the fetcher's own state.
+type fstate struct {
+	gen          uint64
+	shards       []*shardState
+	byKey        map[string]*shardState
+	detached     bool
+	endSent      bool
+	nextDiscover time.Time
+	nextClaim    time.Time
+}
+
+// waitMissing is how often a group consumer checks for streams it waits for.
+const waitMissing = 100 * time.Millisecond
+
+// fetch is the fetcher goroutine: it reads pages and hands them to Next.
+func (k *Consumer) fetch() {
+	defer k.conn.wg.Done()
+	defer k.wg.Done()
+	defer k.interrupt()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-k.done:
+		case <-ctx.Done():
+		}
+		cancel()
+	}()
+	var st fstate
+	var backoff time.Duration
+	fail := func(err error) bool {
+		if !k.push(&st, &rbatch{gen: st.gen, err: err}) {
+			return !k.closed.Load()
+		}
+		backoff = min(max(2*backoff, 50*time.Millisecond), 5*time.Second)
+		return k.sleep(backoff)
+	}
+	for !k.closed.Load() {
+		k.adopt(&st)
+		client := k.fetchClient()
+		if client == nil {
+			return
+		}
+		if st.allDone() {
+			if !st.endSent {
+				st.endSent = k.push(&st, &rbatch{gen: st.gen, end: true})
+				continue
+			}
+			select {
+			case <-k.wake:
+			case <-k.done:
+			}
+			continue
+		}
+		grouped := k.group != "" && !st.detached
+		now := time.Now()
+		if k.cfg.discoverInterval > 0 && now.After(st.nextDiscover) {
+			st.nextDiscover = now.Add(k.cfg.discoverInterval)
+			k.rediscover(ctx, client, &st, grouped)
+		}
+		if grouped {
+			ready, err := k.ensureGroups(ctx, client, &st)
+			if err != nil {
+				if !k.interrupted(&st) {
+					fail(err)
+				}
+				continue
+			}
+			if ready == 0 {
+				k.sleep(min(waitMissing, k.cfg.heartbeat))
+				continue
+			}
+			if k.mode == driver.LoadBalanced && k.cfg.claimInterval > 0 && now.After(st.nextClaim) {
+				st.nextClaim = now.Add(k.cfg.claimInterval)
+				b, err := k.claim(ctx, client, &st)
+				if err != nil {
+					if !k.interrupted(&st) {
+						fail(err)
+					}
+					continue
+				}
+				if len(b.msgs) > 0 {
+					k.push(&st, b)
+					continue
+				}
+			}
+		}
+		b, err := k.read(ctx, client, &st, grouped)
+		if err != nil {
+			if k.interrupted(&st) {
+				continue
+			}
+			if isRedisErr(err, "NOGROUP") {
+				// The group or the stream was deleted: create it again
+				// where we were, once the stream exists.
+				for _, s := range st.shards {
+					s.ready, s.start = false, s.last
+				}
+				continue
+			}
+			fail(backendErr("read", err))
+			continue
+		}
+		backoff = 0
+		if len(b.msgs) > 0 {
+			k.push(&st, b)
+		}
+	}
+}
+
+// interrupted reports whether a failed call was cut short by Close or Seek.
+func (k *Consumer) interrupted(st *fstate) bool {
+	return k.closed.Load() || k.gen.Load() != st.gen
+}
+
+// adopt takes a new plan, if any.
+func (k *Consumer) adopt(st *fstate) {
+	k.mu.Lock()
+	p := k.plan
+	k.plan = nil
+	k.mu.Unlock()
+	if p == nil {
+		return
+	}
+	st.gen, st.shards, st.detached, st.endSent = p.gen, p.shards, p.detached || st.detached, false
+	st.byKey = make(map[string]*shardState, len(p.shards))
+	for _, s := range p.shards {
+		st.byKey[s.key] = s
+	}
+	st.nextDiscover = time.Now().Add(k.cfg.discoverInterval)
+}
+
+func (st *fstate) allDone() bool {
+	for _, s := range st.shards {
+		if !s.done {
+			return false
+		}
+	}
+	return true
+}
+
+// push hands b to Next; it gives up (false) when the consumer closes or
+// the batch became stale through Seek or Rewind.
+func (k *Consumer) push(st *fstate, b *rbatch) bool {
+	for {
+		select {
+		case k.out <- b:
+			return true
+		case <-k.done:
+			return false
+		case <-k.wake:
+			if k.gen.Load() != b.gen {
+				return false
+			}
+		}
+	}
+}
+
+// sleep waits d, or less if the consumer closes or gets a new plan; it
+// reports whether it waited without closing.
+func (k *Consumer) sleep(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-k.wake:
+		// adopt reads the plan itself; the signal is not needed again.
+	case <-k.done:
+		return false
+	}
+	return true
+}
+
+// ensureGroups creates the group on shards that lack it and returns how
+// many shards are ready.
+func (k *Consumer) ensureGroups(ctx context.Context, client *goredis.Client, st *fstate) (int, error) {
+	ready := 0
+	for _, s := range st.shards {
+		if !s.ready {
+			if err := k.createGroup(ctx, client, s); err != nil {
+				return 0, err
+			}
+		}
+		if s.ready {
+			ready++
+		}
+	}
+	return ready, nil
+}
+
+// rediscover looks for shards that appeared since the consumer started.
+func (k *Consumer) rediscover(ctx context.Context, client *goredis.Client, st *fstate, grouped bool) {
+	k.mu.Lock()
+	excluded := cloneSet(k.excluded)
+	k.mu.Unlock()
+	changed := false
+	for _, stream := range k.streams {
+		found, err := discoverShards(ctx, client, stream)
+		if err != nil {
+			if !k.interrupted(st) {
+				k.log.Warn("cannot look for new shards", slog.String("stream", string(stream)), slog.Any("error", err))
+			}
+			return
+		}
+		for _, id := range sortedShards(found) {
+			ss, key := driver.StreamShard{Stream: stream, Shard: id}, found[id]
+			if excluded[ss] {
+				continue
+			}
+			var s *shardState
+			for _, x := range st.shards {
+				if x.ss == ss {
+					s = x
+				}
+			}
+			switch {
+			case s != nil && s.key == key:
+				continue
+			case s != nil:
+				// Shard 0 moved between "<stream>" and "<stream>:0": the
+				// key we read did not exist, so start the new one afresh.
+				delete(st.byKey, s.key)
+				*s = shardState{ss: ss, key: key, pending: grouped}
+			case k.replay:
+				// A replay covers the shards present at the start.
+				continue
+			default:
+				s = &shardState{ss: ss, key: key, pending: grouped}
+				st.shards = append(st.shards, s)
+				k.log.Debug("new shard", slog.String("key", key))
+			}
+			st.byKey[key] = s
+			changed = true
+		}
+	}
+	if changed {
+		k.setReading(st.shards)
+	}
+}
+
+// read reads one page: a group consumer's own pending entries first, then
+// new ones; a RealTime (or detached) consumer from its positions.
+func (k *Consumer) read(ctx context.Context, client *goredis.Client, st *fstate, grouped bool) (*rbatch, error) {
+	b := &rbatch{gen: st.gen}
+	track := grouped && k.acks != nil
+	var streams []string
+	if grouped {
+		var hist []*shardState
+		for _, s := range st.shards {
+			if s.ready && s.pending {
+				hist = append(hist, s)
+				streams = append(streams, s.key)
+			}
+		}
+		if len(hist) > 0 {
+			for _, s := range hist {
+				streams = append(streams, s.last.String())
+			}
+			res, err := client.XReadGroup(ctx, &goredis.XReadGroupArgs{
+				Group: k.group, Consumer: k.name, Streams: streams,
+				Count: int64(k.cfg.readCount), Block: -1,
+			}).Result()
+			if err != nil && !errors.Is(err, goredis.Nil) {
+				return nil, err
+			}
+			got := make(map[string]bool, len(res))
+			for _, xs := range res {
+				if s := st.byKey[xs.Stream]; s != nil && len(xs.Messages) > 0 {
+					got[s.key] = true
+					k.appendMessages(b, s, xs.Messages, track, false)
+				}
+			}
+			for _, s := range hist {
+				if !got[s.key] {
+					s.pending = false
+				}
+			}
+			return b, nil
+		}
+		var n int
+		for _, s := range st.shards {
+			if s.ready {
+				streams = append(streams, s.key)
+				n++
+			}
+		}
+		for range n {
+			streams = append(streams, ">")
+		}
+		res, err := client.XReadGroup(ctx, &goredis.XReadGroupArgs{
+			Group: k.group, Consumer: k.name, Streams: streams,
+			Count: int64(k.cfg.readCount), Block: k.cfg.heartbeat, NoAck: k.cfg.ack == AckImmediate,
+		}).Result()
+		if err != nil && !errors.Is(err, goredis.Nil) {
+			return nil, err
+		}
+		for _, xs := range res {
+			if s := st.byKey[xs.Stream]; s != nil {
+				k.appendMessages(b, s, xs.Messages, track, false)
+			}
+		}
+		return b, nil
+	}
+
+	var active []*shardState
+	for _, s := range st.shards {
+		if !s.done {
+			active = append(active, s)
+			streams = append(streams, s.key)
+		}
+	}
+	for _, s := range active {
+		streams = append(streams, s.last.String())
+	}
+	block := k.cfg.heartbeat
+	if k.replay {
+		block = -1 // the entries to replay are there already
+	}
+	res, err := client.XRead(ctx, &goredis.XReadArgs{Streams: streams, Count: int64(k.cfg.readCount), Block: block}).Result()
+	if err != nil && !errors.Is(err, goredis.Nil) {
+		return nil, err
+	}
+	got := make(map[string]bool, len(res))
+	for _, xs := range res {
+		if s := st.byKey[xs.Stream]; s != nil && len(xs.Messages) > 0 {
+			got[s.key] = true
+			k.appendMessages(b, s, xs.Messages, false, false)
+		}
+	}
+	if k.replay {
+		for _, s := range active {
+			if !got[s.key] {
+				s.done = true // what was left to replay has been deleted
+			}
+		}
+	}
+	return b, nil
+}
+
+// appendMessages converts entries of shard s into messages of b, with one
+// allocation for all the payloads. claimed entries do not move s's
+// position.
+func (k *Consumer) appendMessages(b *rbatch, s *shardState, msgs []goredis.XMessage, track, claimed bool) {
+	size := 0
+	for i := range msgs {
+		if v, ok := msgs[i].Values[k.cfg.field].(string); ok {
+			size += len(v)
+		}
+	}
+	arena := make([]byte, 0, size)
+	for i := range msgs {
+		m := &msgs[i]
+		id, err := ParseID(m.ID)
+		if err != nil {
+			var ie *IDError
+			if errors.As(err, &ie) {
+				ie.Stream, ie.Shard = s.ss.Stream, s.ss.Shard
+			}
+			b.errs = append(b.errs, itemErr{idx: len(b.msgs), err: err})
+			b.msgs = append(b.msgs, driver.Message{})
+			if track {
+				b.acks = append(b.acks, ackRef{})
+			}
+			continue
+		}
+		if !claimed {
+			if s.hasEnd && id.Compare(s.end) > 0 {
+				s.done = true
+				return
+			}
+			s.last = id
+		}
+		ref := ackRef{key: s.key, id: id}
+		v, ok := m.Values[k.cfg.field].(string)
+		if !ok {
+			// Not a message of ours (or an entry deleted while pending).
+			if !s.warned {
+				s.warned = true
+				k.log.Warn("skipping entries without the payload field", slog.String("key", s.key), slog.String("field", k.cfg.field), slog.String("id", m.ID))
+			}
+			if track {
+				k.acks.returned(ref)
+			}
+		} else if seq, err := id.SeqNo(); err != nil {
+			b.errs = append(b.errs, itemErr{idx: len(b.msgs), err: &IDError{Stream: s.ss.Stream, Shard: s.ss.Shard, ID: m.ID, Err: ErrIDRange}})
+			b.msgs = append(b.msgs, driver.Message{})
+			if track {
+				b.acks = append(b.acks, ref)
+			}
+		} else {
+			lo := len(arena)
+			arena = append(arena, v...)
+			b.msgs = append(b.msgs, driver.Message{
+				Header:  driver.Header{StreamKey: s.ss.Stream, Shard: s.ss.Shard, Seq: seq, Timestamp: id.Time()},
+				Payload: arena[lo:len(arena):len(arena)],
+			})
+			if track {
+				b.acks = append(b.acks, ref)
+			}
+		}
+		if s.hasEnd && !claimed && id.Compare(s.end) >= 0 {
+			s.done = true
+			return
+		}
+	}
+}
+
+// claim takes over entries left pending by dead members of the group: on
+// each shard where another consumer with pending entries has been idle for
+// claimIdle, XAUTOCLAIM gives this consumer (by its own name) every entry
+// idle that long.
+func (k *Consumer) claim(ctx context.Context, client *goredis.Client, st *fstate) (*rbatch, error) {
+	b := &rbatch{gen: st.gen}
+	for _, s := range st.shards {
+		if !s.ready {
+			continue
+		}
+		members, err := client.XInfoConsumers(ctx, s.key, k.group).Result()
+		if err != nil {
+			return nil, backendErr("list the group's consumers", err)
+		}
+		var dead []string
+		for _, m := range members {
+			if m.Name != k.name && m.Pending > 0 && m.Idle >= k.cfg.claimIdle {
+				dead = append(dead, m.Name)
+			}
+		}
+		if len(dead) == 0 {
+			continue
+		}
+		before := len(b.msgs)
+		start := "0-0"
+		for len(b.msgs)-before < 100*k.cfg.readCount {
+			msgs, next, err := client.XAutoClaim(ctx, &goredis.XAutoClaimArgs{
+				Stream: s.key, Group: k.group, Consumer: k.name,
+				MinIdle: k.cfg.claimIdle, Start: start, Count: int64(k.cfg.readCount),
+			}).Result()
+			if err != nil {
+				return nil, backendErr("claim", err)
+			}
+			k.appendMessages(b, s, msgs, k.acks != nil, true)
+			if next == "0-0" || next == "" {
+				break
+			}
+			start = next
+		}
+		if n := len(b.msgs) - before; n > 0 {
+			k.log.Info("claimed the pending messages of idle consumers", slog.String("key", s.key), slog.Int("messages", n), slog.Any("from", dead))
+		}
+	}
+	return b, nil
+}
