@@ -541,4 +541,3 @@ if type(r) == 'table' and r.err and string.find(r.err, 'equal or smaller', 1, tr
 end
 return r
 `
-

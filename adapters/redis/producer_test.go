@@ -262,9 +262,9 @@ func TestProducerVerbatim(t *testing.T) {
 		t.Fatalf("entries %v", got)
 	}
 	for _, bad := range []driver.Header{
-		{StreamKey: k, Seq: seq},                                   // no timestamp
+		{StreamKey: k, Seq: seq}, // no timestamp
 		{StreamKey: k, Seq: seq, Timestamp: id.Time().Add(time.Second)}, // another millisecond
-		{StreamKey: k, Seq: 0, Timestamp: time.UnixMilli(0)},       // 0-0
+		{StreamKey: k, Seq: 0, Timestamp: time.UnixMilli(0)},            // 0-0
 	} {
 		if _, err := p.Send(e.ctx, bad, []byte("x")); !errors.Is(err, ErrVerbatimHeader) {
 			t.Errorf("Send(%s): %v, want ErrVerbatimHeader", bad, err)
