@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+
+	"github.com/seastream/ss/streamer/driver"
 )
 
 // Sentinel errors of the stdio adapter. The adapter also returns the
@@ -56,7 +58,11 @@ type LineError struct {
 }
 
 func (e *LineError) Error() string {
-	return "stdio: line " + strconv.FormatInt(e.Line, 10) + " skipped: " + e.Err.Error() + ": " + strconv.Quote(clip(e.Text, 80))
+	why := e.Err.Error()
+	if errors.Is(e.Err, driver.ErrInvalidUTF8) {
+		why = "the line is not valid UTF-8 (stdio carries text; use the file backend for binary data)"
+	}
+	return "stdio: line " + strconv.FormatInt(e.Line, 10) + " skipped: " + why + ": " + strconv.Quote(clip(e.Text, 80))
 }
 
 func (e *LineError) Unwrap() error { return e.Err }

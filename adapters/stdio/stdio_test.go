@@ -200,7 +200,7 @@ func TestBadLinesReported(t *testing.T) {
 		text string
 	}{
 		{2, `"Jan 1, 2022" is neither a timestamp`},
-		{3, "not valid UTF-8"},
+		{3, "the line is not valid UTF-8"},
 		{4, "250 bytes long, the maximum is 249"},
 		{6, "line too long"},
 		{7, "empty part"},

@@ -1,0 +1,419 @@
+// Package relay copies messages from one streamer URI to another, keeping
+// their headers: the engine of the ss-relay command.
+//
+// Messages are read with one consumer and written with one producer, in the
+// order read, so the order of each (stream, shard) is kept. Archiving into a
+// backend that takes verbatim headers (file, stdio) keeps each message's
+// stream key, shard, sequence number and timestamp; into one that assigns
+// sequence numbers (Kafka, Redis) it keeps the stream key, shard and
+// timestamp.
+package relay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/seastream/ss/adapters/stdio"
+	"github.com/seastream/ss/streamer"
+)
+
+// Offset is where a relay starts when no Since time is given.
+type Offset int
+
+const (
+	// End starts after the last message: only new messages are relayed
+	// (the default, as SeaStreamer's relay).
+	End Offset = iota
+	// Start starts at the first message still stored.
+	Start
+)
+
+// Config says what to relay. Input and Output are required.
+type Config struct {
+	// Input is the URI to read, with its stream keys
+	// (file://a.ss/clock, kafka://host:9092/topic, stdio:///clock; the
+	// wildcard key SEA_STREAMER_WILDCARD reads every stream of a file).
+	Input string
+
+	// Output is the URI to write. With one stream key, every message goes
+	// to that stream; without, each keeps its own stream key.
+	Output string
+
+	// Mux opens both URIs; nil means streamer's default Mux.
+	Mux *streamer.Mux
+
+	// Start is where to begin without Since.
+	Start Offset
+
+	// Since, if not zero, starts at the first message with a timestamp at or
+	// after it (by seeking where the backend can, else by skipping).
+	Since time.Time
+
+	// Until, if not zero, stops before the first message with a timestamp
+	// after it.
+	Until time.Time
+
+	// Replay stops at the end of the data present when the relay starts,
+	// instead of following new messages. It starts at the beginning
+	// (or at Since).
+	Replay bool
+
+	// Count, if positive, stops after that many messages.
+	Count int64
+
+	// Renumber lets the output assign sequence numbers instead of keeping
+	// the input's.
+	Renumber bool
+
+	// Shard, if not nil, sends every message to this shard instead of its
+	// own.
+	Shard *streamer.ShardID
+
+	// Stderr receives reports of skipped messages, notes and progress; nil
+	// discards them.
+	Stderr io.Writer
+
+	// Progress, if positive, reports progress on Stderr at this interval.
+	// Terminal makes each report overwrite the previous one (a terminal);
+	// otherwise each is a line.
+	Progress time.Duration
+	Terminal bool
+}
+
+// Stats counts what a relay did.
+type Stats struct {
+	Relayed     int64         // messages sent to the output and stored
+	Skipped     int64         // messages the output cannot represent, reported and skipped
+	Bytes       int64         // payload bytes relayed
+	Elapsed     time.Duration //
+	Interrupted bool          // ctx was cancelled: the relay stopped early, after flushing
+}
+
+// ErrConfig is wrapped by errors about the Config itself.
+var ErrConfig = errors.New("relay: invalid configuration")
+
+// Run relays until the input ends, Until or Count is reached, or ctx is
+// cancelled (then it flushes what it has received, reports Interrupted and
+// returns no error). The output is flushed and closed before Run returns.
+func Run(ctx context.Context, cfg Config) (st Stats, err error) {
+	start := time.Now()
+	mux := cfg.Mux
+	if mux == nil {
+		mux = streamer.DefaultMux()
+	}
+	stderr := cfg.Stderr
+	if stderr == nil {
+		stderr = io.Discard
+	}
+	if cfg.Input == "" || cfg.Output == "" {
+		return st, fmt.Errorf("%w: give both an input and an output URI", ErrConfig)
+	}
+	if cfg.Input == cfg.Output && !strings.HasPrefix(strings.ToLower(cfg.Input), "stdio:") {
+		return st, fmt.Errorf("%w: the input and the output are the same URI %q", ErrConfig, cfg.Input)
+	}
+	if !cfg.Since.IsZero() && !cfg.Until.IsZero() && cfg.Until.Before(cfg.Since) {
+		return st, fmt.Errorf("%w: --until %s is before --since %s", ErrConfig, cfg.Until.Format(time.RFC3339Nano), cfg.Since.Format(time.RFC3339Nano))
+	}
+
+	// A context for the final flush and close: they must run even after ctx
+	// is cancelled (Ctrl-C), but not forever.
+	closeCtx := func() (context.Context, context.CancelFunc) {
+		return context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	}
+
+	in, err := mux.Open(ctx, cfg.Input)
+	if err != nil {
+		return st, fmt.Errorf("opening the input: %w", err)
+	}
+	defer func() {
+		cctx, cancel := closeCtx()
+		defer cancel()
+		if cerr := in.Close(cctx); cerr != nil && err == nil && !errors.Is(cerr, streamer.ErrClosed) {
+			err = fmt.Errorf("closing the input: %w", cerr)
+		}
+	}()
+	streams := in.URI().Streams
+	if len(streams) == 0 {
+		return st, fmt.Errorf("%w: the input URI %q names no stream: add the stream keys (…/clock, or %s for every stream of a file)", ErrConfig, cfg.Input, streamer.Wildcard)
+	}
+
+	out, err := mux.Open(ctx, cfg.Output, streamer.WithCreate(streamer.CreateIfMissing))
+	if err != nil {
+		return st, fmt.Errorf("opening the output: %w", err)
+	}
+	defer func() {
+		cctx, cancel := closeCtx()
+		defer cancel()
+		if cerr := out.Close(cctx); cerr != nil && err == nil && !errors.Is(cerr, streamer.ErrClosed) {
+			err = fmt.Errorf("closing the output: %w", cerr)
+		}
+	}()
+	var rename streamer.StreamKey
+	switch outStreams := out.URI().Streams; {
+	case len(outStreams) == 0:
+	case len(outStreams) == 1 && outStreams[0] != streamer.Wildcard:
+		rename = outStreams[0]
+	default:
+		return st, fmt.Errorf("%w: the output URI %q must name one stream key (every message goes to it) or none (each keeps its own)", ErrConfig, cfg.Output)
+	}
+
+	// The consumer.
+	copts := []streamer.ConsumerOption{}
+	if cfg.Start == Start || !cfg.Since.IsZero() || cfg.Replay {
+		copts = append(copts, streamer.WithAutoStreamReset(streamer.ResetEarliest))
+	}
+	if cfg.Replay {
+		copts = append(copts, streamer.WithReplay())
+	}
+	cons, err := in.NewConsumer(ctx, streams, copts...)
+	if err != nil {
+		return st, fmt.Errorf("consuming %q: %w", cfg.Input, err)
+	}
+	if !cfg.Since.IsZero() {
+		err := cons.Seek(ctx, cfg.Since.Add(-time.Millisecond))
+		if err != nil && !errors.Is(err, streamer.ErrUnsupported) {
+			return st, fmt.Errorf("seeking %q to %s: %w", cfg.Input, cfg.Since.Format(time.RFC3339Nano), err)
+		}
+		// Without seeking, earlier messages are skipped below.
+	}
+
+	// The producer: verbatim headers if the output takes them.
+	verbatim := !cfg.Renumber
+	var popts []streamer.ProducerOption
+	if verbatim {
+		popts = append(popts, streamer.WithVerbatimHeaders())
+	}
+	prod, err := out.NewProducer(ctx, rename, popts...)
+	if verbatim && errors.Is(err, streamer.ErrUnsupported) {
+		fmt.Fprintf(stderr, "ss-relay: %s:// assigns sequence numbers: keeping stream keys, shards and timestamps only\n", out.Scheme())
+		verbatim = false
+		prod, err = out.NewProducer(ctx, rename)
+	}
+	if err != nil {
+		return st, fmt.Errorf("producing to %q: %w", cfg.Output, err)
+	}
+
+	// Receipts are checked in order by a goroutine, so that a failed send
+	// stops the relay without waiting for each one here.
+	rctx, cancelRelay := context.WithCancel(ctx)
+	defer cancelRelay()
+	waitCtx, cancelWait := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWait()
+	var relayed, bytes atomic.Int64
+	var sendErr error // set by the checker before it returns
+	receipts := make(chan receipt, 4096)
+	checked := make(chan struct{})
+	go func() {
+		defer close(checked)
+		for r := range receipts {
+			if _, err := r.r.Wait(waitCtx); err != nil {
+				sendErr = fmt.Errorf("writing to %q: %w", cfg.Output, err)
+				cancelRelay()
+				for range receipts {
+				}
+				return
+			}
+			relayed.Add(1)
+			bytes.Add(int64(r.size))
+		}
+	}()
+
+	stopProgress := startProgress(cfg, stderr, start, &relayed, &bytes)
+
+	loopErr := relayLoop(rctx, cfg, cons, prod, rename, verbatim, receipts, stderr, &st)
+
+	// Flush and end the producer (every receipt then has its outcome), then
+	// wait for the checker.
+	cctx, cancel := closeCtx()
+	endErr := prod.End(cctx)
+	cancel()
+	if endErr != nil {
+		cancelWait() // receipts may never resolve
+	}
+	close(receipts)
+	<-checked
+	stopProgress()
+	st.Relayed, st.Bytes, st.Elapsed = relayed.Load(), bytes.Load(), time.Since(start)
+	st.Interrupted = ctx.Err() != nil
+
+	switch {
+	case sendErr != nil:
+		return st, sendErr
+	case loopErr != nil:
+		return st, loopErr
+	case endErr != nil && !errors.Is(endErr, streamer.ErrProducerEnded):
+		return st, fmt.Errorf("flushing %q: %w", cfg.Output, endErr)
+	}
+	if cfg.Progress > 0 {
+		fmt.Fprintf(stderr, "%s%s\n", progressPrefix(cfg), summary(st))
+	}
+	return st, nil
+}
+
+type receipt struct {
+	r    *streamer.Receipt
+	size int
+}
+
+// relayLoop reads and sends until the end; it returns nil when the input
+// ends, a limit is reached or ctx is cancelled.
+func relayLoop(ctx context.Context, cfg Config, cons *streamer.Consumer, prod *streamer.Producer, rename streamer.StreamKey,
+	verbatim bool, receipts chan<- receipt, stderr io.Writer, st *Stats) error {
+	var n int64
+	for cfg.Count <= 0 || n < cfg.Count {
+		m, err := cons.Next(ctx)
+		if err != nil {
+			if errors.Is(err, streamer.ErrStreamEnded) || ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("reading %q: %w", cfg.Input, err)
+		}
+		if !cfg.Since.IsZero() && m.Timestamp.Before(cfg.Since) {
+			continue
+		}
+		if !cfg.Until.IsZero() && m.Timestamp.After(cfg.Until) {
+			return nil
+		}
+		n++
+		stream := m.StreamKey
+		if rename != "" {
+			stream = rename
+		}
+		shard := m.Shard
+		if cfg.Shard != nil {
+			shard = *cfg.Shard
+		}
+		opts := []streamer.SendOption{streamer.WithShard(shard), streamer.WithTimestamp(m.Timestamp)}
+		if verbatim {
+			opts = append(opts, streamer.WithSeq(m.Seq))
+		}
+		r, err := prod.SendTo(ctx, stream, m.Payload, opts...)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			if unrepresentable(err) {
+				st.Skipped++
+				fmt.Fprintf(stderr, "ss-relay: skipped message %s (%d bytes): %v\n", m.Header, len(m.Payload), err)
+				continue
+			}
+			return fmt.Errorf("sending message %s to %q: %w", m.Header, cfg.Output, err)
+		}
+		select {
+		case receipts <- receipt{r: r, size: len(m.Payload)}:
+		case <-ctx.Done():
+			return nil
+		}
+	}
+	return nil
+}
+
+// unrepresentable reports whether err means the output cannot hold this one
+// message (a binary payload on stdio, say), so that the relay skips it and
+// goes on.
+func unrepresentable(err error) bool {
+	return errors.Is(err, streamer.ErrInvalidUTF8) || errors.Is(err, streamer.ErrPayloadTooLarge) ||
+		errors.Is(err, stdio.ErrPayloadNewline) || errors.Is(err, stdio.ErrBadTimestamp)
+}
+
+// startProgress reports progress every cfg.Progress until the returned
+// function is called.
+func startProgress(cfg Config, w io.Writer, start time.Time, relayed, bytes *atomic.Int64) func() {
+	if cfg.Progress <= 0 {
+		return func() {}
+	}
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(cfg.Progress)
+		defer t.Stop()
+		lastN, lastT := int64(0), start
+		for {
+			select {
+			case <-done:
+				return
+			case now := <-t.C:
+				n, b := relayed.Load(), bytes.Load()
+				rate := float64(n-lastN) / now.Sub(lastT).Seconds()
+				lastN, lastT = n, now
+				fmt.Fprintf(w, "%sss-relay: %d messages, %s, %.0f msg/s now, %s elapsed%s",
+					progressPrefix(cfg), n, humanBytes(b), rate, now.Sub(start).Round(time.Second), progressSuffix(cfg))
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-stopped
+	}
+}
+
+func progressPrefix(cfg Config) string {
+	if cfg.Terminal {
+		return "\r\033[K"
+	}
+	return ""
+}
+
+func progressSuffix(cfg Config) string {
+	if cfg.Terminal {
+		return ""
+	}
+	return "\n"
+}
+
+func summary(st Stats) string {
+	rate := 0.0
+	if s := st.Elapsed.Seconds(); s > 0 {
+		rate = float64(st.Relayed) / s
+	}
+	s := fmt.Sprintf("ss-relay: relayed %d messages (%s) in %s, %.0f msg/s", st.Relayed, humanBytes(st.Bytes), st.Elapsed.Round(time.Millisecond), rate)
+	if st.Skipped > 0 {
+		s += fmt.Sprintf(", skipped %d", st.Skipped)
+	}
+	if st.Interrupted {
+		s += ", interrupted"
+	}
+	return s
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return strconv.FormatInt(n, 10) + " B"
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// ParseTime parses a time given on the command line: SeaStreamer's form
+// (2022-01-01T00:00:00[.123], UTC), RFC 3339 (2022-01-01T00:00:00+02:00), a
+// date (2022-01-01, UTC midnight), or a negative duration relative to now
+// (-90m, -1h30m).
+func ParseTime(s string, now time.Time) (time.Time, error) {
+	if t, err := stdio.ParseTimestamp(s); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse("2006-01-02", s); err == nil {
+		return t, nil
+	}
+	if strings.HasPrefix(s, "-") {
+		if d, err := time.ParseDuration(s); err == nil {
+			return now.Add(d), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("invalid time %q: use 2022-01-01T00:00:00[.123] (UTC), RFC 3339 (2022-01-01T00:00:00+02:00), a date (2022-01-01) or a duration before now (-1h)", s)
+}
