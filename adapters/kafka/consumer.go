@@ -65,10 +65,12 @@ type Consumer struct {
 	reconf     chan struct{}      // non-nil while Seek or Rewind repositions; closed after
 	assigned   []driver.StreamShard
 	returned   map[string]map[int32]kgo.EpochOffset // next offset after what Next returned
-	owned      map[string]map[int32]bool            // LoadBalanced: partitions the group gave us
-	replayEnd  map[string]map[int32]int64           // Replay: end offsets when the consumer started
-	pending    map[string]map[int32]int64           // Replay: partitions not yet read to their end
-	ids        map[string][16]byte                  // topic ids, for commits
+	lastTopic  string                               // cache of take's last map lookup
+	lastParts  map[int32]kgo.EpochOffset
+	owned      map[string]map[int32]bool  // LoadBalanced: partitions the group gave us
+	replayEnd  map[string]map[int32]int64 // Replay: end offsets when the consumer started
+	pending    map[string]map[int32]int64 // Replay: partitions not yet read to their end
+	ids        map[string][16]byte        // topic ids, for commits
 }
 
 func newConsumer(ctx context.Context, c *Conn, s *settings, streams []driver.StreamKey, opts driver.ConsumerOptions) (*Consumer, error) {
@@ -509,10 +511,16 @@ func (k *Consumer) take(r *kgo.Record) bool {
 			}
 		}
 	}
-	if k.returned[r.Topic] == nil {
-		k.returned[r.Topic] = make(map[int32]kgo.EpochOffset)
+	parts := k.lastParts
+	if parts == nil || r.Topic != k.lastTopic {
+		parts = k.returned[r.Topic]
+		if parts == nil {
+			parts = make(map[int32]kgo.EpochOffset)
+			k.returned[r.Topic] = parts
+		}
+		k.lastTopic, k.lastParts = r.Topic, parts
 	}
-	k.returned[r.Topic][r.Partition] = kgo.EpochOffset{Epoch: r.LeaderEpoch, Offset: r.Offset + 1}
+	parts[r.Partition] = kgo.EpochOffset{Epoch: r.LeaderEpoch, Offset: r.Offset + 1}
 	return true
 }
 

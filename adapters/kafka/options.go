@@ -122,7 +122,7 @@ func WithCompression(c Compression) ProducerOption {
 }
 
 // WithLinger makes producers wait up to d for more messages before sending a
-// batch (default 0: send as soon as possible; Flush ends any wait).
+// batch (default: franz-go's, 10ms; 0 sends at once; Flush ends any wait).
 // URI option: linger.
 func WithLinger(d time.Duration) ProducerOption {
 	return streamer.WithDriverOption(lingerOpt(d))
@@ -200,6 +200,7 @@ type settings struct {
 
 	compression    Compression
 	linger         time.Duration
+	lingerSet      bool  // else franz-go's default linger (10ms in v1.22)
 	partitions     int32 // create missing topics with this many; 0: leave it to the broker
 	replication    int16
 	sessionTimeout time.Duration
@@ -241,7 +242,7 @@ func (s *settings) applyExtra(at scope, extra []any) error {
 			if o < 0 {
 				return badOption(name, time.Duration(o).String(), "must not be negative")
 			}
-			s.linger = time.Duration(o)
+			s.linger, s.lingerSet = time.Duration(o), true
 		case topicCreationOpt:
 			allowed, name = scopeConnect|scopeProducer, "WithTopicCreation"
 			if o.partitions < 0 || o.replication < -1 || o.replication == 0 {
@@ -309,7 +310,7 @@ func (s *settings) applyURI(u *driver.URI) error {
 	if d, ok, err := u.OptionDuration("linger"); err != nil {
 		return err
 	} else if ok {
-		s.linger = d
+		s.linger, s.lingerSet = d, true
 	}
 	if n, ok, err := u.OptionUint("partitions"); err != nil {
 		return err

@@ -37,15 +37,17 @@ type Producer struct {
 	inflight atomic.Int64 // for tests and diagnostics
 }
 
-// defaultMaxBuffered is franz-go's default bound on buffered records.
+// defaultMaxBuffered bounds buffered records if franz-go does not say its
+// own bound (50000 in v1.22).
 const defaultMaxBuffered = 10000
 
 func newProducer(ctx context.Context, c *Conn, s *settings) (*Producer, error) {
 	opts := []kgo.Opt{
 		kgo.RecordPartitioner(kgo.ManualPartitioner()),
 		kgo.ProducerBatchCompression(s.compression.codec()),
-		kgo.ProducerLinger(s.linger),
-		kgo.MaxBufferedRecords(defaultMaxBuffered),
+	}
+	if s.lingerSet {
+		opts = append(opts, kgo.ProducerLinger(s.linger))
 	}
 	if s.partitions <= 0 {
 		// Let the broker create missing topics if it is set to
