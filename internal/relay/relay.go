@@ -19,6 +19,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/seastream/ss/adapters/redis"
 	"github.com/seastream/ss/adapters/stdio"
 	"github.com/seastream/ss/streamer"
 )
@@ -226,12 +227,13 @@ func Run(ctx context.Context, cfg Config) (st Stats, err error) {
 
 	stopProgress := startProgress(cfg, stderr, start, &relayed, &bytes)
 
-	loopErr := relayLoop(rctx, cfg, cons, prod, rename, verbatim, receipts, stderr, &st)
+	w := &writer{out: out, prod: prod, rename: rename, verbatim: verbatim, stderr: stderr}
+	loopErr := relayLoop(rctx, cfg, cons, w, receipts, &st)
 
-	// Flush and end the producer (every receipt then has its outcome), then
+	// Flush and end the producers (every receipt then has its outcome), then
 	// wait for the checker.
 	cctx, cancel := closeCtx()
-	endErr := prod.End(cctx)
+	endErr := w.prod.End(cctx)
 	cancel()
 	if endErr != nil {
 		cancelWait() // receipts may never resolve
@@ -261,10 +263,57 @@ type receipt struct {
 	size int
 }
 
+// writer sends to the output, falling back from verbatim headers to
+// backend-assigned sequence numbers when the output rejects a header (a
+// Redis output takes only sequence numbers that are Redis ids).
+type writer struct {
+	out      *streamer.Streamer
+	prod     *streamer.Producer
+	rename   streamer.StreamKey
+	verbatim bool
+	stderr   io.Writer
+}
+
+func (w *writer) send(ctx context.Context, cfg Config, m streamer.Message) (*streamer.Receipt, error) {
+	stream := m.StreamKey
+	if w.rename != "" {
+		stream = w.rename
+	}
+	shard := m.Shard
+	if cfg.Shard != nil {
+		shard = *cfg.Shard
+	}
+	opts := []streamer.SendOption{streamer.WithShard(shard), streamer.WithTimestamp(m.Timestamp)}
+	if w.verbatim {
+		opts = append(opts, streamer.WithSeq(m.Seq))
+	}
+	r, err := w.prod.SendTo(ctx, stream, m.Payload, opts...)
+	if err == nil || !w.verbatim || !rejectsVerbatim(err) {
+		return r, err
+	}
+	// Switch to a producer that lets the output number the messages, after
+	// everything sent so far is stored, so that the order is kept.
+	fmt.Fprintf(w.stderr, "ss-relay: %s:// cannot store the input's sequence numbers (%v): keeping stream keys, shards and timestamps only\n", w.out.Scheme(), err)
+	if err := w.prod.End(ctx); err != nil {
+		return nil, err
+	}
+	np, err := w.out.NewProducer(ctx, w.rename)
+	if err != nil {
+		return nil, err
+	}
+	w.prod, w.verbatim = np, false
+	return w.send(ctx, cfg, m)
+}
+
+// rejectsVerbatim reports whether err is an output refusing a verbatim
+// header it cannot store.
+func rejectsVerbatim(err error) bool {
+	return errors.Is(err, redis.ErrVerbatimHeader)
+}
+
 // relayLoop reads and sends until the end; it returns nil when the input
 // ends, a limit is reached or ctx is cancelled.
-func relayLoop(ctx context.Context, cfg Config, cons *streamer.Consumer, prod *streamer.Producer, rename streamer.StreamKey,
-	verbatim bool, receipts chan<- receipt, stderr io.Writer, st *Stats) error {
+func relayLoop(ctx context.Context, cfg Config, cons *streamer.Consumer, w *writer, receipts chan<- receipt, st *Stats) error {
 	var n int64
 	for cfg.Count <= 0 || n < cfg.Count {
 		m, err := cons.Next(ctx)
@@ -281,26 +330,14 @@ func relayLoop(ctx context.Context, cfg Config, cons *streamer.Consumer, prod *s
 			return nil
 		}
 		n++
-		stream := m.StreamKey
-		if rename != "" {
-			stream = rename
-		}
-		shard := m.Shard
-		if cfg.Shard != nil {
-			shard = *cfg.Shard
-		}
-		opts := []streamer.SendOption{streamer.WithShard(shard), streamer.WithTimestamp(m.Timestamp)}
-		if verbatim {
-			opts = append(opts, streamer.WithSeq(m.Seq))
-		}
-		r, err := prod.SendTo(ctx, stream, m.Payload, opts...)
+		r, err := w.send(ctx, cfg, m)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
 			if unrepresentable(err) {
 				st.Skipped++
-				fmt.Fprintf(stderr, "ss-relay: skipped message %s (%d bytes): %v\n", m.Header, len(m.Payload), err)
+				fmt.Fprintf(w.stderr, "ss-relay: skipped message %s (%d bytes): %v\n", m.Header, len(m.Payload), err)
 				continue
 			}
 			return fmt.Errorf("sending message %s to %q: %w", m.Header, cfg.Output, err)
