@@ -1,0 +1,77 @@
+package sscheck
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/seastream/ss/format"
+)
+
+// The kinds of problem a scan reports. A *Problem wraps exactly one of them;
+// match it with errors.Is.
+var (
+	// ErrHeader means the file header is damaged. When the magic bytes, the
+	// version or the beacon interval cannot be read, nothing else can be and
+	// Scan fails with it; other damage (padding, file name, creation time)
+	// is reported and the scan goes on.
+	ErrHeader = errors.New("sscheck: damaged file header")
+
+	// ErrChecksum means a message's payload does not match its checksum. The
+	// message is lost; the frame around it is intact, so nothing else is.
+	ErrChecksum = errors.New("sscheck: payload checksum mismatch")
+
+	// ErrFrame means a message frame is damaged beyond reading (a bad key,
+	// a missing terminator, a size that disagrees with the beacons). The scan
+	// resynchronises at the next readable beacon; the bytes up to the first
+	// message after it are lost.
+	ErrFrame = errors.New("sscheck: damaged message frame")
+
+	// ErrBeacon means the beacon at a multiple of the beacon interval is
+	// missing or cannot be read. When the writer's rules give its size, the
+	// scan steps over it and nothing is lost; otherwise it resynchronises
+	// at the next beacon.
+	ErrBeacon = errors.New("sscheck: damaged beacon")
+
+	// ErrRemaining means a readable beacon's count of remaining message bytes
+	// disagrees with the message it splices (or is not 0 between two
+	// messages). Nothing is lost.
+	ErrRemaining = errors.New("sscheck: wrong remaining-bytes count in beacon")
+
+	// ErrMarker means a beacon marker disagrees with the messages before it:
+	// its running checksum, maximum sequence number or timestamp, or which
+	// stream it is for. Nothing is lost.
+	ErrMarker = errors.New("sscheck: beacon marker disagrees with the messages before it")
+
+	// ErrTornTail means the file ends in the middle of a message or a beacon,
+	// as when a writer is interrupted. The incomplete bytes are lost.
+	ErrTornTail = errors.New("sscheck: the file ends in the middle of a message or beacon (torn write)")
+)
+
+// Problem is one thing wrong in a file.
+type Problem struct {
+	// Offset is where the problem is.
+	Offset int64
+	// End is the end of the bytes lost with it: messages in [Offset, End)
+	// are not kept. End equals Offset when nothing is lost.
+	End int64
+	// Message is the header of the lost message when exactly one known
+	// message is lost (a checksum mismatch).
+	Message *format.MessageHeader
+	// Err wraps one of the sentinels with the details.
+	Err error
+}
+
+func (p *Problem) Error() string { return fmt.Sprintf("offset %d: %v", p.Offset, p.Err) }
+
+// Unwrap returns the detailed error, which matches one of the sentinels.
+func (p *Problem) Unwrap() error { return p.Err }
+
+// Lost returns how many bytes of the file the problem loses.
+func (p *Problem) Lost() int64 { return p.End - p.Offset }
+
+// ErrChanged means the file became shorter while it was being read.
+var ErrChanged = errors.New("sscheck: the file shrank while it was being read")
+
+// ErrLocked means a writer has the file open, so it cannot be repaired in
+// place.
+var ErrLocked = errors.New("sscheck: the file is open by a writer; close it first")

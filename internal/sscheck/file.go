@@ -1,0 +1,72 @@
+package sscheck
+
+import (
+	"fmt"
+	"os"
+	"runtime/debug"
+
+	"github.com/edsrzf/mmap-go"
+)
+
+// ScanFile scans the file at path (see Scan) through a read-only memory
+// mapping, so that memory use does not grow with the file. If the file shrinks
+// while it is read, ScanFile returns an error matching ErrChanged instead of
+// crashing.
+func ScanFile(path string, v Visitor) (Summary, error) {
+	data, closeFn, err := mapFile(path)
+	if err != nil {
+		return Summary{}, err
+	}
+	defer closeFn()
+	var sum Summary
+	err = guard(func() error {
+		var err error
+		sum, err = Scan(data, v)
+		return err
+	})
+	return sum, err
+}
+
+// mapFile maps the file at path read-only.
+func mapFile(path string) ([]byte, func(), error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, nil, fmt.Errorf("sscheck: %s is not a regular file", path)
+	}
+	if fi.Size() == 0 {
+		return nil, func() {}, nil
+	}
+	if int64(int(fi.Size())) != fi.Size() {
+		return nil, nil, fmt.Errorf("sscheck: %s is too large to map", path)
+	}
+	m, err := mmap.MapRegion(f, int(fi.Size()), mmap.RDONLY, 0, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sscheck: mapping %s: %w", path, err)
+	}
+	return m, func() { _ = m.Unmap() }, nil
+}
+
+// guard runs fn, which reads a mapping, and turns the fault (SIGBUS) that
+// reading past the end of a file that shrank raises into ErrChanged.
+func guard(fn func() error) (err error) {
+	old := debug.SetPanicOnFault(true)
+	defer func() {
+		debug.SetPanicOnFault(old)
+		if r := recover(); r != nil {
+			if _, ok := r.(interface{ Addr() uintptr }); ok {
+				err = ErrChanged
+				return
+			}
+			panic(r)
+		}
+	}()
+	return fn()
+}

@@ -1,0 +1,781 @@
+package sscheck
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/seastream/ss/format"
+)
+
+// Message is a valid message found by a scan.
+type Message struct {
+	format.MessageHeader
+	// Payload aliases the file's bytes or a scratch buffer: it is valid only
+	// until the visitor returns.
+	Payload []byte
+	// Checksum is the payload's CRC16, verified.
+	Checksum uint16
+	// Offset is where the message frame starts.
+	Offset int64
+}
+
+// Visitor receives what a scan finds, in file order. Either function may be
+// nil. An error from one stops the scan, which returns it.
+type Visitor struct {
+	Message func(*Message) error
+	Problem func(*Problem) error
+}
+
+// Summary is what a scan found.
+type Summary struct {
+	Header format.Header
+	Size   int64
+	// Messages is the number of valid messages.
+	Messages int64
+	// Beacons is the number of beacon positions the file reaches.
+	Beacons int64
+	// Streams is the number of (stream key, shard) pairs seen.
+	Streams int
+	// Problems is the number of problems reported.
+	Problems int64
+	// LostMessages counts the messages known to be lost: those whose payload
+	// fails its checksum. Messages in byte ranges lost to damaged frames are
+	// not counted, as their number cannot be known.
+	LostMessages int64
+	// LostBytes is the total size of the byte ranges lost.
+	LostBytes int64
+}
+
+// Scan checks the .ss file held in data and reports, in file order, every
+// valid message and every problem: each payload against its checksum, the
+// structure of every frame and beacon (a beacon at each multiple of the
+// interval the data reaches, its count of remaining bytes), and each beacon
+// marker against the messages before it (the running checksum of the
+// stream's message checksums, the maximum sequence number and timestamp,
+// and which streams the writer's round-robin puts in the beacon).
+//
+// Damage does not stop it. A payload that fails its checksum loses that
+// message only. A frame that cannot be read loses the bytes up to the next
+// readable beacon, where the scan resumes after the message that beacon
+// splices (whose length the beacon gives). A damaged beacon is stepped over
+// when the writer's rules give its size and what follows reads well, and
+// otherwise loses its interval. A file that ends inside a message loses that
+// message. After bytes are lost, each stream's state is taken from its next
+// marker instead of being checked against it.
+//
+// Scan fails only when the header cannot be read (an error matching
+// ErrHeader), or with an error a visitor returns.
+func Scan(data []byte, v Visitor) (Summary, error) {
+	h, headerProblems, err := readHeader(data)
+	if err != nil {
+		return Summary{Size: int64(len(data))}, err
+	}
+	w := &walker{
+		data:     data,
+		size:     int64(len(data)),
+		iv:       int64(h.BeaconInterval),
+		per:      format.MarkersPerBeacon(h.BeaconInterval),
+		v:        v,
+		rotation: true,
+	}
+	w.sum.Header, w.sum.Size = h, w.size
+	for _, p := range headerProblems {
+		w.problem(p)
+	}
+	w.run()
+	w.sum.Streams = len(w.st.sorted)
+	w.sum.Beacons = max(0, (w.size-1)/w.iv)
+	return w.sum, w.stop
+}
+
+// walker is the state of a scan.
+type walker struct {
+	data []byte
+	size int64
+	iv   int64 // beacon interval
+	per  int   // markers per beacon
+	v    Visitor
+	sum  Summary
+	stop error
+
+	st       streams
+	lossy    bool   // bytes were lost: new streams may have had messages in them
+	rotation bool   // written is the writer's count of markers so far
+	written  uint64 // markers in the beacons so far
+
+	tries int     // readings of the current frame left, see maxTries
+	last  *stream // the stream of the last message, to find it again cheaply
+	buf   []byte  // a frame split by beacons, gathered
+	inner []innerBeacon
+	ids   []streamID
+	msg   Message
+}
+
+var errShort = format.ErrShortInput
+
+func (w *walker) isBoundary(p int64) bool { return p > 0 && p%w.iv == 0 }
+
+func (w *walker) problem(p *Problem) {
+	if w.stop != nil {
+		return
+	}
+	w.sum.Problems++
+	w.sum.LostBytes += p.Lost()
+	if p.Message != nil {
+		w.sum.LostMessages++
+	}
+	if w.v.Problem != nil {
+		w.stop = w.v.Problem(p)
+	}
+}
+
+func (w *walker) report(kind error, off, end int64, f string, args ...any) {
+	w.problem(&Problem{Offset: off, End: end, Err: fmt.Errorf("%w: "+f, append([]any{kind}, args...)...)})
+}
+
+func (w *walker) run() {
+	p := int64(format.HeaderSize)
+	for p < w.size && w.stop == nil {
+		if w.isBoundary(p) {
+			p = w.boundary(p)
+		} else {
+			p = w.message(p)
+		}
+	}
+	if w.stop == nil && p == w.size && w.isBoundary(p) {
+		w.report(ErrTornTail, p, p, "the file ends where a beacon belongs, without it")
+	}
+}
+
+// beaconAt decodes the beacon at p: errShort when the file ends inside it.
+func (w *walker) beaconAt(p int64) (format.Beacon, int64, error) {
+	b, n, err := format.DecodeBeacon(w.data[p:])
+	if errors.Is(err, format.ErrShortInput) {
+		return b, 0, errShort
+	}
+	return b, int64(n), err
+}
+
+// boundary handles the beacon at p, between two messages, and returns where
+// the next message starts.
+func (w *walker) boundary(p int64) int64 {
+	b, n, err := w.beaconAt(p)
+	if err != nil {
+		// Unreadable, or reading past the end of the file: a torn tail,
+		// or damage to its marker count.
+		if w.rotation {
+			ids := w.st.selection(w.ids[:0], w.written, w.per, nil)
+			q := p + int64(beaconSize(ids))
+			if w.plausibleNext(q, w.written+uint64(len(ids))) {
+				w.report(ErrBeacon, p, p, "the beacon is unreadable (%v); stepped over it by the size the writer's rules give it (%d bytes)", err, q-p)
+				w.written += uint64(len(ids))
+				return q
+			}
+		}
+		if err == errShort {
+			w.report(ErrTornTail, p, w.size, "the file ends inside the beacon at offset %d", p)
+			return w.size
+		}
+		q, anchor := w.resync(p)
+		w.report(ErrBeacon, p, q, "the beacon is unreadable (%v); %s", err, w.resyncNote(q, anchor))
+		return q
+	}
+	if w.rotation {
+		ids := w.st.selection(w.ids[:0], w.written, w.per, nil)
+		if q := p + int64(beaconSize(ids)); q != p+n && !w.plausibleNext(p+n, w.written+uint64(len(b.Markers))) && w.plausibleNext(q, w.written+uint64(len(ids))) {
+			w.report(ErrBeacon, p, p, "the beacon reads as %d bytes, but what follows reads well only after the %d the writer's rules give it", n, q-p)
+			w.written += uint64(len(ids))
+			return q
+		}
+	}
+	if b.Remaining != 0 {
+		w.report(ErrRemaining, p+1, p+1, "the beacon at offset %d falls between two messages but says %d bytes of a message remain", p, b.Remaining)
+	}
+	w.checkMarkers(p, &b)
+	return p + n
+}
+
+// plausibleNext reports whether what starts at q reads well: the end of the
+// file, a readable beacon, or a message whose frame is intact.
+func (w *walker) plausibleNext(q int64, written uint64) bool {
+	switch {
+	case q == w.size:
+		return true
+	case q > w.size:
+		return false
+	case w.isBoundary(q):
+		_, _, err := w.beaconAt(q)
+		return err == nil
+	}
+	f := w.readFrame(q, written)
+	return f.status == frameOK || f.status == frameChecksum
+}
+
+// message handles the message frame at p and returns where the next thing
+// starts.
+func (w *walker) message(p int64) int64 {
+	f := w.readFrame(p, w.written)
+	switch f.status {
+	case frameOK, frameChecksum:
+		w.apply(p, &f)
+		return f.end
+	case frameShort:
+		w.report(ErrTornTail, p, w.size, "the message at offset %d is incomplete: %v", p, f.err)
+		return w.size
+	}
+	q, anchor := w.resync(p)
+	w.report(ErrFrame, p, q, "%v; %s", f.err, w.resyncNote(q, anchor))
+	for _, ib := range f.inner {
+		if ib.predicted {
+			w.report(ErrBeacon, ib.off, ib.off, "the beacon is unreadable (%v)", ib.err)
+		}
+	}
+	if f.badBeacon >= 0 {
+		w.report(ErrBeacon, f.badBeacon, f.badBeacon, "the beacon is unreadable (%v)", f.badErr)
+	}
+	return q
+}
+
+func (w *walker) resyncNote(q, anchor int64) string {
+	if anchor < 0 || q >= w.size {
+		return "no readable beacon after it leads to a message: the rest of the file is lost"
+	}
+	return fmt.Sprintf("resumed at offset %d, the first message after the beacon at offset %d", q, anchor)
+}
+
+// resync finds where reading can resume after damage at start: the first
+// message after the first readable beacon past start, whose count of
+// remaining bytes says where the message it splices ends. It returns that
+// offset (the file size when there is none) and the beacon's offset (-1
+// when none). The streams' states are taken from the markers of the beacons
+// it passes, and become uncertain for the others.
+func (w *walker) resync(start int64) (int64, int64) {
+	w.lossy, w.rotation = true, false
+	w.st.uncertain()
+	b := (start/w.iv + 1) * w.iv
+next:
+	for b < w.size {
+		bc, n, err := w.beaconAt(b)
+		if err == errShort {
+			break
+		}
+		if err != nil {
+			b += w.iv
+			continue
+		}
+		anchor := b
+		adopt := [][]format.Marker{bc.Markers}
+		q, rem := b+n, int64(bc.Remaining)
+		for {
+			room := w.iv - q%w.iv
+			if rem <= room {
+				q += rem
+				break
+			}
+			q += room
+			rem -= room
+			if q >= w.size {
+				return w.size, -1
+			}
+			bc2, n2, err := w.beaconAt(q)
+			switch {
+			case err == errShort:
+				return w.size, -1
+			case err != nil:
+				b = q + w.iv
+				continue next
+			case int64(bc2.Remaining) != rem:
+				b = q // a broken chain: start again from this beacon
+				continue next
+			}
+			adopt = append(adopt, bc2.Markers)
+			q += n2
+		}
+		if q > w.size {
+			return w.size, -1
+		}
+		for _, ms := range adopt {
+			for i := range ms {
+				m := &ms[i]
+				s := w.st.lookup(m.StreamKey, m.ShardID)
+				if s == nil {
+					s = w.st.add(streamID{m.StreamKey, m.ShardID}, true)
+				}
+				s.adopt(m)
+			}
+		}
+		return q, anchor
+	}
+	return w.size, -1
+}
+
+// Frame statuses.
+const (
+	frameOK        = iota
+	frameChecksum  // intact frame, payload fails its checksum
+	frameShort     // the file ends inside the frame
+	frameBroken    // unreadable
+	frameAmbiguous // an unreadable beacon inside has several possible sizes
+)
+
+// guess is a possible size of an unreadable beacon, with its marker count.
+type guess struct {
+	size  int64
+	count int
+}
+
+// maxGuessDepth bounds how many ambiguous beacons one frame may hold.
+const maxGuessDepth = 3
+
+// readFrame reads the frame at p (see frame), trying each possible size of
+// an unreadable beacon inside it until the frame reads well.
+func (w *walker) readFrame(p int64, written uint64) frameResult {
+	w.tries = maxTries
+	return w.readFrameWith(p, written, nil)
+}
+
+// maxTries bounds how many times one frame is read again with guessed
+// beacon sizes, as each reading may gather a large frame.
+const maxTries = 12
+
+func (w *walker) readFrameWith(p int64, written uint64, force map[int64]guess) frameResult {
+	f := w.frame(p, written, force)
+	if f.status == frameBroken || f.status == frameShort {
+		if r, ok := w.resize(p, written, force, &f); ok {
+			return r
+		}
+		return f
+	}
+	if f.status != frameAmbiguous {
+		return f
+	}
+	at, guesses := f.badBeacon, f.guesses
+	if len(force) < maxGuessDepth {
+		var fallback map[int64]guess
+		for _, g := range guesses {
+			if w.tries--; w.tries < 0 {
+				break
+			}
+			try := maps.Clone(force)
+			if try == nil {
+				try = make(map[int64]guess)
+			}
+			try[at] = g
+			r := w.readFrameWith(p, written, try)
+			if r.status == frameOK {
+				return r
+			}
+			if r.status == frameChecksum && fallback == nil {
+				fallback = try
+			}
+		}
+		if fallback != nil {
+			return w.readFrameWith(p, written, fallback) // again, as later tries reused the buffers
+		}
+	}
+	if f.badErr == errShort {
+		f.status, f.err = frameShort, fmt.Errorf("the file ends inside the beacon at offset %d that splices it", at)
+		return w.shortOrBroken(f, w.buf)
+	}
+	f.status = frameBroken
+	f.err = fmt.Errorf("the beacon at offset %d that splices it is unreadable, and no size the writer's rules allow for it makes the frame read well", at)
+	return f
+}
+
+// innerBeacon is a beacon that splices a frame.
+type innerBeacon struct {
+	off       int64
+	b         format.Beacon
+	done      int   // frame bytes before it
+	predicted bool  // unreadable, stepped over by the writer's rules
+	count     int   // markers predicted
+	err       error // why it is unreadable
+
+	// For a readable one: its size, and what its size should be computed from.
+	size    int64
+	written uint64
+	id      *streamID
+}
+
+type frameResult struct {
+	status    int
+	keyLen    int
+	guesses   []guess // frameAmbiguous: the sizes to try for badBeacon
+	raw       format.RawMessage
+	total     int   // frame size, beacons excluded
+	end       int64 // where the frame ends, beacons included
+	inner     []innerBeacon
+	mismatch  int // the first inner beacon whose remaining count disagrees, or -1
+	err       error
+	badBeacon int64 // an unreadable beacon that stopped the frame, or -1
+	badErr    error
+}
+
+// frame reads the frame at p, which is not a beacon position, without
+// changing the scan's state. written is the count of markers before it, to
+// predict the size of an unreadable beacon inside it; force gives the sizes
+// to use for some.
+func (w *walker) frame(p int64, written uint64, force map[int64]guess) frameResult {
+	f := frameResult{mismatch: -1, badBeacon: -1, inner: w.inner[:0]}
+	keyLen := int(w.data[p])
+	f.keyLen = keyLen
+	if keyLen > format.MaxStreamKeyLen {
+		f.status, f.err = frameBroken, fmt.Errorf("stream key length %d is more than %d", keyLen, format.MaxStreamKeyLen)
+		return f
+	}
+	headLen := 1 + keyLen + 24 + 4
+	room := w.iv - p%w.iv
+
+	// The common case: no beacon inside the frame.
+	if int64(headLen) <= room && p+int64(headLen) <= w.size {
+		n, err := format.DecodeMessageHeader(w.data[p:p+int64(headLen)], &f.raw)
+		if err != nil {
+			f.status, f.err = frameBroken, fmt.Errorf("bad message header: %w", err)
+			return f
+		}
+		f.total = n + 4 + int(binary.BigEndian.Uint32(w.data[p+int64(n):])) + 3
+		if int64(f.total) <= room {
+			if p+int64(f.total) > w.size {
+				f.status, f.err = frameShort, fmt.Errorf("its frame needs %d bytes, the file has %d", f.total, w.size-p)
+				return f
+			}
+			f.end = p + int64(f.total)
+			return w.decode(f, w.data[p:f.end])
+		}
+	}
+
+	// Gather the frame across the beacons that splice it.
+	buf := w.buf[:0]
+	q := p
+	want, total := headLen, -1
+	var id *streamID
+	var idv streamID
+	for {
+		for len(buf) < want {
+			if len(buf) > 0 && w.isBoundary(q) {
+				if id == nil && len(buf) >= 1+keyLen+8 && format.ValidStreamKey(buf[1:1+keyLen]) {
+					idv = streamID{string(buf[1 : 1+keyLen]), binary.BigEndian.Uint64(buf[1+keyLen:])}
+					id = &idv
+				}
+				b, n, err := w.beaconAt(q)
+				if g, ok := force[q]; ok && err == nil {
+					// It reads, but a damaged count or key length may
+					// make it read at a wrong size: use the rules' size.
+					err = fmt.Errorf("it reads as %d bytes, not the %d the writer's rules give it", n, g.size)
+				}
+				if err == errShort && !w.rotation {
+					f.status, f.err = frameShort, fmt.Errorf("the file ends inside the beacon at offset %d that splices it", q)
+					return w.shortOrBroken(f, buf)
+				}
+				if err != nil {
+					// Unreadable, or reading past the end of the file: a
+					// torn tail, or damage to its marker count.
+					g, ok := force[q]
+					if !ok {
+						f.badBeacon, f.badErr = q, err
+						if !w.rotation {
+							f.status, f.err = frameBroken, fmt.Errorf("the beacon at offset %d that splices it is unreadable", q)
+							w.buf = buf
+							return f
+						}
+						f.guesses = w.guessBeacon(f.guesses[:0], written, id, keyLen)
+						if len(f.guesses) != 1 {
+							f.status = frameAmbiguous
+							w.buf = buf
+							return f
+						}
+						g = f.guesses[0]
+						f.badBeacon, f.badErr = -1, nil
+					}
+					f.inner = append(f.inner, innerBeacon{off: q, done: len(buf), predicted: true, count: g.count, err: err})
+					written += uint64(g.count)
+					q += g.size
+					continue
+				}
+				ib := innerBeacon{off: q, b: b, done: len(buf), size: n, written: written}
+				if id != nil {
+					ib.id = &streamID{id.key, id.shard}
+				}
+				f.inner = append(f.inner, ib)
+				if total >= 0 && int(b.Remaining) != total-len(buf) {
+					if f.mismatch >= 0 {
+						// A second beacon disagrees: the size field is
+						// what is wrong. Stop before gathering more.
+						f.status, f.err = frameBroken, w.mismatchErr(&f)
+						w.buf = buf
+						return f
+					}
+					f.mismatch = len(f.inner) - 1
+				}
+				written += uint64(len(b.Markers))
+				q += n
+			}
+			chunk := min(int64(want-len(buf)), w.iv-q%w.iv)
+			if q+chunk > w.size {
+				f.status = frameShort
+				if total < 0 {
+					f.err = fmt.Errorf("the file ends inside its header")
+				} else {
+					f.err = fmt.Errorf("its frame needs %d bytes, the file has %d of them", total, len(buf)+int(w.size-q))
+				}
+				return w.shortOrBroken(f, buf)
+			}
+			buf = append(buf, w.data[q:q+chunk]...)
+			q += chunk
+		}
+		if total >= 0 {
+			break
+		}
+		n, err := format.DecodeMessageHeader(buf, &f.raw)
+		if err != nil {
+			w.buf = buf
+			f.status, f.err = frameBroken, fmt.Errorf("bad message header: %w", err)
+			return f
+		}
+		total = n + 4 + int(binary.BigEndian.Uint32(buf[n:])) + 3
+		f.total = total
+		for i, ib := range f.inner {
+			if !ib.predicted && int(ib.b.Remaining) != total-ib.done && f.mismatch < 0 {
+				f.mismatch = i
+			}
+		}
+		want = total
+	}
+	w.buf = buf
+	f.end = q
+	return w.decode(f, buf)
+}
+
+// shortOrBroken decides a frame the file ends inside: torn, unless a beacon
+// already disagreed with its size, which then is what is wrong.
+func (w *walker) shortOrBroken(f frameResult, buf []byte) frameResult {
+	w.buf = buf
+	if f.mismatch >= 0 {
+		f.status, f.err = frameBroken, w.mismatchErr(&f)
+	}
+	return f
+}
+
+func (w *walker) mismatchErr(f *frameResult) error {
+	ib := &f.inner[f.mismatch]
+	return fmt.Errorf("its size field makes the frame %d bytes, so %d should remain at the beacon at offset %d, which says %d",
+		f.total, f.total-ib.done, ib.off, ib.b.Remaining)
+}
+
+// decode checks the gathered frame.
+func (w *walker) decode(f frameResult, frame []byte) frameResult {
+	var err error
+	f.raw, _, err = format.DecodeMessage(frame)
+	var ce *format.ChecksumError
+	switch {
+	case err == nil:
+		f.status = frameOK
+	case errors.As(err, &ce) && f.mismatch < 0:
+		f.status, f.err = frameChecksum, err
+	case errors.As(err, &ce):
+		f.status, f.err = frameBroken, w.mismatchErr(&f)
+	case f.mismatch >= 0:
+		f.status, f.err = frameBroken, fmt.Errorf("%w; %w", w.mismatchErr(&f), err)
+	case errors.Is(err, format.ErrTerminator):
+		f.status, f.err = frameBroken, fmt.Errorf("no 0x0D after the frame its size field makes %d bytes long", f.total)
+	default:
+		f.status, f.err = frameBroken, err
+	}
+	return f
+}
+
+// apply counts a frame that read well (its payload may fail its checksum).
+func (w *walker) apply(p int64, f *frameResult) {
+	raw := &f.raw
+	s := w.last
+	if s == nil || s.id.shard != raw.ShardID || s.id.key != string(raw.StreamKey) {
+		s = w.st.lookup(string(raw.StreamKey), raw.ShardID)
+		if s == nil {
+			s = w.st.add(streamID{string(raw.StreamKey), raw.ShardID}, !w.lossy)
+		}
+		w.last = s
+	}
+	// The writer fed the checksum it stored into the running checksum. When
+	// the payload fails it, either may be damaged: keep the other case too,
+	// for the next marker to decide.
+	if f.status == frameChecksum {
+		computed := format.Checksum(raw.Payload)
+		alt := s.sum.Add(computed)
+		s.update(raw.SeqNo, raw.Timestamp, raw.Checksum)
+		// A second mismatch before the next marker: too many cases to keep.
+		s.alt, s.hasAlt = alt, !s.hasAlt
+		h := raw.Header()
+		w.problem(&Problem{Offset: p, End: f.end, Message: &h, Err: fmt.Errorf("%w: message %s shard %d seq %d: stored 0x%04X, computed 0x%04X",
+			ErrChecksum, h.StreamKey, h.ShardID, h.SeqNo, raw.Checksum, computed)})
+	} else {
+		s.update(raw.SeqNo, raw.Timestamp, raw.Checksum)
+		if s.hasAlt {
+			s.alt = s.alt.Add(raw.Checksum)
+		}
+	}
+	for i := range f.inner {
+		ib := &f.inner[i]
+		if ib.predicted {
+			w.report(ErrBeacon, ib.off, ib.off, "the beacon is unreadable (%v); stepped over it by the size the writer's rules give it", ib.err)
+			w.written += uint64(ib.count)
+			continue
+		}
+		if want := f.total - ib.done; int(ib.b.Remaining) != want {
+			w.report(ErrRemaining, ib.off+1, ib.off+1, "the beacon at offset %d says %d bytes of the message at offset %d remain, not %d", ib.off, ib.b.Remaining, p, want)
+		}
+		w.checkMarkers(ib.off, &ib.b)
+	}
+	if f.status != frameOK || w.stop != nil {
+		return
+	}
+	w.sum.Messages++
+	if w.v.Message != nil {
+		w.msg = Message{MessageHeader: format.MessageHeader{StreamKey: s.id.key, ShardID: raw.ShardID, SeqNo: raw.SeqNo, Timestamp: raw.Timestamp},
+			Payload: raw.Payload, Checksum: raw.Checksum, Offset: p}
+		w.stop = w.v.Message(&w.msg)
+	}
+}
+
+// checkMarkers checks the markers of the readable beacon at off against the
+// streams' states.
+func (w *walker) checkMarkers(off int64, b *format.Beacon) {
+	var want []streamID
+	if w.rotation {
+		want = w.st.selection(w.ids[:0], w.written, w.per, nil)
+		if len(want) != len(b.Markers) {
+			w.report(ErrMarker, off+5, off+5, "the beacon at offset %d has %d markers; the writer puts %d (round-robin over %d streams, %d a beacon)",
+				off, len(b.Markers), len(want), len(w.st.sorted), w.per)
+			w.rotation, want = false, nil
+		}
+	}
+	if want != nil {
+		w.written += uint64(len(want))
+	} else {
+		w.written += uint64(len(b.Markers))
+	}
+	moff := off + 6
+	for i := range b.Markers {
+		m := &b.Markers[i]
+		at := moff
+		moff += int64(m.Size() + 2)
+		if want != nil && (want[i].key != m.StreamKey || want[i].shard != m.ShardID) {
+			w.report(ErrMarker, at, at, "marker %d of the beacon at offset %d is for %s shard %d; the writer's round-robin puts %s shard %d there",
+				i+1, off, m.StreamKey, m.ShardID, want[i].key, want[i].shard)
+			continue
+		}
+		s := w.st.lookup(m.StreamKey, m.ShardID)
+		switch {
+		case s == nil && !w.lossy:
+			w.report(ErrMarker, at, at, "the beacon at offset %d has a marker for %s shard %d, which has no message before it", off, m.StreamKey, m.ShardID)
+			continue
+		case s == nil:
+			s = w.st.add(streamID{m.StreamKey, m.ShardID}, true)
+			s.adopt(m)
+		case !s.certain:
+			s.adopt(m)
+		case s.seq != m.SeqNo || s.ts != m.Timestamp || s.sum != m.RunningChecksum:
+			if s.hasAlt && s.seq == m.SeqNo && s.ts == m.Timestamp && s.alt == m.RunningChecksum {
+				s.sum = s.alt // the stored checksum was the damaged part
+				break
+			}
+			w.report(ErrMarker, at, at, "the marker for %s shard %d in the beacon at offset %d says seq %d, timestamp %d, running checksum 0x%04X; the messages before it give seq %d, timestamp %d, running checksum 0x%04X",
+				m.StreamKey, m.ShardID, off, m.SeqNo, m.Timestamp, uint16(m.RunningChecksum), s.seq, s.ts, uint16(s.sum))
+			s.certain = false // take the next marker's word
+		}
+		s.hasAlt = false
+	}
+}
+
+// resize retries a frame that does not read well with the sizes the
+// writer's rules give the readable beacons inside it, in case damage to a
+// marker count or key length made one read at a wrong size.
+func (w *walker) resize(p int64, written uint64, force map[int64]guess, f *frameResult) (frameResult, bool) {
+	if !w.rotation || len(force) >= maxGuessDepth {
+		return frameResult{}, false
+	}
+	type try struct {
+		off int64
+		g   guess
+	}
+	var tries []try
+	for _, ib := range f.inner {
+		if ib.predicted {
+			continue
+		}
+		for _, g := range w.guessBeacon(nil, ib.written, ib.id, f.keyLen) {
+			if g.size != ib.size {
+				tries = append(tries, try{ib.off, g})
+			}
+		}
+	}
+	var fallback map[int64]guess
+	for _, t := range tries {
+		if w.tries--; w.tries < 0 {
+			break
+		}
+		m := maps.Clone(force)
+		if m == nil {
+			m = make(map[int64]guess)
+		}
+		m[t.off] = t.g
+		r := w.readFrameWith(p, written, m)
+		if r.status == frameOK {
+			return r, true
+		}
+		if r.status == frameChecksum && fallback == nil {
+			fallback = m
+		}
+	}
+	if fallback != nil {
+		return w.readFrameWith(p, written, fallback), true
+	}
+	if len(tries) > 0 {
+		*f = w.frame(p, written, force) // again, as the tries reused the buffers
+	}
+	return frameResult{}, false
+}
+
+// guessBeacon appends the sizes the writer's rules allow for an unreadable
+// beacon inside the frame of a message of stream id (nil when the beacon
+// cuts the key or shard, of which only the key length is known): the
+// stream is counted before the beacon, as one more stream when new.
+func (w *walker) guessBeacon(dst []guess, written uint64, id *streamID, keyLen int) []guess {
+	if id != nil {
+		ids := w.st.selection(w.ids[:0], written, w.per, id)
+		return append(dst, guess{int64(beaconSize(ids)), len(ids)})
+	}
+	lens := make([]int, len(w.st.sorted), len(w.st.sorted)+1)
+	for i, s := range w.st.sorted {
+		lens[i] = len(s.id.key)
+	}
+	add := func(lens []int) {
+		n := len(lens)
+		k := min(w.per, n)
+		if k <= 0 {
+			dst = append(dst, guess{7, 0})
+		} else {
+			size := 7
+			start := int(written % uint64(n))
+			for i := range k {
+				size += 1 + lens[(start+i)%n] + 24 + 2
+			}
+			dst = append(dst, guess{int64(size), k})
+		}
+	}
+	if len(lens) > 0 {
+		add(lens) // a stream written before
+	}
+	for i := 0; i <= len(lens); i++ {
+		add(slices.Insert(slices.Clone(lens), i, keyLen)) // a new stream, at each place it may sort
+	}
+	slices.SortFunc(dst, func(a, b guess) int {
+		if a.size != b.size {
+			return int(a.size - b.size)
+		}
+		return a.count - b.count
+	})
+	return slices.Compact(dst)
+}

@@ -1,0 +1,123 @@
+package sscheck
+
+import (
+	"cmp"
+	"slices"
+
+	"github.com/seastream/ss/format"
+)
+
+type streamID struct {
+	key   string
+	shard uint64
+}
+
+func compareIDs(a, b streamID) int {
+	return cmp.Or(cmp.Compare(a.key, b.key), cmp.Compare(a.shard, b.shard))
+}
+
+// stream is what the scan knows of one (stream key, shard): the state a
+// writer's marker for it would carry.
+type stream struct {
+	id      streamID
+	seq, ts uint64
+	sum     format.RunningChecksum
+	// certain says that seq, ts and sum are the writer's. They are not after
+	// bytes were lost, or after a marker disagreed, until the next marker
+	// for the stream is adopted.
+	certain bool
+	// alt is the running checksum had the stored checksum of a message that
+	// failed its payload check been the damaged part (hasAlt).
+	alt    format.RunningChecksum
+	hasAlt bool
+}
+
+// update counts one message, as the writer does before writing it.
+func (s *stream) update(seq, ts uint64, checksum uint16) {
+	s.seq = max(s.seq, seq)
+	s.ts = max(s.ts, ts)
+	s.sum = s.sum.Add(checksum)
+}
+
+// adopt takes the state a marker carries.
+func (s *stream) adopt(m *format.Marker) {
+	s.seq, s.ts, s.sum, s.certain = m.SeqNo, m.Timestamp, m.RunningChecksum, true
+}
+
+// streams is every stream met so far, in the order the writer's round-robin
+// goes through them.
+type streams struct {
+	byID   map[streamID]*stream
+	sorted []*stream
+}
+
+func (ss *streams) lookup(key string, shard uint64) *stream {
+	return ss.byID[streamID{key, shard}]
+}
+
+// add starts a stream the writer has not written before: its state is that
+// of a new writer's tracker.
+func (ss *streams) add(id streamID, certain bool) *stream {
+	if ss.byID == nil {
+		ss.byID = make(map[streamID]*stream)
+	}
+	s := &stream{id: id, sum: format.NewRunningChecksum(), certain: certain}
+	ss.byID[id] = s
+	i, _ := slices.BinarySearchFunc(ss.sorted, id, func(e *stream, id streamID) int { return compareIDs(e.id, id) })
+	ss.sorted = slices.Insert(ss.sorted, i, s)
+	return s
+}
+
+// uncertain marks every stream's state unknown, after bytes were lost.
+func (ss *streams) uncertain() {
+	for _, s := range ss.sorted {
+		s.certain = false
+	}
+}
+
+// selection appends to dst the streams the writer puts in its next beacon:
+// per markers at most, round-robin in (key, shard) order, starting at the
+// count of markers written so far modulo the number of streams. extra, when
+// not nil and not known yet, counts as one more stream (the stream of a
+// message that a beacon splices is counted before the beacon).
+func (ss *streams) selection(dst []streamID, written uint64, per int, extra *streamID) []streamID {
+	list := ss.sorted
+	at := -1 // where extra goes in the list
+	if extra != nil {
+		if _, ok := ss.byID[*extra]; !ok {
+			at, _ = slices.BinarySearchFunc(list, *extra, func(e *stream, id streamID) int { return compareIDs(e.id, id) })
+		}
+	}
+	n := len(list)
+	if at >= 0 {
+		n++
+	}
+	item := func(i int) streamID {
+		switch {
+		case at < 0 || i < at:
+			return list[i].id
+		case i == at:
+			return *extra
+		default:
+			return list[i-1].id
+		}
+	}
+	k := min(per, n)
+	if k <= 0 {
+		return dst
+	}
+	start := int(written % uint64(n))
+	for i := range k {
+		dst = append(dst, item((start+i)%n))
+	}
+	return dst
+}
+
+// beaconSize returns the size of a beacon carrying markers for ids.
+func beaconSize(ids []streamID) int {
+	n := 7
+	for _, id := range ids {
+		n += 1 + len(id.key) + 24 + 2
+	}
+	return n
+}
