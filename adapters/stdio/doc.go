@@ -21,7 +21,17 @@
 // Producers write lines exactly as SeaStreamer's stdio producer does,
 // "[2022-01-01T00:00:00 | my_topic | 3] payload", with the shard as a fourth
 // part when it is not 0, and milliseconds in the timestamp if asked
-// (?millis).
+// (?millis). Payloads must be UTF-8 without a newline; white space around a
+// payload does not survive a pipe (the reader trims it, as SeaStreamer's
+// does). Lines are written by one goroutine per output, as many per write as
+// accumulated during the previous one, and a receipt resolves once its line
+// is written.
+//
+// Beyond SeaStreamer: a line with an explicit seq makes the next line of its
+// (stream, shard) without one get seq+1 (SeaStreamer repeats seq); empty
+// payloads are written (SeaStreamer drops them); shards other than 0 are
+// written; bad input is reported instead of aborting; the end of the input
+// ends the stream.
 //
 // # Bad input
 //
@@ -35,11 +45,25 @@
 // # Consumers
 //
 // Stdio is real-time only: consumers receive the lines read after they were
-// created; Seek and Rewind return driver.ErrUnsupported, and so does a
-// Resumable consumer. LoadBalanced consumers of one group share the lines
-// round-robin: the k-th line delivered to the group goes to its
-// (k mod n)-th member, in order of creation. Assign narrows a consumer to
-// some (stream, shard)s, at once.
+// created, whatever their AutoStreamReset, and their stream ends with the
+// input (Replay changes nothing). Seek and Rewind return
+// driver.ErrUnsupported, and so does creating a Resumable consumer; Commit
+// has nothing to store and returns nil. Assign narrows a consumer to some
+// (stream, shard)s from the next line on.
+//
+// LoadBalanced consumers of one group share the lines round-robin, as in
+// SeaStreamer: the k-th line for the group goes to its (k mod n)-th member,
+// in order of creation. When a member closes, the lines queued for it go to
+// the members that can take them without receiving a line older than one
+// they already returned (all of them to a member that joins later), so a
+// group loses nothing when members come and go, and no member sees its lines
+// out of order.
+//
+// Lines are queued per consumer. The reading goroutine stops reading while
+// every consumer of the input has its prefetch (ConsumerOptions.Prefetch,
+// default 1000) or more queued: a slow pipeline stage holds back the one
+// writing to it instead of growing its memory, while a consumer that reads
+// nothing does not stall others that do (it queues what they read).
 //
 // A process has one standard input and one standard output, so connections
 // that read the same io.Reader share one reading goroutine and one set of
