@@ -70,7 +70,7 @@ func acquireInput(ctx context.Context, r io.Reader, errw io.Writer, maxLine int,
 	for {
 		inputs.Lock()
 		in := inputs.m[r]
-		if in != nil && in.stopping.Load() {
+		if in != nil && in.stopping.Load() && !in.finished() {
 			inputs.Unlock()
 			select {
 			case <-in.done:

@@ -66,6 +66,10 @@ func acquireOutput(ctx context.Context, w io.Writer) (*output, error) {
 	for {
 		outputs.Lock()
 		o := outputs.m[w]
+		if o != nil && o.isStopping() && isDone(o.done) {
+			delete(outputs.m, w) // stopped; its release is about to remove it
+			o = nil
+		}
 		if o != nil && o.isStopping() {
 			outputs.Unlock()
 			select {
@@ -290,4 +294,14 @@ func (p *pending) Wait(ctx context.Context) (driver.Header, error) {
 		return driver.Header{}, p.b.err
 	}
 	return p.h, nil
+}
+
+// isDone reports whether ch is closed.
+func isDone(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
 }
