@@ -1,0 +1,24 @@
+// Package reliability measures how the .ss engine behaves when things go
+// wrong: files cut at every byte (torn writes), bits flipped at random (bit
+// rot), many producers and consumers on one file (load), and bad input of
+// every kind. Its tests are the harness; RESULTS.md holds the figures they
+// measured.
+//
+// The package itself exports one tool the tests rely on: Verify, a structural
+// check of a whole .ss file written independently of package ssfile's reader.
+// Format v1 checksums only payloads, so Verify uses every other redundancy
+// the format has to find damage elsewhere: stream key characters and
+// lengths, terminators, frame sizes against the beacons' remaining-byte
+// counts, the beacon markers' sequence numbers, timestamps and running
+// checksums recomputed per (stream key, shard), and the order of sequence
+// numbers. After damage it resynchronises, on the next valid frame or
+// beacon, and goes on checking, so that its Report lists every message that
+// can still be trusted.
+//
+// Run the harness with
+//
+//	go test -race ./reliability/
+//
+// Longer runs: SS_LOAD_DURATION=20s (load), SS_BITROT_CASES=5000 (flips per
+// region). SS_WRITE_RESULTS=1 rewrites RESULTS.md from what the run measured.
+package reliability
