@@ -501,3 +501,54 @@ func TestClientOptionsAndAs(t *testing.T) {
 		t.Fatalf("consumer client FetchMaxWait: %v", ccl.OptValue(kgo.FetchMaxWait))
 	}
 }
+
+// TestRewindWhileNextBlocks checks that a Rewind issued while another
+// goroutine is blocked in Next takes effect for that Next, and that a
+// LoadBalanced consumer rewinds the partitions the group gave it.
+func TestRewindWhileNextBlocks(t *testing.T) {
+	ctx := testCtx(t)
+	s := open(t, "kafka://"+newBrokers(t, 1))
+	k := topic(t, "rewind")
+	p, err := s.NewProducer(ctx, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		send(t, ctx, p, k, fmt.Sprintf("w%d", i))
+	}
+	for _, mode := range []streamer.ConsumerMode{streamer.RealTime, streamer.LoadBalanced} {
+		t.Run(mode.String(), func(t *testing.T) {
+			opts := []streamer.ConsumerOption{streamer.WithMode(mode), streamer.WithAutoStreamReset(streamer.ResetEarliest)}
+			if mode == streamer.LoadBalanced {
+				opts = append(opts, streamer.WithGroup(string(topic(t, "g"))))
+			}
+			c, err := s.NewConsumer(ctx, []streamer.StreamKey{k}, opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range 5 {
+				if m := next(t, ctx, c); string(m.Payload) != fmt.Sprintf("w%d", i) {
+					t.Fatalf("got %q", m.Payload)
+				}
+			}
+			got := make(chan string, 1)
+			go func() {
+				m, err := c.Next(ctx)
+				if err != nil {
+					got <- err.Error()
+					return
+				}
+				got <- string(m.Payload)
+			}()
+			if err := c.Rewind(ctx, streamer.SeqAt(2)); err != nil {
+				t.Fatal(err)
+			}
+			if m := <-got; m != "w2" {
+				t.Fatalf("Next blocked across Rewind(SeqAt(2)) returned %q, want w2", m)
+			}
+			if m := next(t, ctx, c); string(m.Payload) != "w3" {
+				t.Fatalf("then %q, want w3", m.Payload)
+			}
+		})
+	}
+}
