@@ -34,7 +34,7 @@ const hexDigits = "0123456789abcdef"
 // \n \f \r in short form, the others as \u00xx in lowercase hex. Other bytes,
 // DEL and non-ASCII included, are copied as they are; s must be valid UTF-8
 // for the output to be.
-func AppendString(dst []byte, s string) []byte {
+func AppendString[S ~string | ~[]byte](dst []byte, s S) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); i++ {
