@@ -21,10 +21,27 @@ func ScanFile(path string, v Visitor) (Summary, error) {
 	var sum Summary
 	err = guard(func() error {
 		var err error
-		sum, err = Scan(data, v)
+		sum, err = scanWith(data, v, releaser(data))
 		return err
 	})
 	return sum, err
+}
+
+// releaser returns a function that drops the pages of a range of a file
+// mapping from the process (they are read again from the page cache if
+// touched), or nil for data that is not mapped.
+func releaser(data []byte) func(lo, hi int64) {
+	if len(data) == 0 {
+		return nil
+	}
+	page := int64(os.Getpagesize())
+	return func(lo, hi int64) {
+		lo = (lo + page - 1) / page * page
+		hi = hi / page * page
+		if lo < hi {
+			dropPages(data[lo:hi])
+		}
+	}
 }
 
 // mapFile maps the file at path read-only.

@@ -97,7 +97,7 @@ func Repair(in string, o RepairOptions, report func(*Problem) error) (sum Summar
 	}
 	err = guard(func() error {
 		var err error
-		sum, err = Scan(data, Visitor{
+		sum, err = scanWith(data, Visitor{
 			Problem: report,
 			Message: func(m *Message) error {
 				var err error
@@ -107,7 +107,7 @@ func Repair(in string, o RepairOptions, report func(*Problem) error) (sum Summar
 				_, err = bw.Write(buf)
 				return err
 			},
-		})
+		}, releaser(data))
 		return err
 	})
 	if err != nil {

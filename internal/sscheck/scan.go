@@ -69,6 +69,12 @@ type Summary struct {
 // Scan fails only when the header cannot be read (an error matching
 // ErrHeader), or with an error a visitor returns.
 func Scan(data []byte, v Visitor) (Summary, error) {
+	return scanWith(data, v, nil)
+}
+
+// scanWith is Scan with release, when not nil, called from time to time with a
+// range of data the scan is done with.
+func scanWith(data []byte, v Visitor, release func(lo, hi int64)) (Summary, error) {
 	h, headerProblems, err := readHeader(data)
 	if err != nil {
 		return Summary{Size: int64(len(data))}, err
@@ -80,6 +86,7 @@ func Scan(data []byte, v Visitor) (Summary, error) {
 		per:      format.MarkersPerBeacon(h.BeaconInterval),
 		v:        v,
 		rotation: true,
+		release:  release,
 	}
 	w.sum.Header, w.sum.Size = h, w.size
 	for _, p := range headerProblems {
@@ -101,6 +108,9 @@ type walker struct {
 	sum  Summary
 	stop error
 
+	release  func(lo, hi int64)
+	released int64 // data below this was released
+
 	st       streams
 	lossy    bool   // bytes were lost: new streams may have had messages in them
 	rotation bool   // written is the writer's count of markers so far
@@ -115,6 +125,14 @@ type walker struct {
 }
 
 var errShort = format.ErrShortInput
+
+// A scan of a mapped file releases the pages it is done with every
+// releaseStep bytes, keeping the last releaseLag, so that the memory it
+// holds does not grow with the file.
+const (
+	releaseStep = 32 << 20
+	releaseLag  = 1 << 20
+)
 
 func (w *walker) isBoundary(p int64) bool { return p > 0 && p%w.iv == 0 }
 
@@ -139,6 +157,10 @@ func (w *walker) report(kind error, off, end int64, f string, args ...any) {
 func (w *walker) run() {
 	p := int64(format.HeaderSize)
 	for p < w.size && w.stop == nil {
+		if w.release != nil && p-w.released >= releaseStep+releaseLag {
+			w.release(w.released, p-releaseLag)
+			w.released = p - releaseLag
+		}
 		if w.isBoundary(p) {
 			p = w.boundary(p)
 		} else {

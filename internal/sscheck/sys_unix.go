@@ -27,3 +27,7 @@ func lockExclusive(path string) (func(), error) {
 	}
 	return func() { f.Close() }, nil
 }
+
+// dropPages releases the pages of part of a read-only file mapping. Reading
+// them again faults them back in from the page cache, so no data is lost.
+func dropPages(b []byte) { _ = unix.Madvise(b, unix.MADV_DONTNEED) }
