@@ -55,12 +55,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.HeaderOnly, "header-only", false, "if set, skip printing the payload")
 	fs.BoolVar(&o.Follow, "follow", false, "keep printing as the file grows, like tail -f")
 	fs.Func("stream", "only this stream `key` (repeatable, or a comma list)", func(s string) error {
-		o.Streams = append(o.Streams, strings.Split(s, ",")...)
+		for _, k := range strings.Split(s, ",") {
+			o.Streams = append(o.Streams, strings.TrimSpace(k))
+		}
 		return nil
 	})
 	fs.Func("shard", "only this `shard` (repeatable, or a comma list)", func(s string) error {
 		for _, part := range strings.Split(s, ",") {
-			n, err := strconv.ParseUint(part, 10, 64)
+			n, err := strconv.ParseUint(strings.TrimSpace(part), 10, 64)
 			if err != nil {
 				return fmt.Errorf("%q is not a shard number", part)
 			}
