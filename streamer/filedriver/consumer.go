@@ -101,6 +101,7 @@ func newConsumer(ctx context.Context, cn *conn, streams []driver.StreamKey, opts
 		out:      make(chan item, prefetch),
 		closed:   make(chan struct{}),
 		assigned: make(map[driver.StreamShard]bool),
+		pos:      position{seqs: make(map[driver.StreamShard]driver.SeqNo)},
 	}
 	if opts.Mode == driver.LoadBalanced {
 		g, err := joinGroup(cn.cfg, opts, c)
