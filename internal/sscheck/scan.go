@@ -431,6 +431,7 @@ type frameResult struct {
 	end       int64 // where the frame ends, beacons included
 	inner     []innerBeacon
 	mismatch  int // the first inner beacon whose remaining count disagrees, or -1
+	agree     int // inner beacons whose remaining count agrees with the size field
 	err       error
 	badBeacon int64 // an unreadable beacon that stopped the frame, or -1
 	badErr    error
@@ -522,6 +523,9 @@ func (w *walker) frame(p int64, written uint64, force map[int64]guess) frameResu
 					ib.id = &streamID{id.key, id.shard}
 				}
 				f.inner = append(f.inner, ib)
+				if total >= 0 && int(b.Remaining) == total-len(buf) {
+					f.agree++
+				}
 				if total >= 0 && int(b.Remaining) != total-len(buf) {
 					if f.mismatch >= 0 {
 						// A second beacon disagrees: the size field is
@@ -560,7 +564,11 @@ func (w *walker) frame(p int64, written uint64, force map[int64]guess) frameResu
 		total = n + 4 + int(binary.BigEndian.Uint32(buf[n:])) + 3
 		f.total = total
 		for i, ib := range f.inner {
-			if !ib.predicted && int(ib.b.Remaining) != total-ib.done && f.mismatch < 0 {
+			switch {
+			case ib.predicted:
+			case int(ib.b.Remaining) == total-ib.done:
+				f.agree++
+			case f.mismatch < 0:
 				f.mismatch = i
 			}
 		}
@@ -595,7 +603,9 @@ func (w *walker) decode(f frameResult, frame []byte) frameResult {
 	switch {
 	case err == nil:
 		f.status = frameOK
-	case errors.As(err, &ce) && f.mismatch < 0:
+	case errors.As(err, &ce) && (f.mismatch < 0 || f.agree > 0):
+		// The frame is intact but its payload: a beacon that disagrees
+		// with its size while another agrees is the damaged one.
 		f.status, f.err = frameChecksum, err
 	case errors.As(err, &ce):
 		f.status, f.err = frameBroken, w.mismatchErr(&f)
@@ -641,7 +651,7 @@ func (w *walker) apply(p int64, f *frameResult) {
 	for i := range f.inner {
 		ib := &f.inner[i]
 		if ib.predicted {
-			w.report(ErrBeacon, ib.off, ib.off, "the beacon is unreadable (%v); stepped over it by the size the writer's rules give it", ib.err)
+			w.report(ErrBeacon, ib.off, ib.off, "the beacon is damaged (%v); stepped over it by the size the writer's rules give it", ib.err)
 			w.written += uint64(ib.count)
 			continue
 		}
