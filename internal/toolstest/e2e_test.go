@@ -19,6 +19,11 @@ import (
 
 	"github.com/seastream/ss/format"
 	"github.com/seastream/ss/ssfile"
+
+	// The tools are built from these: importing them makes go test's cache
+	// see their changes (not those of cmd/*/main.go: use -count=1).
+	_ "github.com/seastream/ss/internal/sscheck"
+	_ "github.com/seastream/ss/internal/ssdecode"
 )
 
 var update = flag.Bool("update", false, "rewrite the fixtures and golden files")
