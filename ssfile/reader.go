@@ -80,6 +80,28 @@ func WithReaderLogger(l *slog.Logger) ReaderOption {
 	return func(c *readerConfig) error { c.logger = l; return nil }
 }
 
+// Pages more than releaseKeep behind the read position are handed back to
+// the kernel, releaseChunk at a time, so that reading a large file holds
+// constant memory. The data stays valid: touching it again reads it back
+// from the page cache.
+const (
+	releaseChunk = 32 << 20
+	releaseKeep  = 1 << 20
+)
+
+func (r *Reader) releaseBehind() {
+	if r.mapping == nil {
+		return
+	}
+	page := int64(os.Getpagesize())
+	start := (r.released + page - 1) / page * page
+	end := (r.sc.pos - releaseKeep) / page * page
+	if end > start && end <= int64(len(r.mapping)) {
+		releasePages(r.mapping[start:end])
+	}
+	r.released = r.sc.pos - releaseKeep
+}
+
 // mapChunk is the granularity of the mapping. The mapping may extend past the
 // end of the file; only bytes below the known size are ever touched.
 const mapChunk = 64 << 20
@@ -96,8 +118,9 @@ type Reader struct {
 	old     []mmap.MMap // earlier, smaller mappings: payloads may point into them
 	size    int64
 
-	pending *Message // found by Seek, returned by the next Next
-	torn    bool     // the torn tail was reported
+	pending  *Message // found by Seek, returned by the next Next
+	released int64    // pages of the mapping below this were released
+	torn     bool     // the torn tail was reported
 
 	watcher *fsnotify.Watcher
 	timer   *time.Timer
@@ -227,6 +250,9 @@ func (r *Reader) Next(ctx context.Context) (Message, error) {
 			return err
 		})
 		if err == nil {
+			if r.sc.pos-r.released >= releaseChunk+releaseKeep {
+				r.releaseBehind()
+			}
 			return m, nil
 		}
 		if !errors.Is(err, errShort) {
