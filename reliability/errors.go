@@ -40,6 +40,10 @@ var (
 	// previous one of its (stream key, shard).
 	ErrTimeOrder = errors.New("reliability: timestamp goes backwards")
 
+	// ErrBeaconInterval means the header's beacon interval is readable but
+	// wrong: there is no beacon where it places the first ones.
+	ErrBeaconInterval = errors.New("reliability: the header's beacon interval does not match the beacons")
+
 	// ErrUnreadable means Verify skipped bytes it could not decode, between
 	// damage and the next valid frame or beacon.
 	ErrUnreadable = errors.New("reliability: bytes skipped, no valid message or beacon in them")

@@ -87,15 +87,52 @@ func (r *Report) Err() error {
 func Verify(data []byte, opts Options) *Report {
 	rep := &Report{}
 	h, err := format.DecodeHeader(data)
+	if err == nil {
+		// Beacons must stand where the interval places them.
+		if found, placed := beaconsAt(data, uint64(h.BeaconInterval)); placed > 0 && found == 0 {
+			err = fmt.Errorf("%w: no beacon where the beacon interval %d places one", ErrBeaconInterval, h.BeaconInterval)
+		}
+	}
 	if err != nil {
 		if errors.Is(err, format.ErrShortInput) {
 			err = fmt.Errorf("%w: %w", ErrTornTail, err)
 		}
 		rep.add(0, fmt.Errorf("header: %w", err))
+		var ok bool
+		if h, ok = lenientHeader(data); !ok {
+			return rep
+		}
+	}
+	clean := len(rep.Problems) == 0
+	walk(data, opts, h, rep, 0)
+	if !clean || len(rep.Problems) == 0 {
 		return rep
 	}
+	// A damaged beacon interval can still place beacons that are there, at
+	// multiples of the right one. When one bit away from it is an interval
+	// under which the file is sound, that is the one.
+	for _, iv := range flips(uint64(h.BeaconInterval), 32)[1:] {
+		if found, placed := beaconsAt(data, iv); placed == 0 || found < placed {
+			continue
+		}
+		alt := &Report{}
+		alt.add(0, fmt.Errorf("header: %w: it says %d, the beacons stand every %d bytes", ErrBeaconInterval, h.BeaconInterval, iv))
+		h2 := h
+		h2.BeaconInterval = uint32(iv)
+		if walk(data, opts, h2, alt, 1); len(alt.Problems) == 1 {
+			return alt
+		}
+	}
+	return rep
+}
+
+// walk checks the file after its header h, adding to rep; it stops when rep
+// has more than limit problems, unless limit is 0.
+func walk(data []byte, opts Options, h format.Header, rep *Report, limit int) {
 	rep.Header = h
 	v := &verifier{
+		limit:        limit,
+		searches:     maxSizeSearches,
 		data:         data,
 		opts:         opts,
 		layout:       beacon.Layout{Interval: int64(h.BeaconInterval)},
@@ -105,7 +142,91 @@ func Verify(data []byte, opts Options) *Report {
 		streamsKnown: true,
 	}
 	v.run()
-	return rep
+}
+
+// lenientHeader reads a damaged header when one damaged field explains the
+// damage: it tries the header as it is, and with one bit of the name length
+// or of the beacon interval flipped back, and takes a reading in which at
+// most one thing is wrong (magic and version, padding, name length or
+// interval) and the beacon interval is confirmed: first by beacons found
+// where it places them, else, for a file shorter than the interval, by a
+// message after the header.
+func lenientHeader(data []byte) (format.Header, bool) {
+	if len(data) < format.HeaderSize {
+		return format.Header{}, false
+	}
+	magicOK := data[0] == 0x53 && data[1] == 0x73 && data[2] == format.Version
+	// Passes: every beacon placed is found; some are; none is placed.
+	for pass := range 3 {
+		for _, n := range flips(uint64(data[3]), 8) {
+			if n > format.MaxFileNameLen {
+				continue
+			}
+			rest := data[4+n : format.HeaderSize]
+			padOK := rest[len(rest)-1] == format.Terminator
+			for _, c := range rest[12 : len(rest)-1] {
+				padOK = padOK && c == 0
+			}
+			stored := uint64(binary.BigEndian.Uint32(rest[8:]))
+			for _, iv := range flips(stored, 32) {
+				wrong := 0
+				for _, bad := range []bool{!magicOK, !padOK, n != uint64(data[3]), iv != stored} {
+					if bad {
+						wrong++
+					}
+				}
+				if wrong > 1 || iv < format.MinBeaconInterval {
+					continue
+				}
+				found, placed := beaconsAt(data, iv)
+				switch {
+				case pass == 0 && (placed == 0 || found < placed):
+					continue
+				case pass == 1 && found == 0:
+					continue
+				case pass == 2 && (placed > 0 || !messageAfterHeader(data)):
+					continue
+				}
+				return format.Header{
+					FileName:       string(data[4 : 4+n]),
+					CreatedAt:      binary.BigEndian.Uint64(rest),
+					BeaconInterval: uint32(iv),
+				}, true
+			}
+		}
+	}
+	return format.Header{}, false
+}
+
+// flips returns v, then v with each of its low bits flipped.
+func flips(v uint64, bits int) []uint64 {
+	out := []uint64{v}
+	for b := range bits {
+		out = append(out, v^1<<b)
+	}
+	return out
+}
+
+// beaconsAt returns how many of the first three beacons the interval iv
+// places in data are readable (or cut short by its end), and how many it
+// places.
+func beaconsAt(data []byte, iv uint64) (found, placed int) {
+	if iv < format.MinBeaconInterval {
+		return 0, 0
+	}
+	for off := iv; off < uint64(len(data)) && placed < 3; off += iv {
+		placed++
+		if _, err := format.ScanBeacon(data[off:]); err == nil || errors.Is(err, format.ErrShortInput) {
+			found++
+		}
+	}
+	return found, placed
+}
+
+// messageAfterHeader reports whether a whole message follows the header.
+func messageAfterHeader(data []byte) bool {
+	_, _, err := format.DecodeMessage(data[format.HeaderSize:])
+	return err == nil
 }
 
 func (r *Report) add(off int64, err error) {
@@ -133,7 +254,14 @@ type stream struct {
 	known bool
 }
 
+// maxSizeSearches bounds how many times one walk searches for the size of a
+// damaged beacon inside a frame (each tries up to a few thousand sizes).
+const maxSizeSearches = 32
+
 type verifier struct {
+	limit    int // stop after this many problems, unless 0
+	searches int // size searches left
+
 	data      []byte
 	opts      Options
 	layout    beacon.Layout
@@ -163,7 +291,10 @@ type frame struct {
 	total      int // the frame's length, without the beacons inside it
 	raw        format.RawMessage
 	crossed    []crossing
-	sumErr     error // the payload checksum fails
+	// damagedBeacon is the offset of the first damaged beacon inside the
+	// frame, or -1.
+	damagedBeacon int64
+	sumErr        error // the payload checksum fails
 }
 
 var errShort = format.ErrShortInput
@@ -173,6 +304,9 @@ func (v *verifier) size() int64 { return int64(len(v.data)) }
 func (v *verifier) run() {
 	pos := int64(format.HeaderSize)
 	for pos < v.size() {
+		if v.limit > 0 && len(v.rep.Problems) > v.limit {
+			return
+		}
 		if v.layout.IsBoundary(pos) {
 			b, n, err := format.DecodeBeacon(v.data[pos:])
 			if errors.Is(err, errShort) {
@@ -215,32 +349,61 @@ func (v *verifier) run() {
 
 // frame decodes the frame at p, which is not a beacon boundary, gathering
 // its bytes across beacons. A frame that is whole but for its payload
-// checksum comes back with sumErr set and no error.
+// checksum comes back with sumErr set and no error. When a beacon inside the
+// frame is damaged, frame tries every size the beacon could have had, and
+// takes the one that makes the frame whole.
 func (v *verifier) frame(p int64) (*frame, error) {
-	k := int(v.data[p])
-	if k > format.MaxStreamKeyLen {
-		return nil, fmt.Errorf("stream key length %d: %w", k, format.ErrInvalidStreamKey)
+	f, err := v.frameWith(p, -1, 0)
+	if f.damagedBeacon < 0 || (err == nil && f.sumErr == nil) || v.searches == 0 {
+		if err != nil {
+			return nil, err
+		}
+		return f, nil
 	}
-	f := &frame{start: p}
-	headLen := 1 + k + 24 + 4
-	head, at, err := v.gather(p, headLen, nil, 0, &f.crossed)
+	v.searches--
+	b := f.damagedBeacon
+	most := min(7+v.perBeacon*format.MaxMarkerSize, int(v.size()-b))
+	for size := 7; size <= most; size++ {
+		if g, err := v.frameWith(p, b, size); err == nil && g.sumErr == nil {
+			return g, nil
+		}
+	}
 	if err != nil {
 		return nil, err
+	}
+	return f, nil
+}
+
+// frameWith is frame, taking the beacon at offset at, if damaged, to be size
+// bytes long. It returns a frame, for damagedBeacon, even with an error.
+func (v *verifier) frameWith(p, at int64, size int) (*frame, error) {
+	f := &frame{start: p, damagedBeacon: -1}
+	k := int(v.data[p])
+	if k > format.MaxStreamKeyLen {
+		return f, fmt.Errorf("stream key length %d: %w", k, format.ErrInvalidStreamKey)
+	}
+	headLen := 1 + k + 24 + 4
+	g := gathering{damaged: -1, at: at, size: size}
+	head, pos, err := v.gather(p, headLen, nil, 0, &g)
+	f.crossed, f.damagedBeacon = g.crossed, g.damaged
+	if err != nil {
+		return f, err
 	}
 	var raw format.RawMessage
 	n, err := format.DecodeMessageHeader(head, &raw)
 	if err != nil {
-		return nil, err
+		return f, err
 	}
 	total := n + 4 + int(binary.BigEndian.Uint32(head[n:])) + 3
 	// Beacons only add bytes: a frame that cannot fit is short, whatever
 	// its size field says, and nothing is allocated for it.
 	if p+int64(total) > v.size() {
-		return nil, errShort
+		return f, errShort
 	}
-	frameBytes, end, err := v.gather(at, total-headLen, head, headLen, &f.crossed)
+	frameBytes, end, err := v.gather(pos, total-headLen, head, headLen, &g)
+	f.crossed, f.damagedBeacon = g.crossed, g.damaged
 	if err != nil {
-		return nil, err
+		return f, err
 	}
 	f.end, f.total = end, total
 	raw, _, err = format.DecodeMessage(frameBytes)
@@ -249,7 +412,7 @@ func (v *verifier) frame(p int64) (*frame, error) {
 	case errors.As(err, &sumErr):
 		f.sumErr = err
 	case err != nil:
-		return nil, err
+		return f, err
 	}
 	f.raw = raw
 	// Each beacon inside the frame must count what is left of it. With a
@@ -257,17 +420,25 @@ func (v *verifier) frame(p int64) (*frame, error) {
 	// disagrees is damaged; without, the size field is the suspect.
 	for _, c := range f.crossed {
 		if c.err == nil && int(c.b.Remaining) != total-c.consumed && f.sumErr != nil {
-			return nil, fmt.Errorf("%w: the beacon at %d says %d bytes of it remain, its size field says %d", ErrFrameSize, c.off, c.b.Remaining, total-c.consumed)
+			return f, fmt.Errorf("%w: the beacon at %d says %d bytes of it remain, its size field says %d", ErrFrameSize, c.off, c.b.Remaining, total-c.consumed)
 		}
 	}
 	return f, nil
 }
 
+// gathering is the state of gather across the calls for one frame.
+type gathering struct {
+	crossed []crossing
+	damaged int64 // the first damaged beacon, or -1
+	at      int64 // a damaged beacon whose size is given
+	size    int
+}
+
 // gather appends to buf the n frame bytes that start at p, stepping over the
-// beacons among them, which it appends to crossed; consumed is how many bytes
-// of the frame came before p. It returns the offset after the n bytes (a
-// beacon right after them is left alone).
-func (v *verifier) gather(p int64, n int, buf []byte, consumed int, crossed *[]crossing) ([]byte, int64, error) {
+// beacons among them, which it records in g; consumed is how many bytes of
+// the frame came before p. It returns the offset after the n bytes (a beacon
+// right after them is left alone).
+func (v *verifier) gather(p int64, n int, buf []byte, consumed int, g *gathering) ([]byte, int64, error) {
 	for done := 0; done < n; {
 		if consumed+done > 0 && v.layout.IsBoundary(p) {
 			// A beacon inside the frame.
@@ -277,15 +448,22 @@ func (v *verifier) gather(p int64, n int, buf []byte, consumed int, crossed *[]c
 				return nil, p, errShort
 			}
 			if err != nil {
-				// Step over it by the sizes it states, to try the frame anyway.
 				c.err = err
-				if size = lenientBeaconSize(v.data[p:]); size == 0 {
+				if g.damaged < 0 {
+					g.damaged = p
+				}
+				// Step over it by the size given, or the sizes it states,
+				// to try the frame anyway.
+				if p == g.at {
+					size = g.size
+				} else if size = lenientBeaconSize(v.data[p:]); size == 0 {
+					g.crossed = append(g.crossed, c)
 					return nil, p, fmt.Errorf("beacon at %d inside the frame: %w", p, err)
 				}
 			} else {
 				c.b = b
 			}
-			*crossed = append(*crossed, c)
+			g.crossed = append(g.crossed, c)
 			p += int64(size)
 		}
 		chunk := min(int64(n-done), v.layout.Room(p))
@@ -506,7 +684,7 @@ func (v *verifier) frameAt(q int64) bool {
 	if v.data[q] == 0 {
 		return false
 	}
-	f, err := v.frame(q)
+	f, err := v.frameWith(q, -1, 0)
 	if err != nil || f.sumErr != nil {
 		return false
 	}
