@@ -22,13 +22,13 @@ type item struct {
 	next int64  // offset after msg
 	err  error  // driver.ErrStreamEnded or a read error; msg is empty
 	gen  uint64 // the consumer's generation when it was read
-	grp  *group // the group that dispatched it, if any
 }
 
 // consumer is a driver.Consumer. It reads either alone (solo: RealTime,
-// Resumable, or a LoadBalanced member after Seek or Rewind) or as a member of
-// a group. Either way its messages arrive on out, a channel of prefetch
-// items, so that a slow consumer applies backpressure to its reader.
+// Resumable, or a LoadBalanced member after Seek or Rewind), its messages
+// arriving on out, a channel of prefetch items, so that a slow consumer
+// applies backpressure to its reader; or as a member of a group, taking
+// messages from the group's shared queue.
 type consumer struct {
 	conn    *conn
 	streams []driver.StreamKey
@@ -41,10 +41,11 @@ type consumer struct {
 
 	mu       sync.Mutex // guards the fields below; Next takes it briefly
 	isClosed bool
-	gen      uint64   // bumped by Seek and Rewind: older items are dropped
-	solo     *solo    // reading alone
-	member   *group   // reading as a member of this group
-	held     []*group // groups it was a member of: their mapping holds its payloads
+	gen      uint64        // bumped by Seek and Rewind: older items are dropped
+	solo     *solo         // reading alone
+	member   *group        // reading as a member of this group
+	switched chan struct{} // closed when it leaves its group for Seek or Rewind
+	held     []*group      // groups it was a member of: their mapping holds its payloads
 	assigned map[driver.StreamShard]bool
 	endErr   error // returned by every Next of generation endGen
 	endGen   uint64
@@ -104,11 +105,12 @@ func newConsumer(ctx context.Context, cn *conn, streams []driver.StreamKey, opts
 		pos:      position{seqs: make(map[driver.StreamShard]driver.SeqNo)},
 	}
 	if opts.Mode == driver.LoadBalanced {
-		g, err := joinGroup(cn.cfg, opts, c)
+		g, err := joinGroup(cn.cfg, opts, c, prefetch)
 		if err != nil {
 			return nil, err
 		}
 		c.member = g
+		c.switched = make(chan struct{})
 		c.held = append(c.held, g)
 		return c, nil
 	}
@@ -175,7 +177,8 @@ func newConsumer(ctx context.Context, cn *conn, streams []driver.StreamKey, opts
 	return c, nil
 }
 
-// Next returns the next item of the current generation.
+// Next returns the next message: from the group for a member, else the next
+// item of the current generation.
 func (c *consumer) Next(ctx context.Context) (driver.Message, error) {
 	for {
 		c.mu.Lock()
@@ -188,27 +191,33 @@ func (c *consumer) Next(ctx context.Context) (driver.Message, error) {
 			c.mu.Unlock()
 			return driver.Message{}, err
 		}
+		g, switched := c.member, c.switched
 		c.mu.Unlock()
 		if err := ctx.Err(); err != nil {
 			return driver.Message{}, err
 		}
 
+		if g != nil {
+			it, err := g.next(ctx, c.closed, switched)
+			if err == errSwitched {
+				continue
+			}
+			if err != nil {
+				return driver.Message{}, err
+			}
+			return it.msg, nil
+		}
+
 		select {
 		case it := <-c.out:
-			if it.grp != nil {
-				it.grp.wake() // room for the dispatcher
-			}
 			c.mu.Lock()
-			if c.isClosed || it.gen != c.gen {
-				closed := c.isClosed
+			if c.isClosed {
 				c.mu.Unlock()
-				if it.grp != nil && it.err == nil {
-					it.grp.giveBack([]item{it}) // never lose a group's message
-				}
-				if closed {
-					return driver.Message{}, driver.ErrClosed
-				}
-				continue
+				return driver.Message{}, driver.ErrClosed
+			}
+			if it.gen != c.gen {
+				c.mu.Unlock()
+				continue // read before a Seek or Rewind
 			}
 			if it.err != nil {
 				c.endErr, c.endGen = it.err, c.gen
@@ -228,9 +237,8 @@ func (c *consumer) Next(ctx context.Context) (driver.Message, error) {
 }
 
 // Seek moves every assigned (stream, shard) to its first message with a
-// timestamp after t. A LoadBalanced member leaves its group (handing its
-// undelivered messages back) and reads alone from then on, as SeaStreamer's
-// file consumers do.
+// timestamp after t. A LoadBalanced member leaves its group and reads alone
+// from then on, as SeaStreamer's file consumers do.
 func (c *consumer) Seek(ctx context.Context, t time.Time) error {
 	return c.reposition(ctx, func(src *source, f *filter) error { return src.seekTime(f, t) })
 }
@@ -262,8 +270,9 @@ func (c *consumer) reposition(ctx context.Context, move func(*source, *filter) e
 		if src, err = openSource(c.conn.cfg.path, mode, c.log); err != nil {
 			return err
 		}
-		g.leave(c)
+		g.leave()
 		c.member = nil
+		close(c.switched)
 	} else {
 		c.solo.stop()
 		src = c.solo.src
@@ -284,24 +293,14 @@ func (c *consumer) reposition(ctx context.Context, move func(*source, *filter) e
 	return err
 }
 
-// drain empties out, handing messages of a group back to it.
+// drain drops what out holds.
 func (c *consumer) drain() {
-	var back []item
-	var g *group
 	for {
 		select {
-		case it := <-c.out:
-			if it.grp != nil && it.err == nil {
-				g = it.grp
-				back = append(back, it)
-			}
-			continue
+		case <-c.out:
 		default:
+			return
 		}
-		break
-	}
-	if g != nil {
-		g.giveBack(back)
 	}
 }
 
@@ -372,8 +371,8 @@ func (c *consumer) Commit(ctx context.Context) error {
 	return c.store.save(ctx, c.header, p)
 }
 
-// Close stops the consumer's reading goroutine, or leaves its group handing
-// back the messages Next has not returned, and waits for that to finish.
+// Close stops the consumer's reading goroutine, or leaves its group, and
+// waits for that to finish.
 func (c *consumer) Close(ctx context.Context) error {
 	c.mu.Lock()
 	if c.isClosed {
@@ -384,7 +383,7 @@ func (c *consumer) Close(ctx context.Context) error {
 	close(c.closed)
 	var err error
 	if g := c.member; g != nil {
-		g.leave(c)
+		g.leave()
 		c.member = nil
 	} else if c.solo != nil {
 		c.solo.stop()

@@ -73,10 +73,7 @@
 //     commit. Without a committed position, AutoStreamReset decides.
 //     Consumers of one group write the same store: the last commit wins.
 //   - LoadBalanced members of one group share one reader per (file, group,
-//     stream set) in this process, which deals messages out round-robin; a
-//     member whose prefetch channel is full is skipped rather than waited
-//     for, and a member leaving hands its undelivered messages back. See
-//     group semantics below.
+//     stream set) in this process and take turns: see Groups below.
 //
 // Seek(t) positions each assigned (stream, shard) at its first message with a
 // timestamp after t, using the beacons (ssfile.Reader.Seek with a time
@@ -89,10 +86,23 @@
 //
 // # Groups
 //
+// The group's reader fills one queue of prefetch messages (the first
+// member's prefetch) shared by its members, and each Next takes the message
+// at the head: every message goes to exactly one member, and each member
+// receives its messages in file order, so order per (stream, shard) holds
+// for every member. Members waiting in Next are served first come, first
+// served, which is round-robin when they all wait: a member goes to the back
+// of the line after each message. A member that does not call Next takes
+// nothing, so it neither stalls the others nor holds messages it would have
+// to hand back when it leaves; when no member reads, the reader stops at
+// prefetch messages. (Dealing messages out ahead into per-member buffers
+// would make a member that leaves hand back messages that others, already
+// past them, could only receive out of order.)
+//
 // As in SeaStreamer's file backend, a LoadBalanced group lives in one
 // process: members in other processes form another group and also receive
 // every message. Its position is not stored: Commit is accepted and does
-// nothing (a message returned by Next is never dealt out again), and a group
+// nothing (a message returned by Next is never handed out again), and a group
 // formed again after all its members left starts where AutoStreamReset says.
 // Use Resumable for a position that survives restarts. Seek and Rewind take a
 // member out of its group (it reads alone from then on), as in SeaStreamer.

@@ -27,18 +27,18 @@ var groups = struct {
 	m map[string]*group
 }{m: make(map[string]*group)}
 
-// group reads a file once for all its members and deals the messages out.
+// group reads a file once for all its members and shares the messages out.
 //
-// Dispatch is round-robin in join order: message i goes to the member after
-// the one that got message i-1. It is deterministic as long as every member
-// has room in its prefetch channel. A member whose channel is full is
-// skipped (the message goes to the next member with room), so a slow member
-// never stalls the others; when every member is full the reader waits, which
-// bounds memory. A member that leaves (Close, or Seek/Rewind, which make it
-// read alone) hands the messages it has not returned back to the group,
-// which deals them out again before reading new ones: nothing is lost or
-// delivered twice. A message handed back may reach its new member after
-// later messages of the same (stream, shard).
+// The group's reader fills one read-ahead queue of prefetch messages, shared
+// by the members; each Next takes the message at its head, so a member
+// receives messages in file order (order per (stream, shard) holds for every
+// member) and each message goes to exactly one member. Members waiting in
+// Next are served first come, first served, which is round-robin when they
+// all wait: a member returns to the back of the line after each message. A
+// member that does not call Next takes nothing and holds nothing, so it
+// never stalls the others and has nothing to hand back when it leaves; when
+// no member reads, the reader stops at prefetch messages, which bounds
+// memory.
 type group struct {
 	key    string
 	name   string
@@ -46,27 +46,24 @@ type group struct {
 	src    *source
 	f      *filter
 	log    *slog.Logger
+	limit  int // read-ahead bound
 
+	members int  // guarded by groups
 	holders int  // consumers that received from src; guarded by groups
-	ran     bool // the dispatcher has returned; guarded by groups
+	ran     bool // the reader has returned; guarded by groups
 
 	mu      sync.Mutex
-	members []*member
-	next    int    // rotation: index of the member to try first
-	back    []item // handed back, dealt out before new messages
-	endErr  error  // the stream ended (or failed): members are told once
-	stopped bool
+	ahead   []item    // read, not yet taken
+	waiters []*waiter // Next calls waiting, in arrival order
+	endErr  error     // the stream ended (or failed)
 
-	room      chan struct{}      // wakes the dispatcher
-	interrupt context.CancelFunc // stops a read waiting for the file to grow
-	cancel    context.CancelFunc
-	done      chan struct{}
+	room   chan struct{} // wakes the reader when ahead has room
+	cancel context.CancelFunc
+	done   chan struct{}
 }
 
-type member struct {
-	c     *consumer
-	gen   uint64
-	ended bool // was sent endErr
+type waiter struct {
+	reply chan item // buffered: the reader never blocks on it
 }
 
 func groupKey(path, name string, streams []driver.StreamKey) string {
@@ -80,7 +77,7 @@ func groupKey(path, name string, streams []driver.StreamKey) string {
 
 // joinGroup adds c to its group, starting the group's reader if c is the
 // first member.
-func joinGroup(cfg config, opts driver.ConsumerOptions, c *consumer) (*group, error) {
+func joinGroup(cfg config, opts driver.ConsumerOptions, c *consumer, prefetch int) (*group, error) {
 	key := groupKey(cfg.path, opts.Group, c.streams)
 	groups.Lock()
 	defer groups.Unlock()
@@ -100,7 +97,7 @@ func joinGroup(cfg config, opts driver.ConsumerOptions, c *consumer) (*group, er
 		ctx, cancel := context.WithCancel(context.Background())
 		g = &group{
 			key: key, name: opts.Group, replay: opts.Replay,
-			src: src, f: newFilter(c.streams, nil), log: cfg.logger,
+			src: src, f: newFilter(c.streams, nil), log: cfg.logger, limit: prefetch,
 			room: make(chan struct{}, 1), cancel: cancel, done: make(chan struct{}),
 		}
 		groups.m[key] = g
@@ -108,53 +105,31 @@ func joinGroup(cfg config, opts driver.ConsumerOptions, c *consumer) (*group, er
 	} else if g.replay != opts.Replay {
 		return nil, fmt.Errorf("%w (group %q has replay=%v): %w", ErrGroupMismatch, opts.Group, g.replay, driver.ErrInvalidOption)
 	}
+	g.members++
 	g.holders++
-	g.mu.Lock()
-	g.members = append(g.members, &member{c: c, gen: c.gen})
-	g.mu.Unlock()
-	g.wake()
 	return g, nil
 }
 
-// leave removes c from the group and hands back what c has not returned.
-// The last member stops the group's reader. c.mu is held.
-func (g *group) leave(c *consumer) {
+// leave removes a member. The last one stops the group's reader.
+func (g *group) leave() {
 	groups.Lock()
-	g.mu.Lock()
-	for i, m := range g.members {
-		if m.c == c {
-			g.members = slices.Delete(g.members, i, i+1)
-			if i < g.next {
-				g.next--
-			}
-			break
-		}
+	g.members--
+	last := g.members == 0
+	if last && groups.m[g.key] == g {
+		delete(groups.m, g.key)
 	}
-	if len(g.members) > 0 && g.next >= len(g.members) {
-		g.next = 0
-	}
-	last := len(g.members) == 0
-	if last {
-		g.stopped = true
-		g.back = nil
-		if groups.m[g.key] == g {
-			delete(groups.m, g.key)
-		}
-	}
-	g.mu.Unlock()
 	groups.Unlock()
-
-	c.drain()
-	if last {
-		g.cancel()
-		<-g.done
-		groups.Lock()
-		g.ran = true
-		closeNow := g.holders == 0
-		groups.Unlock()
-		if closeNow {
-			g.closeSource()
-		}
+	if !last {
+		return
+	}
+	g.cancel()
+	<-g.done
+	groups.Lock()
+	g.ran = true
+	closeNow := g.holders == 0
+	groups.Unlock()
+	if closeNow {
+		g.closeSource()
 	}
 }
 
@@ -176,22 +151,6 @@ func (g *group) closeSource() {
 	}
 }
 
-// giveBack queues messages a member did not return, to be dealt out again.
-func (g *group) giveBack(items []item) {
-	if len(items) == 0 {
-		return
-	}
-	g.mu.Lock()
-	if !g.stopped {
-		g.back = append(g.back, items...)
-		if g.interrupt != nil {
-			g.interrupt() // deal them out now, not after the next write
-		}
-	}
-	g.mu.Unlock()
-	g.wake()
-}
-
 func (g *group) wake() {
 	select {
 	case g.room <- struct{}{}:
@@ -199,133 +158,110 @@ func (g *group) wake() {
 	}
 }
 
-// offer gives it to the next member in rotation that has room. It reports
-// false if every member's channel is full; a message nobody can take any
-// more (every member was told the stream ended) is dropped.
-func (g *group) offer(it item) bool {
-	n := len(g.members)
-	open := false
-	for i := 0; i < n; i++ {
-		k := (g.next + i) % n
-		m := g.members[k]
-		if m.ended {
-			continue
-		}
-		open = true
-		it.gen = m.gen
-		select {
-		case m.c.out <- it:
-			g.next = (k + 1) % n
-			return true
-		default:
-		}
+// errSwitched tells Next that its consumer left the group (Seek, Rewind).
+var errSwitched = errors.New("filedriver: left the group")
+
+// next returns the next message of the group for a member: the head of the
+// read-ahead queue, or the next one read. It returns errSwitched when
+// switched is closed (the member left) and ErrClosed when closed is.
+func (g *group) next(ctx context.Context, closed, switched <-chan struct{}) (item, error) {
+	g.mu.Lock()
+	if len(g.ahead) > 0 {
+		it := g.ahead[0]
+		g.ahead = g.ahead[1:]
+		g.mu.Unlock()
+		g.wake()
+		return it, nil
 	}
-	if !open && n > 0 {
-		g.log.Warn("filedriver: a message handed back after the group's stream ended has no member to go to",
-			"group", g.name, "stream", it.msg.StreamKey, "seq", it.msg.Seq)
-		return true
+	if g.endErr != nil {
+		err := g.endErr
+		g.mu.Unlock()
+		return item{}, err
 	}
-	return false
+	w := &waiter{reply: make(chan item, 1)}
+	g.waiters = append(g.waiters, w)
+	g.mu.Unlock()
+
+	var err error
+	select {
+	case it := <-w.reply:
+		return it, it.err
+	case <-ctx.Done():
+		err = ctx.Err()
+	case <-closed:
+		err = driver.ErrClosed
+	case <-switched:
+		err = errSwitched
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if i := slices.Index(g.waiters, w); i >= 0 {
+		g.waiters = slices.Delete(g.waiters, i, i+1)
+		return item{}, err
+	}
+	// Served while giving up.
+	it := <-w.reply
+	if it.err != nil {
+		return item{}, it.err
+	}
+	if err == context.Canceled || err == context.DeadlineExceeded {
+		return it, nil // the caller gets it rather than losing it
+	}
+	g.ahead = slices.Insert(g.ahead, 0, it) // back to the head for the others
+	return item{}, err
 }
 
-// notifyEnd tells every member that has not been told that the stream
-// ended; it reports whether all have been.
-func (g *group) notifyEnd() bool {
-	all := true
-	for _, m := range g.members {
-		if m.ended {
-			continue
-		}
-		select {
-		case m.c.out <- item{err: g.endErr, gen: m.gen, grp: g}:
-			m.ended = true
-		default:
-			all = false
-		}
-	}
-	return all
-}
-
-// run is the dispatcher: it reads messages and deals them out, handed-back
-// ones first, until the last member leaves.
+// run is the group's reader.
 func (g *group) run(ctx context.Context) {
 	defer close(g.done)
-	var cur *item // read, not yet dealt out
-	// rctx bounds reads; giveBack cancels it (through g.interrupt) so that
-	// handed-back messages are dealt out without waiting for new ones.
-	var rctx context.Context
-	var rcancel context.CancelFunc
-	defer func() {
-		if rcancel != nil {
-			rcancel()
-		}
-	}()
 	for {
-		g.mu.Lock()
-		if cur == nil && len(g.back) > 0 {
-			it := g.back[0]
-			g.back = g.back[1:]
-			cur = &it
-		}
-		progress, wait := false, false
-		switch {
-		case cur != nil:
-			if g.offer(*cur) {
-				cur, progress = nil, true
-			} else {
-				wait = true
+		m, next, err := g.src.next(ctx)
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, ssfile.ErrClosed) {
+				return
 			}
-		case g.endErr != nil:
-			g.notifyEnd()
-			wait = true // for handed-back messages or new members
+			g.end(readError(err))
+			<-ctx.Done()
+			return
 		}
-		g.mu.Unlock()
-		if progress {
+		if m.IsEndOfStream() {
+			g.end(driver.ErrStreamEnded)
+			<-ctx.Done()
+			return
+		}
+		if !g.f.match(&m) {
 			continue
 		}
-		if wait {
+		it := item{msg: toMessage(&m), next: next}
+		g.mu.Lock()
+		for len(g.waiters) == 0 && len(g.ahead) >= g.limit {
+			g.mu.Unlock()
 			select {
 			case <-g.room:
 			case <-ctx.Done():
 				return
 			}
-			continue
-		}
-
-		g.mu.Lock()
-		if len(g.back) > 0 {
-			g.mu.Unlock()
-			continue
-		}
-		if rctx == nil || rctx.Err() != nil {
-			rctx, rcancel = context.WithCancel(ctx)
-		}
-		g.interrupt = rcancel
-		g.mu.Unlock()
-		m, next, err := g.src.next(rctx)
-		g.mu.Lock()
-		g.interrupt = nil
-		g.mu.Unlock()
-		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, ssfile.ErrClosed) {
-				return
-			}
-			if rctx.Err() != nil {
-				continue // interrupted by giveBack
-			}
 			g.mu.Lock()
-			g.endErr = readError(err)
-			g.mu.Unlock()
-			continue
 		}
-		if m.IsEndOfStream() {
-			g.mu.Lock()
-			g.endErr = driver.ErrStreamEnded
-			g.mu.Unlock()
-			continue
+		if len(g.waiters) > 0 {
+			w := g.waiters[0]
+			g.waiters = g.waiters[1:]
+			w.reply <- it
+		} else {
+			g.ahead = append(g.ahead, it)
 		}
-		if g.f.match(&m) {
-			cur = &item{msg: toMessage(&m), next: next, grp: g}
-		}
+		g.mu.Unlock()
 	}
+}
+
+// end records that the stream ended and tells the members waiting; the
+// others find out when they have taken what is queued.
+func (g *group) end(err error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.endErr = err
+	for _, w := range g.waiters {
+		w.reply <- item{err: err}
+	}
+	g.waiters = nil
 }

@@ -15,25 +15,82 @@ func lb(group string) driver.ConsumerOptions {
 	return driver.ConsumerOptions{Mode: driver.LoadBalanced, Group: group, AutoStreamReset: driver.ResetEarliest}
 }
 
+// waitWaiters waits until n Next calls wait in the group of c.
+func waitWaiters(t *testing.T, ctx context.Context, c driver.Consumer, n int) {
+	t.Helper()
+	g := c.(*consumer).member
+	for {
+		g.mu.Lock()
+		got := len(g.waiters)
+		g.mu.Unlock()
+		if got == n {
+			return
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("%d Next calls wait in the group, want %d", got, n)
+		}
+		runtimeGosched()
+	}
+}
+
 func TestGroupRoundRobin(t *testing.T) {
 	ctx := testCtx(t)
 	path := tempFile(t)
 	c1 := open(t, path, "create")
 	c2 := open(t, path, "") // another Conn of the same process joins the same group
-	a := newCons(t, c1, lb("g"), "s")
-	b := newCons(t, c2, lb("g"), "s")
+	members := []driver.Consumer{newCons(t, c1, lb("g"), "s"), newCons(t, c2, lb("g"), "s"), newCons(t, c1, lb("g"), "s")}
 	other := newCons(t, c1, lb("h"), "s") // another group gets everything
-	sendN(t, ctx, newProducer(t, c1), "s", "m", 10)
-	if got := payloads(t, ctx, a, 5); !slices.Equal(got, []string{"m0", "m2", "m4", "m6", "m8"}) {
-		t.Fatalf("first member got %q", got)
+	p := newProducer(t, c1)
+
+	// Every member waits in Next: they are served in turn, and each goes
+	// to the back of the line after its message.
+	got := make([]chan string, len(members))
+	for i, m := range members {
+		got[i] = make(chan string, 10)
+		go func() {
+			defer close(got[i])
+			for {
+				msg, err := m.Next(ctx)
+				if err != nil {
+					return
+				}
+				got[i] <- string(msg.Payload)
+				if len(got[i]) == 3 {
+					return
+				}
+			}
+		}()
+		waitWaiters(t, ctx, members[0], i+1) // a fixed order of arrival
 	}
-	if got := payloads(t, ctx, b, 5); !slices.Equal(got, []string{"m1", "m3", "m5", "m7", "m9"}) {
-		t.Fatalf("second member got %q", got)
+	for i := range 9 {
+		send(t, ctx, p, driver.Header{StreamKey: "s"}, fmt.Sprintf("m%d", i))
+		// The next message once it is received and the member served is
+		// back in line.
+		for received := 0; received < i+1; {
+			received = 0
+			for _, ch := range got {
+				received += len(ch)
+			}
+			if ctx.Err() != nil {
+				t.Fatalf("message %d not received", i)
+			}
+			runtimeGosched()
+		}
+		waitWaiters(t, ctx, members[0], min(3, 8-i))
 	}
-	if got := payloads(t, ctx, other, 10); !slices.Equal(got, seq("m", 0, 10)) {
+	for i := range members {
+		var recv []string
+		for s := range got[i] {
+			recv = append(recv, s)
+		}
+		if want := []string{fmt.Sprintf("m%d", i), fmt.Sprintf("m%d", i+3), fmt.Sprintf("m%d", i+6)}; !slices.Equal(recv, want) {
+			t.Errorf("member %d got %q, want %q", i, recv, want)
+		}
+	}
+	if got := payloads(t, ctx, other, 9); !slices.Equal(got, seq("m", 0, 9)) {
 		t.Fatalf("the only member of another group got %q", got)
 	}
-	if err := a.Commit(ctx); err != nil {
+	if err := members[0].Commit(ctx); err != nil {
 		t.Fatalf("Commit on a LoadBalanced member: %v", err)
 	}
 }
@@ -53,34 +110,41 @@ func TestGroupMismatch(t *testing.T) {
 	wantErr(t, err, driver.ErrConsumerGroupIsSet)
 }
 
-// TestGroupLeaveHandsBack checks that a member closing with messages in its
-// prefetch channel hands them to the others, and that a slow member does not
-// stall the group.
-func TestGroupLeaveHandsBack(t *testing.T) {
+// TestGroupSlowMember checks that a member that does not read takes
+// nothing and stalls no one, and that the group's read-ahead is bounded.
+func TestGroupSlowMember(t *testing.T) {
 	ctx := testCtx(t)
 	c := open(t, tempFile(t), "create")
 	slowOpts := lb("g")
 	slowOpts.Prefetch = 5
-	slow, err := c.NewConsumer(ctx, []driver.StreamKey{"s"}, slowOpts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	slow := newCons(t, c, slowOpts, "s") // first member: its prefetch bounds the group
 	fast := newCons(t, c, lb("g"), "s")
 	const n = 100
 	sendN(t, ctx, newProducer(t, c), "s", "m", n)
-	// The slow member never reads: it holds 5 messages, the fast one gets
-	// every other.
-	got := payloads(t, ctx, fast, n-5)
-	held := []string{"m0", "m2", "m4", "m6", "m8"}
-	want := slices.DeleteFunc(seq("m", 0, n), func(s string) bool { return slices.Contains(held, s) })
-	if !slices.Equal(got, want) {
+	if got := payloads(t, ctx, fast, n); !slices.Equal(got, seq("m", 0, n)) {
 		t.Fatalf("fast member got %q", got)
 	}
 	if err := slow.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := payloads(t, ctx, fast, 5); !slices.Equal(got, held) {
-		t.Fatalf("after the slow member left, got %q, want its %q", got, held)
+
+	// With no member reading, the group reads 5 ahead and stops.
+	sendN(t, ctx, newProducer(t, c), "s", "n", 50)
+	g := fast.(*consumer).member
+	for {
+		g.mu.Lock()
+		queued := len(g.ahead)
+		g.mu.Unlock()
+		if queued == 5 {
+			break
+		}
+		if queued > 5 || ctx.Err() != nil {
+			t.Fatalf("the group read %d messages ahead, prefetch is 5", queued)
+		}
+		runtimeGosched()
+	}
+	if got := payloads(t, ctx, fast, 50); !slices.Equal(got, seq("n", 0, 50)) {
+		t.Fatalf("fast member got %q", got)
 	}
 }
 
@@ -196,25 +260,46 @@ func TestGroupSeekDetaches(t *testing.T) {
 	if got := payloads(t, ctx, a, 1); !slices.Equal(got, []string{"m0"}) {
 		t.Fatalf("a got %q", got)
 	}
-	// a holds m2 undelivered; Rewind takes it out of the group and hands m2
-	// to b.
+	// Rewind takes a out of the group: it reads alone from the beginning,
+	// and b has the group to itself.
 	if err := a.Rewind(ctx, driver.SeqBeginning()); err != nil {
 		t.Fatal(err)
 	}
 	if got := payloads(t, ctx, a, 4); !slices.Equal(got, seq("m", 0, 4)) {
 		t.Fatalf("a after Rewind got %q", got)
 	}
-	if got := payloads(t, ctx, b, 2); !slices.Equal(got, []string{"m1", "m3"}) && !slices.Equal(got, []string{"m1", "m2"}) {
-		t.Fatalf("b got %q", got)
-	}
 	sendN(t, ctx, p, "s", "n", 2)
 	if got := payloads(t, ctx, a, 2); !slices.Equal(got, seq("n", 0, 2)) {
 		t.Fatalf("detached a got %q", got)
 	}
-	rest := payloads(t, ctx, b, 3)
-	slices.Sort(rest)
-	if !slices.Equal(rest, []string{"m2", "n0", "n1"}) && !slices.Equal(rest, []string{"m3", "n0", "n1"}) {
-		t.Fatalf("b, alone in the group, got %q", rest)
+	if got := payloads(t, ctx, b, 5); !slices.Equal(got, []string{"m1", "m2", "m3", "n0", "n1"}) {
+		t.Fatalf("b, alone in the group, got %q", got)
+	}
+}
+
+// TestGroupSwitchWhileWaiting checks that a Next waiting in the group when
+// its consumer seeks goes on reading alone.
+func TestGroupSwitchWhileWaiting(t *testing.T) {
+	ctx := testCtx(t)
+	c := open(t, tempFile(t), "create")
+	p := newProducer(t, c)
+	sendN(t, ctx, p, "s", "old", 2)
+	a := newCons(t, c, driver.ConsumerOptions{Mode: driver.LoadBalanced, Group: "g"}, "s") // latest: it waits for new messages
+	got := make(chan string, 1)
+	go func() {
+		m, err := a.Next(ctx)
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		got <- string(m.Payload)
+	}()
+	waitWaiters(t, ctx, a, 1)
+	if err := a.Rewind(ctx, driver.SeqBeginning()); err != nil {
+		t.Fatal(err)
+	}
+	if s := <-got; s != "old0" {
+		t.Fatalf("the waiting Next got %q after Rewind, want old0", s)
 	}
 }
 

@@ -84,6 +84,19 @@ func (s *source) findEOS() error {
 func (s *source) next(ctx context.Context) (ssfile.Message, int64, error) {
 	for {
 		m, err := s.r.Next(ctx)
+		if s.eosAt >= 0 && ctx.Err() == nil && !errors.Is(err, ssfile.ErrClosed) && !errors.Is(err, io.EOF) {
+			// The reader sat after an end-of-stream message it skipped, and
+			// the file changed. If a new writer cut that message away and
+			// wrote past it before the reader noticed the file shrink, what
+			// was read is from the middle of a new message: check.
+			if s.eosGone() {
+				if rerr := s.reopen(true); rerr != nil {
+					s.log.Warn("filedriver: the file was cut back and cannot be followed", "path", s.path, "err", rerr)
+					return ssfile.Message{}, 0, &ssfile.OffsetError{Path: s.path, Offset: s.eosAt, Err: ssfile.ErrTruncated}
+				}
+				continue
+			}
+		}
 		switch {
 		case err == nil:
 			s.pos = s.r.Offset()
@@ -96,7 +109,7 @@ func (s *source) next(ctx context.Context) (ssfile.Message, int64, error) {
 			// what is complete is all a replay has.
 			continue
 		case errors.Is(err, ssfile.ErrTruncated) && s.mode != ssfile.Replay:
-			if rerr := s.reopen(); rerr != nil {
+			if rerr := s.reopen(false); rerr != nil {
 				s.log.Warn("filedriver: the file was cut back and cannot be followed", "path", s.path, "err", rerr)
 				return m, 0, err
 			}
@@ -106,23 +119,44 @@ func (s *source) next(ctx context.Context) (ssfile.Message, int64, error) {
 	}
 }
 
+// eosGone reports whether the end-of-stream message at eosAt is no longer
+// in the file, reading it through a fresh mapping.
+func (s *source) eosGone() bool {
+	r, err := ssfile.Open(s.path)
+	if err != nil {
+		return false // removed or replaced: the reader reports it
+	}
+	defer r.Close()
+	if s.eosAt+1 > r.Size() {
+		return true
+	}
+	if err := r.SetOffset(s.eosAt); err != nil {
+		return true
+	}
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	m, err := r.Next(done)
+	return err != nil || m.Offset != s.eosAt || !m.IsEndOfStream()
+}
+
 // reopen follows a file that a writer's recovery cut back (a torn tail, or
 // the end-of-stream message it removes before appending): everything up to
-// s.pos is still there, so reading goes on from it in a fresh mapping.
-func (s *source) reopen() error {
+// s.pos is still there (up to eosAt if cutEOS), so reading goes on from it
+// in a fresh mapping.
+func (s *source) reopen(cutEOS bool) error {
 	r, err := ssfile.Open(s.path, ssfile.WithMode(ssfile.LiveReplay), ssfile.WithReaderLogger(s.log))
 	if err != nil {
 		return err
 	}
 	pos := s.pos
-	if pos > r.Size() && s.eosAt >= format.HeaderSize && s.eosAt <= r.Size() {
+	if s.eosAt >= format.HeaderSize && (cutEOS || pos > r.Size()) {
 		// The cut took the end-of-stream message this reader had skipped:
 		// the new writer's messages start where it was.
 		pos = s.eosAt
 	}
 	if pos > r.Size() {
 		r.Close()
-		return fmt.Errorf("the file is now %d bytes, shorter than the position %d", r.Size(), s.pos)
+		return fmt.Errorf("the file is now %d bytes, shorter than the position %d", r.Size(), pos)
 	}
 	if pos > format.HeaderSize {
 		if err := r.SetOffset(pos); err != nil {
