@@ -61,6 +61,51 @@ func rotFiles(t *testing.T) []*rotFile {
 	return out
 }
 
+var rotRegions = []string{regionPayload, regionMsgHeader, regionBeacon, regionHeader}
+
+// rotCase is one bit to flip.
+type rotCase struct {
+	f      *rotFile
+	region string
+	off    int
+	bit    byte
+	target rec // a message to seek to
+}
+
+// damaged returns the file with the bit flipped.
+func (c rotCase) damaged() []byte {
+	data := bytes.Clone(c.f.data)
+	data[c.off] ^= c.bit
+	return data
+}
+
+func (c rotCase) String() string {
+	return fmt.Sprintf("%s, %s %s, offset %d, bit %#02x", c.f.name, c.region, c.f.lbl[c.off].field, c.off, c.bit)
+}
+
+// damagedFrame returns the offset of the message the flip is in, or -1.
+func (c rotCase) damagedFrame() int64 {
+	if l := c.f.lbl[c.off]; l.region == regionPayload || l.region == regionMsgHeader {
+		return c.f.starts[l.frame]
+	}
+	return -1
+}
+
+// rotCases draws perRegion flips in each region, over the files in turn,
+// from a fixed seed per region.
+func rotCases(files []*rotFile, perRegion int) []rotCase {
+	var cases []rotCase
+	for ri, region := range rotRegions {
+		rng := rand.New(rand.NewPCG(2024, uint64(ri)))
+		for c := range perRegion {
+			f := files[c%len(files)]
+			offs := f.byRegion[region]
+			cases = append(cases, rotCase{f, region, offs[rng.IntN(len(offs))], byte(1) << rng.IntN(8), f.msgs[rng.IntN(len(f.msgs))]})
+		}
+	}
+	return cases
+}
+
 // rotRun is what happened when one damaged file was read and verified.
 type rotRun struct {
 	handed    []rec // messages the reader handed out
@@ -169,23 +214,7 @@ func TestBitRot(t *testing.T) {
 		perRegion = n
 	}
 	files := rotFiles(t)
-	regions := []string{regionPayload, regionMsgHeader, regionBeacon, regionHeader}
-	type rotCase struct {
-		f      *rotFile
-		region string
-		off    int
-		bit    byte
-		target rec
-	}
-	var cases []rotCase
-	for ri, region := range regions {
-		rng := rand.New(rand.NewPCG(2024, uint64(ri)))
-		for c := range perRegion {
-			f := files[c%len(files)]
-			offs := f.byRegion[region]
-			cases = append(cases, rotCase{f, region, offs[rng.IntN(len(offs))], byte(1) << rng.IntN(8), f.msgs[rng.IntN(len(f.msgs))]})
-		}
-	}
+	cases := rotCases(files, perRegion)
 	type rotResult struct {
 		k       tally
 		key     string
@@ -203,11 +232,9 @@ func TestBitRot(t *testing.T) {
 			defer wg.Done()
 			for i := range next {
 				c := cases[i]
-				data := bytes.Clone(c.f.data)
-				data[c.off] ^= c.bit
 				l := c.f.lbl[c.off]
-				desc := fmt.Sprintf("%s, %s %s, offset %d, bit %#02x", c.f.name, c.region, l.field, c.off, c.bit)
-				run, hung := readDamaged(data, c.target)
+				desc := c.String()
+				run, hung := readDamaged(c.damaged(), c.target)
 				if hung {
 					t.Errorf("%s: reading or verifying hung for %v", desc, caseTimeout)
 					continue
@@ -259,7 +286,7 @@ func TestBitRot(t *testing.T) {
 
 	var rows [][]string
 	total := &tally{}
-	for _, region := range regions {
+	for _, region := range rotRegions {
 		k := byRegion[region]
 		total.add(*k)
 		rows = append(rows, rotRow(region, k))
@@ -269,7 +296,7 @@ func TestBitRot(t *testing.T) {
 	for _, key := range fieldOrder {
 		frows = append(frows, rotRow(key, byField[key]))
 	}
-	for _, region := range regions {
+	for _, region := range rotRegions {
 		k := byRegion[region]
 		t.Logf("%s: %d cases, reader detects %d, with Verify %d, harmless %d, silent %d", region, k.cases, k.readerCorrupt+k.readerTorn, k.detected, k.harmless, k.silent)
 	}
