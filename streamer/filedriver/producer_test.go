@@ -299,3 +299,21 @@ func TestSizeLimit(t *testing.T) {
 		t.Fatalf("seq %d after a refused message, want 1", h.Seq)
 	}
 }
+
+// TestProducerAfterConnClose checks that a producer whose Conn closed (the
+// portable layer never lets this happen) fails instead of hanging.
+func TestProducerAfterConnClose(t *testing.T) {
+	ctx := testCtx(t)
+	c := open(t, tempFile(t), "create")
+	p := newProducer(t, c)
+	send(t, ctx, p, driver.Header{StreamKey: "a"}, "x")
+	if err := c.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Send(ctx, driver.Header{StreamKey: "a"}, nil); err != driver.ErrProducerEnded {
+		t.Fatalf("Send: %v", err)
+	}
+	if err := p.Flush(ctx); err != driver.ErrProducerEnded {
+		t.Fatalf("Flush: %v", err)
+	}
+}

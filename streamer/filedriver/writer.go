@@ -44,10 +44,11 @@ type sharedWriter struct {
 	eos     bool          // a Conn asked for an end-of-stream message; guarded by writers
 	closing chan struct{} // closed when Close has finished; set when refs drop to 0
 
-	mu    sync.Mutex    // orders sequence numbers with writes, guards queue
-	queue []queued      // written, waiting for the next flush
-	kick  chan struct{} // wakes the flusher
-	slots chan struct{} // one per queued send: backpressure
+	mu      sync.Mutex    // orders sequence numbers with writes, guards queue and stopped
+	queue   []queued      // written, waiting for the next flush
+	stopped bool          // the last Conn released it: nothing more is queued
+	kick    chan struct{} // wakes the flusher
+	slots   chan struct{} // one per queued send: backpressure
 
 	stop chan struct{} // stops the flusher
 	done chan struct{} // closed when the flusher has returned
@@ -129,6 +130,9 @@ func (sw *sharedWriter) release(eos bool) error {
 	writeEOS := sw.eos
 	writers.Unlock()
 
+	sw.mu.Lock()
+	sw.stopped = true // the flusher's last batch takes everything queued
+	sw.mu.Unlock()
 	close(sw.stop)
 	<-sw.done
 	var errs []error
@@ -174,6 +178,11 @@ func (sw *sharedWriter) send(ctx context.Context, h driver.Header, payload []byt
 		return nil, ctx.Err()
 	}
 	sw.mu.Lock()
+	if sw.stopped {
+		sw.mu.Unlock()
+		<-sw.slots
+		return nil, driver.ErrProducerEnded
+	}
 	if !verbatim {
 		st, _ := sw.w.Stream(string(h.StreamKey), uint64(h.Shard))
 		h.Seq = driver.SeqNo(st.SeqNo + 1)
@@ -199,6 +208,10 @@ func (sw *sharedWriter) send(ctx context.Context, h driver.Header, payload []byt
 func (sw *sharedWriter) flush(ctx context.Context) error {
 	fut := driver.NewFuture()
 	sw.mu.Lock()
+	if sw.stopped {
+		sw.mu.Unlock()
+		return driver.ErrProducerEnded
+	}
 	sw.queue = append(sw.queue, queued{fut: fut})
 	sw.mu.Unlock()
 	sw.wake()
