@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/seastream/ss/format"
 	"github.com/seastream/ss/streamer/driver"
 )
 
@@ -352,6 +355,25 @@ func TestRewind(t *testing.T) {
 	if m := next(t, ctx, cons); string(m.Payload) != "a1000" {
 		t.Fatalf("rewind to seq 1000: got %q", m.Payload)
 	}
+
+	// With an assignment, per (stream, shard) targets.
+	if err := cons.Assign("a", 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := cons.Rewind(ctx, driver.SeqAt(99)); err != nil {
+		t.Fatal(err)
+	}
+	if got := payloads(t, ctx, cons, 4); !slices.Equal(got, []string{"a99", "a100", "a101", "a102"}) {
+		t.Fatalf("rewind to seq 99 with a/0 assigned: got %q", got)
+	}
+	if err := cons.Rewind(ctx, driver.SeqAt(5000)); err != nil {
+		t.Fatal(err)
+	}
+	send(t, ctx, p, driver.Header{StreamKey: "b"}, "b-after")
+	send(t, ctx, v, driver.Header{StreamKey: "a", Seq: 5000, Timestamp: time.Now()}, "a5000")
+	if m := next(t, ctx, cons); string(m.Payload) != "a5000" {
+		t.Fatalf("rewind past the end with a/0 assigned: got %q", m.Payload)
+	}
 }
 
 // TestSeekWhileNextBlocked checks that a Next blocked when Seek happens
@@ -432,4 +454,50 @@ func TestDetectsCorruption(t *testing.T) {
 		t.Fatalf("damaged message: %v, want a *BackendError", err)
 	}
 	wantErr(t, nextErr(t, ctx, cons), err) // it stays failed
+}
+
+// TestTornTail checks a file whose writer crashed in the middle of a
+// message: a replay ends before the torn message, and a live consumer keeps
+// following when the next writer cuts it away.
+func TestTornTail(t *testing.T) {
+	ctx := testCtx(t)
+	path := tempFile(t)
+	c := open(t, path, "create")
+	sendN(t, ctx, newProducer(t, c), "a", "m", 2)
+	if err := c.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Half of a real frame, taken from another file.
+	other := filepath.Join(t.TempDir(), "other.ss")
+	oc := open(t, other, "create")
+	sendN(t, ctx, newProducer(t, oc), "a", "a-long-enough-payload-", 1)
+	oc.Close(ctx)
+	frame, err := os.ReadFile(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frame = frame[format.HeaderSize:]
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write(frame[:len(frame)/2]); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+
+	r := open(t, path, "")
+	replay := newCons(t, r, driver.ConsumerOptions{AutoStreamReset: driver.ResetEarliest, Replay: true}, "a")
+	if got := payloads(t, ctx, replay, 2); !slices.Equal(got, seq("m", 0, 2)) {
+		t.Fatalf("replay got %q", got)
+	}
+	wantErr(t, nextErr(t, ctx, replay), driver.ErrStreamEnded)
+
+	live := newCons(t, r, driver.ConsumerOptions{}, "a")
+	w := open(t, path, "")
+	p := newProducer(t, w)
+	sendN(t, ctx, p, "a", "n", 3)
+	if got := payloads(t, ctx, live, 3); !slices.Equal(got, seq("n", 0, 3)) {
+		t.Fatalf("live consumer after the torn tail was cut got %q", got)
+	}
 }
