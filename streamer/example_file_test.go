@@ -1,8 +1,5 @@
-//go:build filebackend
-
 // These examples run against the embedded file:// backend
-// (streamer/filedriver). Until it is registered by package streamer, they
-// are built only with -tags filebackend.
+// (streamer/filedriver), which package streamer always registers.
 
 package streamer_test
 
