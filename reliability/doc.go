@@ -19,6 +19,17 @@
 //
 //	go test -race ./reliability/
 //
-// Longer runs: SS_LOAD_DURATION=20s (load), SS_BITROT_CASES=5000 (flips per
-// region). SS_WRITE_RESULTS=1 rewrites RESULTS.md from what the run measured.
+// (about 40 s). Environment variables make it longer or write the figures:
+//
+//	SS_LOAD_DURATION=20s  how long each load test produces (default 1s)
+//	SS_BITROT_CASES=5000  bit flips per region (default 1000)
+//	SS_FULL=1             the tools on every cut and every flip, and the
+//	                      fuzzing crashers in testdata/crashers
+//	SS_WRITE_RESULTS=1    rewrite RESULTS.md from what the run measured
+//
+// RESULTS.md was written by
+//
+//	SS_FULL=1 SS_LOAD_DURATION=20s SS_BITROT_CASES=5000 SS_WRITE_RESULTS=1 go test ./reliability/
+//
+// and its fuzzing section by fuzz.sh.
 package reliability

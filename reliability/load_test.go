@@ -26,11 +26,11 @@ import (
 )
 
 // loadDuration is how long a load test produces: SS_LOAD_DURATION (a Go
-// duration), 2s by default.
+// duration), 1s by default.
 func loadDuration(t testing.TB) time.Duration {
 	s := os.Getenv("SS_LOAD_DURATION")
 	if s == "" {
-		return 2 * time.Second
+		return time.Second
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil || d <= 0 {

@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The figures in RESULTS.md are written by the tests that measure them, when
@@ -51,13 +53,10 @@ func TestMain(m *testing.M) {
 
 func assembleResults() error {
 	var b strings.Builder
-	b.WriteString(`# Reliability results
-
-Measured by the tests of package reliability (` + "`SS_WRITE_RESULTS=1 go test -race ./reliability/`" + `)
-and by ` + "`reliability/fuzz.sh`" + `; each section below is written by the test that took the
-measurement, on the machine and run it names. What was tried, how many times, what happened.
-
-`)
+	b.WriteString("# Reliability results\n\n" +
+		"Measured by the tests of package reliability and by `reliability/fuzz.sh`; each section is written by the\n" +
+		"test that took the measurement (`SS_WRITE_RESULTS=1`), so the figures are the run's own. This run: `" + resultsCommand() + "`\n" +
+		"(" + runtime.Version() + ", " + fmt.Sprint(runtime.NumCPU()) + " cores shared with other work, " + time.Now().UTC().Format("2006-01-02") + "). What was tried, how many times, what happened.\n\n")
 	for _, name := range sectionOrder {
 		text, err := os.ReadFile(filepath.Join("results", name+".md"))
 		if os.IsNotExist(err) {
@@ -73,6 +72,22 @@ measurement, on the machine and run it names. What was tried, how many times, wh
 		b.WriteString("\n")
 	}
 	return os.WriteFile("RESULTS.md", []byte(strings.TrimRight(b.String(), "\n")+"\n"), 0o644)
+}
+
+// resultsCommand is the command line of this run, as far as the settings
+// that change the figures go.
+func resultsCommand() string {
+	var env []string
+	for _, k := range []string{"SS_FULL", "SS_LOAD_DURATION", "SS_BITROT_CASES", "SS_WRITE_RESULTS"} {
+		if v := os.Getenv(k); v != "" {
+			env = append(env, k+"="+v)
+		}
+	}
+	race := ""
+	if raceEnabled {
+		race = " -race"
+	}
+	return strings.Join(append(env, "go test"+race+" ./reliability/"), " ")
 }
 
 // table renders a markdown table.

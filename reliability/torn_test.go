@@ -92,42 +92,55 @@ func (f *tornFile) resumeAt(kept int) int64 {
 // every whole message and goes on writing exactly the bytes of the uncut
 // file.
 func TestTornWrites(t *testing.T) {
-	var rows [][]string
-	for _, f := range tornFiles(t) {
-		t.Run(fmt.Sprint(f.interval), func(t *testing.T) {
-			dir := fastDir(t)
-			path := filepath.Join(dir, "cut.ss")
-			var torn, clean, appended, short int
-			for cut := 0; cut <= len(f.data); cut++ {
-				if err := os.WriteFile(path, f.data[:cut], 0o644); err != nil {
-					t.Fatal(err)
-				}
-				kept := f.kept(cut)
-				switch isTorn, err := checkCutRead(f, path, cut, kept); {
-				case err != nil:
-					t.Fatalf("interval %d, cut %d: %v", f.interval, cut, err)
-				case cut < format.HeaderSize:
-					short++
-				case isTorn:
-					torn++
-				default:
-					clean++
-				}
-				if err := checkCutAppend(f, path, cut, kept); err != nil {
-					t.Fatalf("interval %d, cut %d: %v", f.interval, cut, err)
-				}
-				appended++
-			}
-			beacons := (len(f.data) - 1) / int(f.interval)
-			rows = append(rows, []string{
-				fmt.Sprintf("cut at every byte: %d-byte file, interval %d, %d beacons, %d messages", len(f.data), f.interval, beacons, len(f.msgs)),
-				fmt.Sprint(len(f.data) + 1),
-				fmt.Sprintf("ssfile.Open+Replay: %d shorter than the header → format.ErrShortInput; %d clean cuts → every message, io.EOF; %d torn → every whole message, ErrTornTail at the right offset, io.EOF. Seek to the last whole message and SeekEnd work on all. ssfile.Append: %d/%d recovered and, writing the rest, reproduced the uncut file byte for byte. No panic.", short, clean, torn, appended, len(f.data)+1),
+	files := tornFiles(t)
+	rows := make([][]string, len(files))
+	t.Run("cuts", func(t *testing.T) {
+		for i, f := range files {
+			t.Run(fmt.Sprint(f.interval), func(t *testing.T) {
+				t.Parallel()
+				rows[i] = tornCuts(t, f)
 			})
-		})
+		}
+	})
+	if t.Failed() {
+		return
 	}
 	writeSection(t, "torn", "### Torn writes\n\nFiles laid out by the writer's rules (`beacon.Muxer`, the bytes `ssfile.Writer` writes: checked equal at interval 1024), text payloads, 3 streams × 2 shards, cut at every byte offset.\n\n"+
 		table([]string{"what was tried", "times", "what happened"}, rows)+"\n")
+}
+
+// tornCuts cuts f at every byte and checks each cut; it returns the row of
+// the results table.
+func tornCuts(t *testing.T, f *tornFile) []string {
+	dir := fastDir(t)
+	path := filepath.Join(dir, "cut.ss")
+	var torn, clean, appended, short int
+	for cut := 0; cut <= len(f.data); cut++ {
+		if err := os.WriteFile(path, f.data[:cut], 0o644); err != nil {
+			t.Fatal(err)
+		}
+		kept := f.kept(cut)
+		switch isTorn, err := checkCutRead(f, path, cut, kept); {
+		case err != nil:
+			t.Fatalf("interval %d, cut %d: %v", f.interval, cut, err)
+		case cut < format.HeaderSize:
+			short++
+		case isTorn:
+			torn++
+		default:
+			clean++
+		}
+		if err := checkCutAppend(f, path, cut, kept); err != nil {
+			t.Fatalf("interval %d, cut %d: %v", f.interval, cut, err)
+		}
+		appended++
+	}
+	beacons := (len(f.data) - 1) / int(f.interval)
+	return []string{
+		fmt.Sprintf("cut at every byte: %d-byte file, interval %d, %d beacons, %d messages", len(f.data), f.interval, beacons, len(f.msgs)),
+		fmt.Sprint(len(f.data) + 1),
+		fmt.Sprintf("ssfile.Open+Replay: %d shorter than the header → format.ErrShortInput; %d clean cuts → every message, io.EOF; %d torn → every whole message, ErrTornTail at the right offset, io.EOF. Seek to the last whole message and SeekEnd work on all. ssfile.Append: %d/%d recovered and, writing the rest, reproduced the uncut file byte for byte. No panic.", short, clean, torn, appended, len(f.data)+1),
+	}
 }
 
 // checkCutRead reads a cut file with ssfile: every whole message before the
@@ -285,7 +298,7 @@ func TestTornWritesTools(t *testing.T) {
 			fmt.Sprintf("no panic, no hang; ss-decode: %d cuts printed every whole message and exited 0, the others (shorter than a header) exited 1; ss-repair: %d wrote a file with every whole message and nothing else, %d refused a file shorter than a header", decoded, repaired, refused),
 		})
 	}
-	writeSection(t, "torn-tools", table([]string{"what was tried", "times", "what happened"}, rows))
+	writeSection(t, "torn-tools", "The command-line tools (built from ./cmd) on the same cuts, two at a time:\n\n"+table([]string{"what was tried", "times", "what happened"}, rows))
 }
 
 // checkCutTools runs ss-decode and ss-repair on the file cut at cut, in dir.

@@ -236,7 +236,7 @@ func TestVerifyNoPanic(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 9))
 	msgs := genMessages(rng, genSpec{n: 60, streams: 3, shards: 2, maxPayload: 400})
 	sound := layoutFile(t, msgs, 128)
-	for range 500 {
+	for range 300 {
 		data := bytes.Clone(sound)
 		for range 1 + rng.IntN(20) {
 			switch i := rng.IntN(len(data)); rng.IntN(3) {
