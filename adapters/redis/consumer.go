@@ -69,15 +69,20 @@ type Consumer struct {
 	cur    *rbatch
 	curIdx int
 
-	mu       sync.Mutex
-	plan     *plan                         // for the fetcher to adopt
-	reading  map[driver.StreamShard]string // what the fetcher reads, and the keys
-	ends     map[driver.StreamShard]ID     // Replay: the last entry at creation
-	assigned map[driver.StreamShard]bool   // Assign, pending the next Seek/Rewind
-	excluded map[driver.StreamShard]bool   // Unassign, pending the next Seek/Rewind
+	mu      sync.Mutex
+	plan    *plan                         // for the fetcher to adopt
+	reading map[driver.StreamShard]string // what the fetcher reads, and the keys
+	ends    map[driver.StreamShard]ID     // Replay: the last entry at creation
+	// explicit holds the shards of streams narrowed by Assign or Unassign
+	// (pending the next Seek or Rewind); a stream absent from it is read
+	// whole, new shards included.
+	explicit map[driver.StreamKey]map[driver.ShardID]bool
 
 	fmu     sync.Mutex
+	fcond   *sync.Cond // on fmu: inBlock changed
 	fclient *goredis.Client
+	fid     atomic.Int64 // CLIENT ID of fclient's connection; 0 if unknown
+	inBlock bool         // the fetcher is in (or about to send) a blocking read
 }
 
 var (
@@ -119,6 +124,7 @@ type shardState struct {
 	hasEnd  bool
 	done    bool // Replay reached end
 	warned  bool // about entries without the payload field
+	release string // XAUTOCLAIM cursor of pickReleased
 }
 
 // NewConsumer implements driver.Conn. opts.Extra may hold consumer Options.
@@ -165,8 +171,7 @@ func (c *Conn) NewConsumer(ctx context.Context, streams []driver.StreamKey, opts
 		done:     make(chan struct{}),
 		wake:     make(chan struct{}, 1),
 		reading:  make(map[driver.StreamShard]string),
-		assigned: make(map[driver.StreamShard]bool),
-		excluded: make(map[driver.StreamShard]bool),
+		explicit: make(map[driver.StreamKey]map[driver.ShardID]bool),
 	}
 	switch opts.Mode {
 	case driver.Resumable:
@@ -185,6 +190,7 @@ func (c *Conn) NewConsumer(ctx context.Context, streams []driver.StreamKey, opts
 			k.name, k.ownName = uniqueName(), true
 		}
 	}
+	k.fcond = sync.NewCond(&k.fmu)
 	if k.group != "" && cfg.ack != AckImmediate {
 		k.acks = &acker{k: k}
 	}
@@ -255,12 +261,12 @@ func (k *Consumer) initialPlan(ctx context.Context) (*plan, error) {
 	return &plan{gen: 1, shards: shards}, nil
 }
 
-// targetShards lists what the consumer reads: every shard found of its
-// streams, plus assigned ones, minus unassigned ones; a stream without any
-// key is read as shard 0.
+// targetShards lists what the consumer reads: for a stream narrowed by
+// Assign or Unassign, its chosen shards; for the others, every shard found
+// (shard 0 if none).
 func (k *Consumer) targetShards(ctx context.Context, client goredis.UniversalClient) ([]*shardState, error) {
 	k.mu.Lock()
-	assigned, excluded := cloneSet(k.assigned), cloneSet(k.excluded)
+	explicit := cloneExplicit(k.explicit)
 	k.mu.Unlock()
 	var out []*shardState
 	for _, stream := range k.streams {
@@ -268,19 +274,22 @@ func (k *Consumer) targetShards(ctx context.Context, client goredis.UniversalCli
 		if err != nil {
 			return nil, err
 		}
-		if len(found) == 0 {
+		if set, ok := explicit[stream]; ok {
+			for id := range set {
+				if _, ok := found[id]; !ok {
+					found[id] = shardKey(stream, id, false)
+				}
+			}
+			for id := range found {
+				if !set[id] {
+					delete(found, id)
+				}
+			}
+		} else if len(found) == 0 {
 			found[0] = string(stream)
 		}
-		for ss := range assigned {
-			if _, ok := found[ss.Shard]; !ok && ss.Stream == stream {
-				found[ss.Shard] = shardKey(stream, ss.Shard, false)
-			}
-		}
 		for _, id := range sortedShards(found) {
-			ss := driver.StreamShard{Stream: stream, Shard: id}
-			if !excluded[ss] {
-				out = append(out, &shardState{ss: ss, key: found[id]})
-			}
+			out = append(out, &shardState{ss: driver.StreamShard{Stream: stream, Shard: id}, key: found[id]})
 		}
 	}
 	if len(out) == 0 {
@@ -289,11 +298,12 @@ func (k *Consumer) targetShards(ctx context.Context, client goredis.UniversalCli
 	return out, nil
 }
 
-func cloneSet(m map[driver.StreamShard]bool) map[driver.StreamShard]bool {
-	c := make(map[driver.StreamShard]bool, len(m))
-	for k, v := range m {
-		if v {
-			c[k] = true
+func cloneExplicit(m map[driver.StreamKey]map[driver.ShardID]bool) map[driver.StreamKey]map[driver.ShardID]bool {
+	c := make(map[driver.StreamKey]map[driver.ShardID]bool, len(m))
+	for k, set := range m {
+		c[k] = make(map[driver.ShardID]bool, len(set))
+		for id := range set {
+			c[k][id] = true
 		}
 	}
 	return c
@@ -503,8 +513,8 @@ func (k *Consumer) reposition(ctx context.Context, needTops bool, at func(*shard
 	return nil
 }
 
-// Assign implements driver.Consumer; it takes effect at the next Seek or
-// Rewind.
+// Assign implements driver.Consumer: the first Assign on a stream narrows
+// it to the assigned shards; it takes effect at the next Seek or Rewind.
 func (k *Consumer) Assign(stream driver.StreamKey, shard driver.ShardID) error {
 	if k.closed.Load() {
 		return driver.ErrClosed
@@ -512,11 +522,14 @@ func (k *Consumer) Assign(stream driver.StreamKey, shard driver.ShardID) error {
 	if !slices.Contains(k.streams, stream) {
 		return driver.ErrStreamKeyNotFound
 	}
-	ss := driver.StreamShard{Stream: stream, Shard: shard}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	k.assigned[ss] = true
-	delete(k.excluded, ss)
+	set := k.explicit[stream]
+	if set == nil {
+		set = make(map[driver.ShardID]bool)
+		k.explicit[stream] = set
+	}
+	set[shard] = true
 	return nil
 }
 
@@ -529,28 +542,39 @@ func (k *Consumer) Unassign(stream driver.StreamKey, shard driver.ShardID) error
 	if !slices.Contains(k.streams, stream) {
 		return driver.ErrStreamKeyNotFound
 	}
-	ss := driver.StreamShard{Stream: stream, Shard: shard}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	in := func(x driver.StreamShard) bool {
-		_, reading := k.reading[x]
-		return (reading || k.assigned[x]) && !k.excluded[x]
+	// effective returns the shards stream is (to be) read from.
+	effective := func(s driver.StreamKey) map[driver.ShardID]bool {
+		if set, ok := k.explicit[s]; ok {
+			return set
+		}
+		set := make(map[driver.ShardID]bool)
+		for ss := range k.reading {
+			if ss.Stream == s {
+				set[ss.Shard] = true
+			}
+		}
+		return set
 	}
-	if !in(ss) {
+	cur := effective(stream)
+	if !cur[shard] {
 		return driver.ErrConsumerNotAssigned
 	}
-	left := false
-	for x := range k.reading {
-		left = left || (x != ss && in(x))
-	}
-	for x := range k.assigned {
-		left = left || (x != ss && in(x))
+	left := len(cur) > 1
+	for _, s := range k.streams {
+		left = left || (s != stream && len(effective(s)) > 0)
 	}
 	if !left {
 		return driver.ErrStreamKeyEmpty
 	}
-	k.excluded[ss] = true
-	delete(k.assigned, ss)
+	set := make(map[driver.ShardID]bool, len(cur))
+	for id := range cur {
+		if id != shard {
+			set[id] = true
+		}
+	}
+	k.explicit[stream] = set
 	return nil
 }
 
@@ -625,9 +649,95 @@ func (k *Consumer) Close(ctx context.Context) error {
 	k.mu.Unlock()
 	k.interrupt()
 	k.wg.Wait()
+	var err error
+	if k.mode == driver.LoadBalanced {
+		err = k.release(ctx)
+	}
 	if k.ownName {
 		k.forget(ctx)
 	}
+	return err
+}
+
+// releaseIdle is the idle time given to released entries: about 31 years,
+// which no live or dead member's entry reaches otherwise. Members look for
+// entries idle half that long every heartbeat.
+const releaseIdle = 1_000_000_000_000 * time.Millisecond
+
+// release hands back to the group the entries it delivered to this
+// LoadBalanced consumer that Next never returned (read ahead, or lost with
+// an interrupted read): those pending under the consumer's name that the
+// acker does not hold as returned. It marks them idle for releaseIdle
+// (XCLAIM ... IDLE), and the other members take them at their next
+// heartbeat.
+func (k *Consumer) release(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, k.cfg.timeout)
+	defer cancel()
+	returned := make(map[ackRef]bool)
+	if k.acks != nil {
+		k.acks.mu.Lock()
+		for _, e := range k.acks.ret {
+			returned[e.ref] = true
+		}
+		for _, r := range k.acks.acked {
+			returned[r] = true
+		}
+		k.acks.mu.Unlock()
+	}
+	k.mu.Lock()
+	keys := make([]string, 0, len(k.reading))
+	for _, key := range k.reading {
+		keys = append(keys, key)
+	}
+	k.mu.Unlock()
+	const page = 1000
+	total := 0
+	pipe := k.conn.client.Pipeline()
+	for _, key := range keys {
+		var ids []any
+		start := "-"
+		for {
+			ents, err := k.conn.client.XPendingExt(ctx, &goredis.XPendingExtArgs{
+				Stream: key, Group: k.group, Start: start, End: "+", Count: page, Consumer: k.name,
+			}).Result()
+			if err != nil {
+				if isRedisErr(err, "NOGROUP") {
+					break
+				}
+				return backendErr("release unread messages to the group", err)
+			}
+			var last ID
+			for _, e := range ents {
+				id, err := ParseID(e.ID)
+				if err != nil {
+					continue
+				}
+				last = id
+				if !returned[ackRef{key: key, id: id}] {
+					ids = append(ids, e.ID)
+				}
+			}
+			if len(ents) < page {
+				break
+			}
+			start = last.next().String()
+		}
+		total += len(ids)
+		for len(ids) > 0 {
+			n := min(len(ids), page)
+			args := append([]any{"xclaim", key, k.group, k.name, 0}, ids[:n]...)
+			args = append(args, "idle", releaseIdle.Milliseconds(), "justid")
+			pipe.Do(ctx, args...)
+			ids = ids[n:]
+		}
+	}
+	if total == 0 {
+		return nil
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return backendErr("release unread messages to the group", err)
+	}
+	k.log.Debug("released unread messages to the group", slog.Int("messages", total))
 	return nil
 }
 
@@ -656,7 +766,8 @@ func (k *Consumer) forget(ctx context.Context) {
 }
 
 // fetchClient returns the fetcher's client, making one if needed; nil once
-// the consumer is closed.
+// the consumer is closed. It has one connection, whose CLIENT ID interrupt
+// uses.
 func (k *Consumer) fetchClient() *goredis.Client {
 	k.fmu.Lock()
 	defer k.fmu.Unlock()
@@ -664,18 +775,110 @@ func (k *Consumer) fetchClient() *goredis.Client {
 		return nil
 	}
 	if k.fclient == nil {
-		k.fclient = goredis.NewClient(k.conn.clientOpts(func(o *goredis.Options) { o.PoolSize = 2 }))
+		k.fid.Store(0)
+		k.fclient = goredis.NewClient(k.conn.clientOpts(func(o *goredis.Options) {
+			o.PoolSize = 1
+			user := o.OnConnect
+			o.OnConnect = func(ctx context.Context, cn *goredis.Conn) error {
+				if user != nil {
+					if err := user(ctx, cn); err != nil {
+						return err
+					}
+				}
+				id, err := cn.ClientID(ctx).Result()
+				if err != nil {
+					id = 0 // not supported (miniredis): interrupt closes the client
+				}
+				k.fid.Store(id)
+				return nil
+			}
+		}))
 	}
 	return k.fclient
 }
 
-// interrupt closes the fetcher's client, which ends a blocking read at
-// once; the fetcher makes a new client if it goes on.
-func (k *Consumer) interrupt() {
+func (k *Consumer) closeFetchClient() {
 	k.fmu.Lock()
 	defer k.fmu.Unlock()
 	if k.fclient != nil {
 		_ = k.fclient.Close()
 		k.fclient = nil
+	}
+}
+
+// blocking marks the start of a blocking read for plan gen; it reports
+// false, and the read must not be sent, if the consumer closed or got a new
+// plan meanwhile. unblocked marks its end.
+func (k *Consumer) blocking(gen uint64) bool {
+	k.fmu.Lock()
+	defer k.fmu.Unlock()
+	if k.closed.Load() || k.gen.Load() != gen {
+		return false
+	}
+	k.inBlock = true
+	return true
+}
+
+func (k *Consumer) unblocked() {
+	k.fmu.Lock()
+	k.inBlock = false
+	k.fcond.Broadcast()
+	k.fmu.Unlock()
+}
+
+// shortBlock bounds blocking reads on servers without CLIENT UNBLOCK, where
+// interrupt waits for them to end.
+const shortBlock = 100 * time.Millisecond
+
+// blockTime is how long the next blocking read may wait on the server.
+func (k *Consumer) blockTime() time.Duration {
+	if k.fid.Load() == 0 {
+		return min(k.cfg.heartbeat, shortBlock)
+	}
+	return k.cfg.heartbeat
+}
+
+// interrupt ends the fetcher's blocking read, if any, after Close or a new
+// plan. It uses CLIENT UNBLOCK, which makes the read return normally, so
+// that a group's entries served just then reach the fetcher (to be released
+// or dropped as stale) instead of being lost with the connection. Servers
+// without CLIENT UNBLOCK get reads of at most shortBlock, and interrupt waits
+// for the current one to end: dropping the connection could strand entries
+// (and miniredis would even serve the abandoned read later).
+func (k *Consumer) interrupt() {
+	deadline := time.Now().Add(k.cfg.timeout)
+	for {
+		k.fmu.Lock()
+		if k.fclient == nil || !k.inBlock {
+			k.fmu.Unlock()
+			return
+		}
+		id := k.fid.Load()
+		if id == 0 {
+			for k.inBlock {
+				k.fcond.Wait()
+			}
+			k.fmu.Unlock()
+			return
+		}
+		if time.Now().After(deadline) {
+			_ = k.fclient.Close()
+			k.fclient = nil
+			k.fmu.Unlock()
+			return
+		}
+		k.fmu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), k.cfg.timeout)
+		n, err := k.conn.client.ClientUnblock(ctx, id).Result()
+		cancel()
+		if err != nil {
+			k.fid.Store(0) // wait for the read to end instead
+			continue
+		}
+		if n == 1 {
+			return
+		}
+		// The read has not reached the server yet: try again shortly.
+		time.Sleep(time.Millisecond)
 	}
 }

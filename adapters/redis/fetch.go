@@ -19,6 +19,7 @@ type fstate struct {
 	endSent      bool
 	nextDiscover time.Time
 	nextClaim    time.Time
+	nextRelease  time.Time
 }
 
 // waitMissing is how often a group consumer checks for streams it waits for.
@@ -28,7 +29,7 @@ const waitMissing = 100 * time.Millisecond
 func (k *Consumer) fetch() {
 	defer k.conn.wg.Done()
 	defer k.wg.Done()
-	defer k.interrupt()
+	defer k.closeFetchClient()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() {
@@ -82,9 +83,26 @@ func (k *Consumer) fetch() {
 				k.sleep(min(waitMissing, k.cfg.heartbeat))
 				continue
 			}
-			if k.mode == driver.LoadBalanced && k.cfg.claimInterval > 0 && now.After(st.nextClaim) {
+			// Claimed entries join this consumer's pending list: claim only
+			// once it has been read back, or they would come twice.
+			settled := !st.readingBack()
+			if settled && k.mode == driver.LoadBalanced && k.cfg.claimInterval > 0 && now.After(st.nextClaim) {
 				st.nextClaim = now.Add(k.cfg.claimInterval)
 				b, err := k.claim(ctx, client, &st)
+				if err != nil {
+					if !k.interrupted(&st) {
+						fail(err)
+					}
+					continue
+				}
+				if len(b.msgs) > 0 {
+					k.push(&st, b)
+					continue
+				}
+			}
+			if settled && k.mode == driver.LoadBalanced && now.After(st.nextRelease) {
+				st.nextRelease = now.Add(k.cfg.heartbeat)
+				b, err := k.pickReleased(ctx, client, &st)
 				if err != nil {
 					if !k.interrupted(&st) {
 						fail(err)
@@ -140,6 +158,17 @@ func (k *Consumer) adopt(st *fstate) {
 		st.byKey[s.key] = s
 	}
 	st.nextDiscover = time.Now().Add(k.cfg.discoverInterval)
+}
+
+// readingBack reports whether a group consumer still reads back its
+// pending entries on some shard.
+func (st *fstate) readingBack() bool {
+	for _, s := range st.shards {
+		if s.ready && s.pending {
+			return true
+		}
+	}
+	return false
 }
 
 func (st *fstate) allDone() bool {
@@ -203,7 +232,7 @@ func (k *Consumer) ensureGroups(ctx context.Context, client *goredis.Client, st 
 // rediscover looks for shards that appeared since the consumer started.
 func (k *Consumer) rediscover(ctx context.Context, client *goredis.Client, st *fstate, grouped bool) {
 	k.mu.Lock()
-	excluded := cloneSet(k.excluded)
+	explicit := cloneExplicit(k.explicit)
 	k.mu.Unlock()
 	changed := false
 	for _, stream := range k.streams {
@@ -216,7 +245,7 @@ func (k *Consumer) rediscover(ctx context.Context, client *goredis.Client, st *f
 		}
 		for _, id := range sortedShards(found) {
 			ss, key := driver.StreamShard{Stream: stream, Shard: id}, found[id]
-			if excluded[ss] {
+			if set, narrowed := explicit[stream]; narrowed && !set[id] {
 				continue
 			}
 			var s *shardState
@@ -299,10 +328,14 @@ func (k *Consumer) read(ctx context.Context, client *goredis.Client, st *fstate,
 		for range n {
 			streams = append(streams, ">")
 		}
+		if !k.blocking(st.gen) {
+			return b, nil
+		}
 		res, err := client.XReadGroup(ctx, &goredis.XReadGroupArgs{
 			Group: k.group, Consumer: k.name, Streams: streams,
-			Count: int64(k.cfg.readCount), Block: k.cfg.heartbeat, NoAck: k.cfg.ack == AckImmediate,
+			Count: int64(k.cfg.readCount), Block: k.blockTime(), NoAck: k.cfg.ack == AckImmediate,
 		}).Result()
+		k.unblocked()
 		if err != nil && !errors.Is(err, goredis.Nil) {
 			return nil, err
 		}
@@ -324,11 +357,15 @@ func (k *Consumer) read(ctx context.Context, client *goredis.Client, st *fstate,
 	for _, s := range active {
 		streams = append(streams, s.last.String())
 	}
-	block := k.cfg.heartbeat
+	block := k.blockTime()
 	if k.replay {
 		block = -1 // the entries to replay are there already
 	}
+	if block >= 0 && !k.blocking(st.gen) {
+		return b, nil
+	}
 	res, err := client.XRead(ctx, &goredis.XReadArgs{Streams: streams, Count: int64(k.cfg.readCount), Block: block}).Result()
+	k.unblocked()
 	if err != nil && !errors.Is(err, goredis.Nil) {
 		return nil, err
 	}
@@ -380,7 +417,9 @@ func (k *Consumer) appendMessages(b *rbatch, s *shardState, msgs []goredis.XMess
 				s.done = true
 				return
 			}
-			s.last = id
+			if id.Compare(s.last) > 0 {
+				s.last = id
+			}
 		}
 		ref := ackRef{key: s.key, id: id}
 		v, ok := m.Values[k.cfg.field].(string)
@@ -458,6 +497,59 @@ func (k *Consumer) claim(ctx context.Context, client *goredis.Client, st *fstate
 		}
 		if n := len(b.msgs) - before; n > 0 {
 			k.log.Info("claimed the pending messages of idle consumers", slog.String("key", s.key), slog.Int("messages", n), slog.Any("from", dead))
+		}
+	}
+	return b, nil
+}
+
+// pickReleased claims entries that members released when they closed (see
+// Consumer.release). To keep each member's messages in order, a member takes
+// only released entries newer than what it received from the shard (a new
+// member takes them all), unless they have waited longer than claimIdle.
+func (k *Consumer) pickReleased(ctx context.Context, client *goredis.Client, st *fstate) (*rbatch, error) {
+	b := &rbatch{gen: st.gen}
+	for _, s := range st.shards {
+		if !s.ready {
+			continue
+		}
+		// Take every eligible entry now: once this consumer reads newer
+		// ones, the rest are no longer eligible.
+		start, before := "-", len(b.msgs)
+		for page := 0; page < 100; page++ {
+			ents, err := client.XPendingExt(ctx, &goredis.XPendingExtArgs{
+				Stream: s.key, Group: k.group, Idle: releaseIdle / 2, Start: start, End: "+", Count: int64(k.cfg.readCount),
+			}).Result()
+			if err != nil {
+				return nil, backendErr("look for released messages", err)
+			}
+			var ids []string
+			var last ID
+			for _, e := range ents {
+				id, err := ParseID(e.ID)
+				if err != nil {
+					continue
+				}
+				last = id
+				if id.Compare(s.last) > 0 || e.Idle >= releaseIdle+k.cfg.claimIdle {
+					ids = append(ids, e.ID)
+				}
+			}
+			if len(ids) > 0 {
+				msgs, err := client.XClaim(ctx, &goredis.XClaimArgs{
+					Stream: s.key, Group: k.group, Consumer: k.name, MinIdle: releaseIdle / 2, Messages: ids,
+				}).Result()
+				if err != nil {
+					return nil, backendErr("claim released messages", err)
+				}
+				k.appendMessages(b, s, msgs, k.acks != nil, false)
+			}
+			if len(ents) < k.cfg.readCount {
+				break
+			}
+			start = last.next().String()
+		}
+		if n := len(b.msgs) - before; n > 0 {
+			k.log.Debug("took released messages", slog.String("key", s.key), slog.Int("messages", n))
 		}
 	}
 	return b, nil

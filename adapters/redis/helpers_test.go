@@ -53,6 +53,7 @@ type env struct {
 	conn   *Conn
 	client *goredis.Client
 	salt   string
+	dump   func() // debugging aid called on time-outs
 }
 
 func newEnv(t testing.TB, query string, extra ...any) *env {

@@ -121,6 +121,17 @@ func (id ID) prev() ID {
 	return ID{}
 }
 
+// next returns the least id after id (id itself for the greatest).
+func (id ID) next() ID {
+	switch {
+	case id.Seq < math.MaxUint64:
+		return ID{Ms: id.Ms, Seq: id.Seq + 1}
+	case id.Ms < math.MaxUint64:
+		return ID{Ms: id.Ms + 1}
+	}
+	return id
+}
+
 // afterTime returns the exclusive start id that makes a read return the
 // first entry with a timestamp later than t.
 func afterTime(t time.Time) ID {

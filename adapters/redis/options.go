@@ -129,6 +129,7 @@ func defaultConfig() config {
 		claimIdle:        DefaultClaimIdle,
 		heartbeat:        DefaultHeartbeat,
 		discoverInterval: DefaultDiscoverInterval,
+		mkStream:         true,
 	}
 }
 
@@ -351,10 +352,12 @@ func WithReadCount(n int) Option {
 	})
 }
 
-// WithMkStream makes group consumers create a missing stream at once, with
-// its group (XGROUP CREATE ... MKSTREAM; URI option mkstream). By default a
-// missing stream is waited for, and its group created when it appears,
-// starting at its first entry so that nothing is missed.
+// WithMkStream sets whether group consumers create a missing stream at once,
+// with their group (XGROUP CREATE ... MKSTREAM; URI option mkstream). It is
+// on by default, so that every member of a group is ready when the first
+// message comes. Off, a missing stream is waited for (checked every 100ms)
+// and its group created when it appears, at its first entry so that nothing
+// is missed; the first member to notice then has a head start.
 func WithMkStream(v bool) Option {
 	return opt("mkstream", scopeConsumer, v, func(cfg *config) error { cfg.mkStream = v; return nil })
 }
