@@ -122,8 +122,8 @@ type shardState struct {
 	pending bool // reading back our pending entries
 	end     ID   // Replay bound
 	hasEnd  bool
-	done    bool // Replay reached end
-	warned  bool // about entries without the payload field
+	done    bool   // Replay reached end
+	warned  bool   // about entries without the payload field
 	release string // XAUTOCLAIM cursor of pickReleased
 }
 
