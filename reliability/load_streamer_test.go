@@ -1,7 +1,6 @@
 package reliability
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"path/filepath"
@@ -18,40 +17,18 @@ import (
 	"github.com/seastream/ss/streamer/filedriver"
 )
 
-// got is a message a consumer received, in little memory: its stream (0:
-// orders, 1: payments), shard and seq, and the producer and number its
-// payload "p<producer>-<n>" names (-1 when it is not of that form).
-type got struct {
-	stream   uint8
-	shard    uint32
-	seq      uint64
-	producer int32
-	n        int32
-}
-
-var loadKeys = []streamer.StreamKey{"orders", "payments"}
-
-func newGot(m streamer.Message) got {
-	g := got{shard: uint32(m.Shard), seq: uint64(m.Seq), producer: -1}
-	if m.StreamKey == loadKeys[1] {
-		g.stream = 1
-	}
-	if pi, n, ok := parsePayload(string(m.Payload)); ok {
-		g.producer, g.n = int32(pi), int32(n)
-	}
-	return g
-}
-
 // TestLoadStreamer runs the file backend through the streamer API: four
 // producers (one shared writer) send to two streams while a LoadBalanced
 // group of three consumers and one RealTime consumer read. The group gets
 // every message exactly once between its members, each member in order per
-// (stream, shard); the RealTime consumer gets them all, in order.
+// (stream, shard); the RealTime consumer gets them all, in order. Messages
+// are checked as they arrive, a few bits each, so that a long run measures
+// the backend's memory rather than the test's.
 func TestLoadStreamer(t *testing.T) {
 	d := loadDuration(t)
 	const producers, members = 4, 3
 	before := runtime.NumGoroutine()
-	resetPeakRSS()
+	stopRSS := sampleRSS()
 	mux := new(streamer.Mux)
 	if err := mux.Register(filedriver.Scheme, filedriver.Driver{}); err != nil {
 		t.Fatal(err)
@@ -63,45 +40,46 @@ func TestLoadStreamer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys := loadKeys
 
 	// Consumers: members 0..2 of group g, then the RealTime one.
 	var consumers []*streamer.Consumer
 	for range members {
-		c, err := s.NewConsumer(ctx, keys, streamer.WithMode(streamer.LoadBalanced), streamer.WithGroup("g"), streamer.WithAutoStreamReset(streamer.ResetEarliest))
+		c, err := s.NewConsumer(ctx, loadKeys, streamer.WithMode(streamer.LoadBalanced), streamer.WithGroup("g"), streamer.WithAutoStreamReset(streamer.ResetEarliest))
 		if err != nil {
 			t.Fatal(err)
 		}
 		consumers = append(consumers, c)
 	}
-	solo, err := s.NewConsumer(ctx, keys, streamer.WithAutoStreamReset(streamer.ResetEarliest))
+	solo, err := s.NewConsumer(ctx, loadKeys, streamer.WithAutoStreamReset(streamer.ResetEarliest))
 	if err != nil {
 		t.Fatal(err)
 	}
 	consumers = append(consumers, solo)
-	received := make([][]got, len(consumers))
+	group, realtime := newChecker(producers), newChecker(producers)
+	orders := make([]*order, len(consumers))
 	var groupN, soloN atomic.Int64
 	poke := make(chan struct{}, 1)
 	cctx, stopConsumers := context.WithCancel(ctx)
 	var cwg sync.WaitGroup
 	for i, c := range consumers {
+		orders[i] = newOrder()
 		cwg.Add(1)
 		go func() {
 			defer cwg.Done()
+			who, chk, n, contiguous := fmt.Sprintf("member %d", i), group, &groupN, false
+			if i == members {
+				who, chk, n, contiguous = "RealTime consumer", realtime, &soloN, true
+			}
 			for {
 				m, err := c.Next(cctx)
 				if err != nil {
 					if cctx.Err() == nil {
-						t.Errorf("consumer %d: %v", i, err)
+						t.Errorf("%s: %v", who, err)
 					}
 					return
 				}
-				received[i] = append(received[i], newGot(m))
-				if i < members {
-					groupN.Add(1)
-				} else {
-					soloN.Add(1)
-				}
+				chk.check(who, orders[i], m, contiguous)
+				n.Add(1)
 				select {
 				case poke <- struct{}{}:
 				default:
@@ -115,7 +93,7 @@ func TestLoadStreamer(t *testing.T) {
 	pctx, stopProducers := context.WithTimeout(ctx, d)
 	var pwg sync.WaitGroup
 	for i := range producers {
-		p, err := s.NewProducer(ctx, keys[i%2])
+		p, err := s.NewProducer(ctx, loadKeys[i%2])
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -139,8 +117,10 @@ func TestLoadStreamer(t *testing.T) {
 	pwg.Wait()
 	stopProducers()
 	total := int64(0)
-	for _, n := range sent {
+	perStream := make([]uint64, len(loadKeys))
+	for i, n := range sent {
 		total += int64(n)
+		perStream[i%2] += uint64(n)
 	}
 	// Wait until the consumers have it all, or ctx ends.
 	for groupN.Load() < total || soloN.Load() < total {
@@ -160,92 +140,144 @@ func TestLoadStreamer(t *testing.T) {
 	if err := s.Close(ctx); err != nil {
 		t.Error(err)
 	}
+	peak := stopRSS()
 
-	// The group: every message once between the members, each in order.
 	perMember := make([]int, members)
-	var all []got
 	for i := range members {
-		perMember[i] = len(received[i])
-		checkOrder(t, fmt.Sprintf("member %d", i), received[i], false)
-		if len(received[i]) == 0 {
+		perMember[i] = orders[i].received
+		if perMember[i] == 0 {
 			t.Errorf("member %d received nothing", i)
 		}
-		all = append(all, received[i]...)
 	}
-	sortBySeq(all)
-	for i := 1; i < len(all); i++ {
-		if a, b := all[i-1], all[i]; a.stream == b.stream && a.shard == b.shard && a.seq == b.seq {
-			t.Errorf("%s shard %d seq %d delivered twice in the group", loadKeys[a.stream], a.shard, a.seq)
-			break
-		}
+	if n := groupN.Load(); n != total {
+		t.Errorf("the group received %d messages, %d were sent", n, total)
 	}
-	if int64(len(all)) != total {
-		t.Errorf("the group received %d messages, %d were sent", len(all), total)
+	if n := soloN.Load(); n != total {
+		t.Errorf("the RealTime consumer received %d messages, %d were sent", n, total)
 	}
-	checkProducers(t, "group", all, sent)
-	// The RealTime consumer: all of them, seq 1, 2, 3, … per stream.
-	checkOrder(t, "RealTime consumer", received[members], true)
-	checkProducers(t, "RealTime consumer", received[members], sent)
+	group.complete(t, "group", sent, perStream)
+	realtime.complete(t, "RealTime consumer", sent, perStream)
 
 	waitGoroutines(t, before)
-	peak := peakRSS()
 	checkRSS(t, "the process", peak)
-	t.Logf("%d messages; group members got %v; peak RSS %s", total, perMember, mib(peak))
+	t.Logf("%d messages; group members got %v; peak RSS %v", total, perMember, peak)
 	addLoadRow(t, "streamer", []string{
 		fmt.Sprintf("streamer.Open(\"file://…\"): %d producers (one shared writer) on 2 streams; a LoadBalanced group of %d consumers and one RealTime consumer", producers, members),
 		fmt.Sprintf("%d messages (%.0f/s); the group's members got %v", total, float64(total)/d.Seconds(), perMember),
-		fmt.Sprintf("%s: the group got each message once between its members, each member in order per (stream, shard), the RealTime consumer every message in order; peak RSS %s (with the test's record of every message); goroutines back to %d", verdict(t), mib(peak), before),
+		fmt.Sprintf("%s: the group got each message once between its members, each member in order per (stream, shard), the RealTime consumer every message in order; peak RSS %v; goroutines back to %d", verdict(t), peak, before),
 	})
 }
 
-// checkOrder checks that sequence numbers go up per (stream, shard), by
-// exactly one when contiguous.
-func checkOrder(t *testing.T, who string, msgs []got, contiguous bool) {
-	t.Helper()
-	type id struct {
-		stream uint8
-		shard  uint32
+// loadKeys are the streams of the streamer load test.
+var loadKeys = []streamer.StreamKey{"orders", "payments"}
+
+// bitset is a growing set of small integers, safe for concurrent use.
+type bitset struct {
+	mu   sync.Mutex
+	bits []uint64
+}
+
+// add adds i and reports whether it was there already.
+func (b *bitset) add(i uint64) (dup bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	w := int(i / 64)
+	if w >= len(b.bits) {
+		b.bits = append(b.bits, make([]uint64, w+1-len(b.bits)+len(b.bits)/2)...)
 	}
-	last := make(map[id]uint64)
-	for _, g := range msgs {
-		k := id{g.stream, g.shard}
-		if g.seq <= last[k] || contiguous && g.seq != last[k]+1 {
-			t.Errorf("%s: %s shard %d seq %d after %d", who, loadKeys[g.stream], g.shard, g.seq, last[k])
-			return
+	dup = b.bits[w]&(1<<(i%64)) != 0
+	b.bits[w] |= 1 << (i % 64)
+	return dup
+}
+
+// firstMissing returns the smallest i in [from, to) not in the set, or to.
+func (b *bitset) firstMissing(from, to uint64) uint64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for i := from; i < to; i++ {
+		if w := int(i / 64); w >= len(b.bits) || b.bits[w]&(1<<(i%64)) == 0 {
+			return i
 		}
-		last[k] = g.seq
+	}
+	return to
+}
+
+// checker checks messages as they arrive, holding a few bits per message:
+// seqs per stream and payloads per producer must each arrive once, and in
+// order for one consumer.
+type checker struct {
+	seqs     []bitset // per stream: the sequence numbers received
+	payloads []bitset // per producer: the n of the payloads "p<producer>-<n>" received
+	mu       sync.Mutex
+	errs     []string
+}
+
+func newChecker(producers int) *checker {
+	return &checker{seqs: make([]bitset, len(loadKeys)), payloads: make([]bitset, producers)}
+}
+
+func (c *checker) fail(format string, args ...any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.errs) < 10 {
+		c.errs = append(c.errs, fmt.Sprintf(format, args...))
 	}
 }
 
-// checkProducers checks that msgs hold, for each producer, the payloads
-// p<i>-0 … p<i>-<sent-1> exactly once each, in order of sequence numbers.
-func checkProducers(t *testing.T, who string, msgs []got, sent []int) {
-	t.Helper()
-	ms := slices.Clone(msgs)
-	sortBySeq(ms)
-	next := make([]int32, len(sent))
-	for _, g := range ms {
-		if g.producer < 0 || int(g.producer) >= len(sent) {
-			t.Errorf("%s: a message with an unexpected payload (%s seq %d)", who, loadKeys[g.stream], g.seq)
-			return
-		}
-		if g.n != next[g.producer] {
-			t.Errorf("%s: producer %d's message %d where %d comes next (lost, repeated or out of order)", who, g.producer, g.n, next[g.producer])
-			return
-		}
-		next[g.producer]++
-	}
-	for i := range sent {
-		if int(next[i]) != sent[i] {
-			t.Errorf("%s: %d of producer %d's %d messages", who, next[i], i, sent[i])
-		}
-	}
+// order is what one consumer has seen, to check its own order.
+type order struct {
+	lastSeq  map[streamer.StreamKey]uint64
+	lastN    map[int]int
+	received int
 }
 
-func sortBySeq(ms []got) {
-	slices.SortFunc(ms, func(a, b got) int {
-		return cmp.Or(cmp.Compare(a.stream, b.stream), cmp.Compare(a.shard, b.shard), cmp.Compare(a.seq, b.seq))
-	})
+func newOrder() *order {
+	return &order{lastSeq: make(map[streamer.StreamKey]uint64), lastN: make(map[int]int)}
+}
+
+// check records m, received by the consumer whose order is o. With
+// contiguous, each stream must go 1, 2, 3, … for this consumer.
+func (c *checker) check(who string, o *order, m streamer.Message, contiguous bool) {
+	si := slices.Index(loadKeys, m.StreamKey)
+	pi, n, ok := parsePayload(string(m.Payload))
+	if si < 0 || m.Shard != 0 || !ok || pi >= len(c.payloads) {
+		c.fail("%s: unexpected message %v %q", who, m.Header, m.Payload)
+		return
+	}
+	seq := uint64(m.Seq)
+	if last := o.lastSeq[m.StreamKey]; seq <= last || contiguous && seq != last+1 {
+		c.fail("%s: %s seq %d after %d", who, m.StreamKey, seq, last)
+	}
+	o.lastSeq[m.StreamKey] = seq
+	if last, seen := o.lastN[pi]; seen && n <= last || contiguous && n != last+1 && (seen || n != 0) {
+		c.fail("%s: producer %d's message %d after %d", who, pi, n, last)
+	}
+	o.lastN[pi] = n
+	if c.seqs[si].add(seq) {
+		c.fail("%s: %s seq %d delivered twice", who, m.StreamKey, seq)
+	}
+	if c.payloads[pi].add(uint64(n)) {
+		c.fail("%s: producer %d's message %d delivered twice", who, pi, n)
+	}
+	o.received++
+}
+
+// complete checks that every message sent arrived.
+func (c *checker) complete(t *testing.T, who string, sent []int, perStream []uint64) {
+	t.Helper()
+	for _, e := range c.errs {
+		t.Errorf("%s", e)
+	}
+	for i, n := range sent {
+		if m := c.payloads[i].firstMissing(0, uint64(n)); m != uint64(n) {
+			t.Errorf("%s: producer %d's message %d of %d never arrived", who, i, m, n)
+		}
+	}
+	for si, n := range perStream {
+		if m := c.seqs[si].firstMissing(1, n+1); m != n+1 {
+			t.Errorf("%s: %s seq %d of %d never arrived", who, loadKeys[si], m, n)
+		}
+	}
 }
 
 func parsePayload(p string) (producer, n int, ok bool) {

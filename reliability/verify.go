@@ -27,8 +27,7 @@ type Options struct {
 // payload checksum.
 type Message struct {
 	format.MessageHeader
-	Payload []byte // a copy
-
+	Payload  []byte // a copy
 	Checksum uint16
 	Offset   int64 // where the frame starts
 }
@@ -66,9 +65,10 @@ func (r *Report) Err() error {
 }
 
 // Verify checks the whole .ss file in data and reports every problem it
-// finds with its offset. It never panics and its work is bounded by the size
-// of data: each byte is tried as the start of a frame at most once when
-// resynchronising.
+// finds with its offset. It never panics, and its work is bounded: about
+// linear in the size of data for a sound file; after damage, resynchronising
+// tries the bytes that follow as frame starts, and the sizes a damaged beacon
+// could have, a bounded number of times.
 //
 // What it checks: the header (magic, version, name, padding, terminator);
 // every beacon where the interval puts one (terminators, marker keys, the
