@@ -76,6 +76,12 @@ func (s *scanner) next() (Message, error) {
 		}
 		return s.decode(p, s.data[p:p+total], p+total)
 	}
+	// Spliced: the frame spans more bytes than total, so a file shorter than
+	// that cannot hold it. Checking first keeps a damaged size field from
+	// making the reader allocate gigabytes.
+	if p+total > int64(len(s.data)) {
+		return Message{}, errShort
+	}
 	frame, end, err := s.gather(p, int(total), make([]byte, 0, total), int(total), true)
 	if err != nil {
 		return Message{}, err
