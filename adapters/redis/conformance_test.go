@@ -2,8 +2,10 @@ package redis_test
 
 import (
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/seastream/ss/adapters/redis"
@@ -13,9 +15,22 @@ import (
 
 // TestConformance runs the streamer conformance suite against redis://: the
 // server named by SS_REDIS_URL, or a fresh in-process miniredis per case.
+//
+// With SS_REDIS_SCRIPT (the absolute path of scripts/redis.sh) as well, the
+// resume cases restart the server between runs.
 func TestConformance(t *testing.T) {
 	real := os.Getenv("SS_REDIS_URL")
+	var restart func(t *testing.T, uri string)
+	if script := os.Getenv("SS_REDIS_SCRIPT"); real != "" && script != "" {
+		restart = func(t *testing.T, _ string) {
+			out, err := exec.Command("bash", script, "restart").CombinedOutput()
+			if err != nil {
+				t.Fatalf("%s restart: %v\n%s", script, err, out)
+			}
+		}
+	}
 	streamertest.Run(t, streamertest.Harness{
+		Restart: restart,
 		NewURI: func(t *testing.T) string {
 			if real != "" {
 				return strings.TrimSuffix(real, "/")
@@ -24,7 +39,7 @@ func TestConformance(t *testing.T) {
 		},
 		// Shards appearing after a consumer started are found by a periodic
 		// SCAN: make it frequent for the tests.
-		Options: []streamer.Option{streamer.WithDriverOption(redis.WithDiscoverInterval(50_000_000))},
+		Options: []streamer.Option{streamer.WithDriverOption(redis.WithDiscoverInterval(50 * time.Millisecond))},
 		Caps: streamertest.Capabilities{
 			MultipleStreamers:     true,
 			Earliest:              true,

@@ -158,7 +158,7 @@ func (c *Conn) NewConsumer(ctx context.Context, streams []driver.StreamKey, opts
 	if prefetch > 0 {
 		cfg.readCount = min(cfg.readCount, prefetch)
 	} else {
-		prefetch = 2 * cfg.readCount
+		prefetch = 4 * cfg.readCount
 	}
 	k := &Consumer{
 		conn:     c,

@@ -41,12 +41,25 @@ func (k *Consumer) fetch() {
 	}()
 	var st fstate
 	var backoff time.Duration
-	fail := func(err error) bool {
-		if !k.push(&st, &rbatch{gen: st.gen, err: err}) {
-			return !k.closed.Load()
+	var failingSince time.Time
+	// fail reports err through Next, then waits before the next attempt.
+	// Connection failures are retried quietly (with a warning in the log)
+	// until they have lasted the request timeout, so that a server restart
+	// does not end the caller's loop; errors from the server are reported
+	// at once.
+	fail := func(err error) {
+		now := time.Now()
+		if failingSince.IsZero() {
+			failingSince = now
+		}
+		var server goredis.Error
+		if !errors.As(err, &server) && now.Sub(failingSince) < k.cfg.timeout {
+			k.log.Warn("cannot read; retrying", slog.Any("error", err))
+		} else if !k.push(&st, &rbatch{gen: st.gen, err: err}) {
+			return
 		}
 		backoff = min(max(2*backoff, 50*time.Millisecond), 5*time.Second)
-		return k.sleep(backoff)
+		k.sleep(backoff)
 	}
 	for !k.closed.Load() {
 		k.adopt(&st)
@@ -131,7 +144,7 @@ func (k *Consumer) fetch() {
 			fail(backendErr("read", err))
 			continue
 		}
-		backoff = 0
+		backoff, failingSince = 0, time.Time{}
 		if len(b.msgs) > 0 {
 			k.push(&st, b)
 		}

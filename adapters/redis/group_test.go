@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/seastream/ss/streamer/driver"
@@ -214,7 +215,7 @@ func TestResumableRestart(t *testing.T) {
 func TestAckModes(t *testing.T) {
 	srv := newServer(t)
 	read := func(t *testing.T, e *env, k driver.StreamKey, mode AckMode) (*Consumer, []driver.Message) {
-		c := e.consumer([]driver.StreamKey{k}, lb("g", WithAckMode(mode), WithCommitDelay(30_000_000), WithCommitInterval(10_000_000)))
+		c := e.consumer([]driver.StreamKey{k}, lb("g", WithAckMode(mode), WithCommitDelay(30*time.Millisecond), WithCommitInterval(10*time.Millisecond)))
 		p := e.producer(driver.ProducerOptions{})
 		sendN(e, p, driver.Header{StreamKey: k}, "m", 5)
 		return c, e.nextN(c, 5)
@@ -308,7 +309,7 @@ func TestAutoClaimDeadMember(t *testing.T) {
 		t.Fatal(err)
 	}
 	live := e.consumer([]driver.StreamKey{k}, driver.ConsumerOptions{Mode: driver.LoadBalanced, Group: "g", ConsumerID: "live",
-		Extra: []any{WithAutoClaim(20_000_000, 200_000_000)}})
+		Extra: []any{WithAutoClaim(20*time.Millisecond, 200*time.Millisecond)}})
 	got := e.nextN(live, 5)
 	wantPayloads(t, got, "m", 0, 5)
 	for id, owner := range e.pendingIDs(k, "g") {
