@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/seastream/ss/streamer/driver"
@@ -137,6 +138,14 @@ type Conn struct {
 
 	wg     sync.WaitGroup // goroutines of producers and consumers
 	closed atomic.Bool
+
+	shardsMu sync.Mutex
+	shards   map[driver.StreamKey]shardCount // Shards' cache
+}
+
+type shardCount struct {
+	n  uint64
+	at time.Time
 }
 
 var (
@@ -178,10 +187,23 @@ func (c *Conn) As(target any) bool {
 }
 
 // Shards implements driver.ShardCounter: one more than the highest shard
-// number of stream found on the server, 0 if the stream does not exist.
+// number of stream found on the server, 0 if the stream does not exist (so
+// routing by key needs an explicit shard count for a new stream). The count
+// is kept for the discover interval (5s by default), since package streamer
+// asks for it at every send routed by key.
 func (c *Conn) Shards(ctx context.Context, stream driver.StreamKey) (uint64, error) {
 	if c.closed.Load() {
 		return 0, driver.ErrClosed
+	}
+	ttl := c.cfg.discoverInterval
+	if ttl <= 0 {
+		ttl = DefaultDiscoverInterval
+	}
+	c.shardsMu.Lock()
+	sc, ok := c.shards[stream]
+	c.shardsMu.Unlock()
+	if ok && time.Since(sc.at) < ttl {
+		return sc.n, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.timeout)
 	defer cancel()
@@ -193,6 +215,12 @@ func (c *Conn) Shards(ctx context.Context, stream driver.StreamKey) (uint64, err
 	for id := range shards {
 		n = max(n, uint64(id)+1)
 	}
+	c.shardsMu.Lock()
+	if c.shards == nil {
+		c.shards = make(map[driver.StreamKey]shardCount)
+	}
+	c.shards[stream] = shardCount{n: n, at: time.Now()}
+	c.shardsMu.Unlock()
 	return n, nil
 }
 

@@ -318,6 +318,15 @@ func TestProducerShardKeys(t *testing.T) {
 	if n, err := e.conn.Shards(e.ctx, e.key("none")); err != nil || n != 0 {
 		t.Fatalf("Shards of a missing stream = %d, %v", n, err)
 	}
+	// The count is cached for the discover interval.
+	e.send(p, driver.Header{StreamKey: k, Shard: 9}, "nine")
+	if n, _ := e.conn.Shards(e.ctx, k); n != 4 {
+		t.Fatalf("Shards = %d, want the cached 4", n)
+	}
+	fresh := e.open("discover_interval=0")
+	if n, _ := fresh.Shards(e.ctx, k); n != 10 {
+		t.Fatalf("Shards on a new connection = %d, want 10", n)
+	}
 
 	ps := e.producer(driver.ProducerOptions{Extra: []any{WithShardZeroSuffix(true)}})
 	k2 := e.key("suffixed")
