@@ -235,6 +235,19 @@ func (m *RawMessage) Header() MessageHeader {
 // checksum mismatch returns the decoded message with a *ChecksumError, so that
 // a caller can report where it was. It does not allocate, except for the error.
 func DecodeMessage(b []byte) (RawMessage, int, error) {
+	m, n, err := DecodeMessageUnverified(b)
+	if err != nil {
+		return m, n, err
+	}
+	if sum := Checksum(m.Payload); sum != m.Checksum {
+		return m, n, &ChecksumError{Stored: m.Checksum, Computed: sum}
+	}
+	return m, n, nil
+}
+
+// DecodeMessageUnverified is DecodeMessage without the payload checksum: for
+// skipping over frames, never for handing a payload out.
+func DecodeMessageUnverified(b []byte) (RawMessage, int, error) {
 	var m RawMessage
 	n, err := DecodeMessageHeader(b, &m)
 	if err != nil {
@@ -251,11 +264,7 @@ func DecodeMessage(b []byte) (RawMessage, int, error) {
 	if b[n+2] != Terminator {
 		return m, 0, ErrTerminator
 	}
-	n += 3
-	if sum := Checksum(m.Payload); sum != m.Checksum {
-		return m, n, &ChecksumError{Stored: m.Checksum, Computed: sum}
-	}
-	return m, n, nil
+	return m, n + 3, nil
 }
 
 // DecodeMessageHeader decodes the header of the frame at the start of b and

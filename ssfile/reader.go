@@ -436,13 +436,17 @@ func TimeTarget(key string, shard uint64, t time.Time) Target {
 }
 
 func (t Target) matches(m *Message) bool {
-	if m.StreamKey != t.StreamKey || m.ShardID != t.ShardID {
+	return m.StreamKey == t.StreamKey && t.matchesFields(m.ShardID, m.SeqNo, m.Timestamp)
+}
+
+func (t Target) matchesFields(shard, seq, ts uint64) bool {
+	if shard != t.ShardID {
 		return false
 	}
 	if t.ByTime {
-		return int64(m.Timestamp) > int64(t.Timestamp)
+		return int64(ts) > int64(t.Timestamp)
 	}
-	return m.SeqNo >= t.SeqNo
+	return seq >= t.SeqNo
 }
 
 // Seek moves to the first message matching t, which the next Next returns;
@@ -471,16 +475,16 @@ func (r *Reader) Seek(t Target) error {
 		if err := r.sc.seekBeacon(n); err != nil {
 			return err
 		}
-		for {
-			m, err := r.sc.next()
-			if err != nil {
-				return err
-			}
-			if t.matches(&m) {
-				r.pending = &m
-				return nil
-			}
+		if err := r.sc.scanTo(t); err != nil {
+			return err
 		}
+		// The message found is read again, verified, to be handed out.
+		m, err := r.sc.next()
+		if err != nil {
+			return err
+		}
+		r.pending = &m
+		return nil
 	})
 	if err != nil {
 		r.sc.pos = saved
@@ -529,7 +533,7 @@ func (r *Reader) seekEnd() error {
 			}
 		}
 		for {
-			if _, err := r.sc.next(); err != nil {
+			if _, err := r.sc.skip(); err != nil {
 				if errors.Is(err, errShort) {
 					return nil
 				}

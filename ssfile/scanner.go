@@ -39,7 +39,13 @@ var errShort = format.ErrShortInput
 // next decodes the message at pos and moves past it. When the data ends
 // first it returns errShort and pos stays. A damaged message returns an error
 // matching ErrCorrupt with pos unchanged.
-func (s *scanner) next() (Message, error) {
+func (s *scanner) next() (Message, error) { return s.read(true) }
+
+// skip is next without verifying the payload checksum, to pass over messages
+// that are not handed out.
+func (s *scanner) skip() (Message, error) { return s.read(false) }
+
+func (s *scanner) read(verify bool) (Message, error) {
 	s.pending = 0
 	p, err := s.skipBeacon(s.pos, 0, true)
 	if err != nil {
@@ -74,7 +80,7 @@ func (s *scanner) next() (Message, error) {
 		if p+total > int64(len(s.data)) {
 			return Message{}, errShort
 		}
-		return s.decode(p, s.data[p:p+total], p+total)
+		return s.decode(p, s.data[p:p+total], p+total, verify)
 	}
 	// Spliced: the frame spans more bytes than total, so a file shorter than
 	// that cannot hold it. Checking first keeps a damaged size field from
@@ -86,11 +92,15 @@ func (s *scanner) next() (Message, error) {
 	if err != nil {
 		return Message{}, err
 	}
-	return s.decode(p, frame, end)
+	return s.decode(p, frame, end, verify)
 }
 
-func (s *scanner) decode(start int64, frame []byte, end int64) (Message, error) {
-	raw, _, err := format.DecodeMessage(frame)
+func (s *scanner) decode(start int64, frame []byte, end int64, verify bool) (Message, error) {
+	decode := format.DecodeMessage
+	if !verify {
+		decode = format.DecodeMessageUnverified
+	}
+	raw, _, err := decode(frame)
 	if err != nil {
 		return Message{}, s.fail(start, err)
 	}
@@ -210,3 +220,52 @@ func (s *scanner) atEnd() bool {
 	p, err := s.skipBeacon(s.pos, -1, false)
 	return err == nil && p >= int64(len(s.data))
 }
+
+// scanTo moves to the first message matching t, passing over the others
+// without verifying checksums or decoding more than their headers: this is
+// the scan that follows the beacon search of a seek. Frames spliced by a
+// beacon take the general path.
+func (s *scanner) scanTo(t Target) error {
+	for {
+		at := s.pos
+		p, err := s.skipBeacon(at, 0, false)
+		if err != nil {
+			return err
+		}
+		n := int64(len(s.data))
+		if p >= n {
+			return errShort
+		}
+		k := int64(s.data[p])
+		headLen := 1 + k + 28
+		room := s.layout.Room(p)
+		if headLen <= room && p+headLen <= n {
+			h := s.data[p : p+headLen]
+			total := headLen + int64(be32(h[1+k+24:])) + 3
+			if total <= room {
+				if p+total > n {
+					return errShort
+				}
+				key := h[1 : 1+k]
+				if s.data[p+total-1] != format.Terminator || !format.ValidStreamKey(key) {
+					return corrupt(s.path, p, format.ErrTerminator)
+				}
+				if string(key) == t.StreamKey && t.matchesFields(be64(h[1+k:]), be64(h[1+k+8:]), be64(h[1+k+16:])) {
+					return nil
+				}
+				s.pos = p + total
+				continue
+			}
+		}
+		m, err := s.skip() // spliced, or near the end of the data
+		if err != nil {
+			return err
+		}
+		if t.matches(&m) {
+			s.pos = at
+			return nil
+		}
+	}
+}
+
+func be64(b []byte) uint64 { return uint64(be32(b))<<32 | uint64(be32(b[4:])) }
