@@ -358,3 +358,19 @@ func TestGroupSeekDetaches(t *testing.T) {
 	wantPayloads(t, e.nextN(c, 20), "m", 0, 20)
 	_ = other
 }
+
+// A group deleted while its consumer reads is created again where the
+// consumer was: it goes on with the new messages only.
+func TestGroupDeletedMeanwhile(t *testing.T) {
+	e := newEnv(t, "")
+	k := e.key("s")
+	p := e.producer(driver.ProducerOptions{})
+	c := e.consumer([]driver.StreamKey{k}, lb("g", WithAckMode(AckImmediate)))
+	sendN(e, p, driver.Header{StreamKey: k}, "a", 3)
+	wantPayloads(t, e.nextN(c, 3), "a", 0, 3)
+	if err := e.client.XGroupDestroy(e.ctx, string(k), "g").Err(); err != nil {
+		t.Fatal(err)
+	}
+	sendN(e, p, driver.Header{StreamKey: k}, "b", 3)
+	wantPayloads(t, e.nextN(c, 3), "b", 0, 3)
+}
