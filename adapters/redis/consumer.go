@@ -151,6 +151,10 @@ func (c *Conn) NewConsumer(ctx context.Context, streams []driver.StreamKey, opts
 			cfg.readCount = DefaultGroupReadCount
 		}
 	}
+	if opts.Mode == driver.LoadBalanced && cfg.claimInterval > 0 && cfg.claimIdle <= cfg.heartbeat {
+		// A live member blocked in a read looks idle for up to a heartbeat.
+		return nil, invalid("claim_idle", cfg.claimIdle.String(), "must exceed the heartbeat ("+cfg.heartbeat.String()+"), or live members look dead")
+	}
 	prefetch := opts.Prefetch
 	if prefetch < 0 {
 		return nil, invalid("prefetch", strconv.Itoa(prefetch), "must not be negative")

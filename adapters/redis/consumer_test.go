@@ -408,6 +408,7 @@ func TestConsumerOptionsRefused(t *testing.T) {
 		{driver.ConsumerOptions{Extra: []any{WithBatchSize(3)}}, []driver.StreamKey{k}, driver.ErrInvalidOption},
 		{driver.ConsumerOptions{Extra: []any{"nope"}}, []driver.StreamKey{k}, driver.ErrUnknownOption},
 		{driver.ConsumerOptions{Extra: []any{WithHeartbeat(0)}}, []driver.StreamKey{k}, driver.ErrInvalidOption},
+		{lb("g", WithAutoClaim(time.Second, time.Second)), []driver.StreamKey{k}, driver.ErrInvalidOption}, // idle <= heartbeat
 	}
 	for i, c := range cases {
 		_, err := e.conn.NewConsumer(e.ctx, c.keys, c.opts)

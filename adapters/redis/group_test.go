@@ -309,7 +309,7 @@ func TestAutoClaimDeadMember(t *testing.T) {
 		t.Fatal(err)
 	}
 	live := e.consumer([]driver.StreamKey{k}, driver.ConsumerOptions{Mode: driver.LoadBalanced, Group: "g", ConsumerID: "live",
-		Extra: []any{WithAutoClaim(20*time.Millisecond, 200*time.Millisecond)}})
+		Extra: []any{WithAutoClaim(20*time.Millisecond, 200*time.Millisecond), WithHeartbeat(50 * time.Millisecond)}})
 	got := e.nextN(live, 5)
 	wantPayloads(t, got, "m", 0, 5)
 	for id, owner := range e.pendingIDs(k, "g") {
