@@ -26,9 +26,9 @@ type toolTally struct {
 func TestBitRotTools(t *testing.T) {
 	verify := buildTool(t, "ss-verify")
 	repair := buildTool(t, "ss-repair")
-	perRegion := 250
+	perRegion := min(250, bitrotCases(t))
 	if fullRun() {
-		perRegion = 1000
+		perRegion = bitrotCases(t)
 	}
 	files := rotFiles(t)
 	cases := rotCases(files, perRegion)

@@ -23,8 +23,7 @@
 //
 //	SS_LOAD_DURATION=20s  how long each load test produces (default 1s)
 //	SS_BITROT_CASES=5000  bit flips per region (default 1000)
-//	SS_FULL=1             the tools on every cut and every flip, and the
-//	                      fuzzing crashers in testdata/crashers
+//	SS_FULL=1             the command-line tools on every cut and every flip
 //	SS_WRITE_RESULTS=1    rewrite RESULTS.md from what the run measured
 //
 // RESULTS.md was written by

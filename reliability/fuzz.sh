@@ -11,8 +11,15 @@
 #
 # Default: 150 s for each of the five targets, 12.5 minutes in all. Naming
 # targets reruns only those; the others keep their last recorded row.
+# reliability/fuzz.sh --table only rewrites fuzz.md from the recorded rows and
+# the notes in reliability/results/fuzz/<Target>.note.
 set -euo pipefail
 
+table_only=false
+if [ "${1:-}" = "--table" ]; then
+	table_only=true
+	set --
+fi
 secs=${1:-150}
 shift || true
 keep=${SS_FUZZ_KEEP:-200}
@@ -31,6 +38,9 @@ trap 'rm -rf "$logdir"' EXIT
 mkdir -p "$rowdir"
 
 failed=""
+if $table_only; then
+	targets=()
+fi
 for t in "${targets[@]}"; do
 	before=$(find "$cache/$t" -type f 2>/dev/null | wc -l)
 	start=$(date +%s)
@@ -51,6 +61,8 @@ for t in "${targets[@]}"; do
 		# What Go said about the failure, and the input it names.
 		why=$(grep -E -m1 'hung|panic:|_test.go:[0-9]+:' "$logdir/$t.log" | sed 's/^[[:space:]]*//' | tr '|' '/' || true)
 		input=$(sed -nE 's/.*(Failing input written to|failure while testing seed corpus entry:) (testdata\/fuzz\/)?(.*)$/\3/p' "$logdir/$t.log" | head -n 1)
+		# Go keeps the failing input in fuzz/testdata/fuzz/<Target>/, where
+		# every go test ./fuzz replays it.
 		status="FAILED: ${why} (input: fuzz/testdata/fuzz/${input})"
 	fi
 	echo "$t: ${took}s, ${execs} execs, ${status}" >&2
@@ -66,7 +78,7 @@ done
 {
 	echo "### Fuzzing"
 	echo
-	echo "Each target of \`./fuzz\` ran alone with one worker (\`go test ./fuzz -run='^\$' -fuzz=^Target\$ -fuzztime=${secs}s -parallel=1\`,"
+	echo "Each target of \`./fuzz\` ran alone with one worker (\`go test ./fuzz -run='^\$' -fuzz=^Target\$ -fuzztime=…s -parallel=1\`, for the time in the table,"
 	echo "$(nproc) cores shared with other work, $(go version | cut -d' ' -f3)), by \`reliability/fuzz.sh\`. The smallest inputs"
 	echo "Go found interesting (at most $keep per target) are kept in \`fuzz/testdata/fuzz/<Target>/\` and replayed by every"
 	echo "\`go test ./fuzz\`."
@@ -75,6 +87,12 @@ done
 	echo "|---|---|---|---|---|---|---|---|"
 	for t in "${all[@]}"; do
 		if [ -f "$rowdir/$t.row" ]; then cat "$rowdir/$t.row"; fi
+	done
+	for t in "${all[@]}"; do
+		if [ -f "$rowdir/$t.note" ]; then
+			echo
+			cat "$rowdir/$t.note"
+		fi
 	done
 } >"$out"
 cat "$out"

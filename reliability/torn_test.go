@@ -106,7 +106,7 @@ func TestTornWrites(t *testing.T) {
 		return
 	}
 	writeSection(t, "torn", "### Torn writes\n\nFiles laid out by the writer's rules (`beacon.Muxer`, the bytes `ssfile.Writer` writes: checked equal at interval 1024), text payloads, 3 streams × 2 shards, cut at every byte offset.\n\n"+
-		table([]string{"what was tried", "times", "what happened"}, rows)+"\n")
+		table([]string{"what was tried", "times", "what happened"}, rows))
 }
 
 // tornCuts cuts f at every byte and checks each cut; it returns the row of
