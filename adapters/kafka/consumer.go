@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -59,19 +60,38 @@ type Consumer struct {
 	mu         sync.Mutex
 	cl         *kgo.Client
 	closed     bool
-	buf        []*kgo.Record
 	polling    chan struct{}      // non-nil while Next polls; closed when the poll returns
 	pollCancel context.CancelFunc // cancels that poll
 	reconf     chan struct{}      // non-nil while Seek or Rewind repositions; closed after
 	assigned   []driver.StreamShard
-	returned   map[string]map[int32]kgo.EpochOffset // next offset after what Next returned
-	lastTopic  string                               // cache of take's last map lookup
+	returned   map[string]map[int32]kgo.EpochOffset // next offset after what Next returned, as of batch[:folded]
+	lastTopic  string                               // cache of fold's last map lookup
 	lastParts  map[int32]kgo.EpochOffset
 	owned      map[string]map[int32]bool  // LoadBalanced: partitions the group gave us
 	replayEnd  map[string]map[int32]int64 // Replay: end offsets when the consumer started
 	pending    map[string]map[int32]int64 // Replay: partitions not yet read to their end
 	ids        map[string][16]byte        // topic ids, for commits
+
+	// Handing out. batch holds the records of the last poll, already
+	// filtered (partitions owned, replay ends), in order. Next hands out
+	// batch[i], i being cursor's value before an Add, without taking mu: one
+	// atomic add per message. Only Next writes batch, with mu held (Next is
+	// never called concurrently with itself), so Next reads it without mu and
+	// others read it with mu. Whoever must stop Next from handing out the
+	// rest (a revocation, Seek, Rewind) swaps cursor to cursorDropped with mu
+	// held (dropBatch): an Add then either happened before the swap (its
+	// record counts as returned) or fails, and Next takes the slow path.
+	// Positions for Commit are folded into returned lazily, with mu held, up
+	// to what cursor says was handed out (settle).
+	batch   []*kgo.Record
+	cursor  atomic.Uint64
+	folded  int  // batch[:folded] is accounted for in returned
+	discard bool // with cursorDropped: drop the rest of batch (else keep what is still owned)
 }
+
+// cursorDropped is the value of Consumer.cursor once the batch was dropped;
+// far above any batch length, it stays so under the Adds of later Nexts.
+const cursorDropped = 1 << 62
 
 func newConsumer(ctx context.Context, c *Conn, s *settings, streams []driver.StreamKey, opts driver.ConsumerOptions) (*Consumer, error) {
 	k := &Consumer{
@@ -339,6 +359,7 @@ func (k *Consumer) onLost(_ context.Context, _ *kgo.Client, lost map[string][]in
 func (k *Consumer) disown(parts map[string][]int32) (map[string]map[int32]kgo.EpochOffset, bool) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	k.dropBatch(false) // Next keeps the records of partitions still owned
 	offsets := make(map[string]map[int32]kgo.EpochOffset)
 	for t, ps := range parts {
 		for _, p := range ps {
@@ -352,7 +373,6 @@ func (k *Consumer) disown(parts map[string][]int32) (map[string]map[int32]kgo.Ep
 			}
 		}
 	}
-	k.buf = slices.DeleteFunc(k.buf, func(r *kgo.Record) bool { return !k.owned[r.Topic][r.Partition] })
 	return offsets, k.closed
 }
 
@@ -408,9 +428,16 @@ func (k *Consumer) Partitions() []driver.StreamShard {
 	return out
 }
 
-// Next implements driver.Consumer.
+// Next implements driver.Consumer. It hands out the records of the last
+// poll without locking (see Consumer.batch) and polls franz-go for up to
+// Prefetch more once they are all out.
 func (k *Consumer) Next(ctx context.Context) (driver.Message, error) {
 	for {
+		if b := k.batch; len(b) > 0 {
+			if i := k.cursor.Add(1) - 1; i < uint64(len(b)) {
+				return toMessage(b[i]), nil
+			}
+		}
 		k.mu.Lock()
 		if k.closed {
 			k.mu.Unlock()
@@ -427,14 +454,14 @@ func (k *Consumer) Next(ctx context.Context) (driver.Message, error) {
 				return driver.Message{}, driver.ErrClosed
 			}
 		}
-		for len(k.buf) > 0 {
-			r := k.buf[0]
-			k.buf[0] = nil
-			k.buf = k.buf[1:]
-			if k.take(r) {
+		if k.cursor.Load() >= cursorDropped {
+			k.refilter()
+			if len(k.batch) > 0 {
 				k.mu.Unlock()
-				return toMessage(r), nil
+				continue
 			}
+		} else {
+			k.settle() // the batch is all out: account for it before replacing it
 		}
 		if k.replay && len(k.pending) == 0 {
 			k.mu.Unlock()
@@ -470,10 +497,10 @@ func (k *Consumer) Next(ctx context.Context) (driver.Message, error) {
 				fatal = fmt.Errorf("topic %q partition %d: %w", t, p, err)
 			}
 		})
+		n := 0
 		if !stale && !closed {
-			fetches.EachRecord(func(r *kgo.Record) { k.buf = append(k.buf, r) })
+			n = k.install(fetches)
 		}
-		n := len(k.buf)
 		k.mu.Unlock()
 		switch {
 		case closed:
@@ -493,35 +520,98 @@ func isDataLoss(err error) bool {
 	return errors.As(err, &dl)
 }
 
-// take decides, with mu held, whether r is returned by Next, and records
-// its position if so.
-func (k *Consumer) take(r *kgo.Record) bool {
-	if k.owned != nil && !k.owned[r.Topic][r.Partition] {
-		return false
-	}
-	if k.replay {
-		end, ok := k.pending[r.Topic][r.Partition]
-		if !ok || r.Offset >= end {
-			return false
+// install, called by Next with mu held once the batch is all out (and
+// settled), makes the records of fetches that Next may return the new batch
+// and returns how many there are. It skips records of partitions the group
+// took away and, in a replay, records at or after their partition's end,
+// and notes the partitions read to their end.
+func (k *Consumer) install(fetches kgo.Fetches) int {
+	clear(k.batch)
+	b := k.batch[:0]
+	fetches.EachRecord(func(r *kgo.Record) {
+		if k.owned != nil && !k.owned[r.Topic][r.Partition] {
+			return
 		}
-		if r.Offset+1 >= end {
-			delete(k.pending[r.Topic], r.Partition)
-			if len(k.pending[r.Topic]) == 0 {
-				delete(k.pending, r.Topic)
+		if k.replay {
+			end, ok := k.pending[r.Topic][r.Partition]
+			if !ok || r.Offset >= end {
+				return
+			}
+			if r.Offset+1 >= end {
+				delete(k.pending[r.Topic], r.Partition)
+				if len(k.pending[r.Topic]) == 0 {
+					delete(k.pending, r.Topic)
+				}
+			}
+		}
+		b = append(b, r)
+	})
+	k.batch, k.folded, k.discard = b, 0, false
+	k.cursor.Store(0)
+	return len(b)
+}
+
+// refilter, called by Next with mu held after dropBatch, keeps as the new
+// batch the records not yet handed out of partitions still owned (none if
+// the batch was discarded).
+func (k *Consumer) refilter() {
+	b := k.batch[:0]
+	if !k.discard {
+		for _, r := range k.batch[k.folded:] {
+			if k.owned == nil || k.owned[r.Topic][r.Partition] {
+				b = append(b, r)
 			}
 		}
 	}
-	parts := k.lastParts
-	if parts == nil || r.Topic != k.lastTopic {
-		parts = k.returned[r.Topic]
-		if parts == nil {
-			parts = make(map[int32]kgo.EpochOffset)
-			k.returned[r.Topic] = parts
-		}
-		k.lastTopic, k.lastParts = r.Topic, parts
+	clear(k.batch[len(b):])
+	k.batch, k.folded, k.discard = b, 0, false
+	k.cursor.Store(0)
+}
+
+// settle, with mu held, accounts for the records Next handed out since the
+// last call: their positions go into returned, for Commit.
+func (k *Consumer) settle() { k.settleTo(k.cursor.Load()) }
+
+// settleTo settles the records below cursor value c.
+func (k *Consumer) settleTo(c uint64) {
+	if c >= cursorDropped {
+		return // dropBatch settled
 	}
-	parts[r.Partition] = kgo.EpochOffset{Epoch: r.LeaderEpoch, Offset: r.Offset + 1}
-	return true
+	n := int(min(c, uint64(len(k.batch))))
+	k.fold(k.batch[k.folded:n])
+	k.folded = n
+}
+
+// dropBatch, with mu held, stops Next handing out the rest of the batch and
+// settles what it handed out. The next Next drops the rest (discard), or
+// keeps the records of partitions still owned.
+func (k *Consumer) dropBatch(discard bool) {
+	k.settleTo(k.cursor.Swap(cursorDropped))
+	k.discard = k.discard || discard
+}
+
+// fold records, with mu held, the positions after recs (handed out by
+// Next, in order) as what Commit commits.
+func (k *Consumer) fold(recs []*kgo.Record) {
+	for i := 0; i < len(recs); {
+		r := recs[i]
+		j := i + 1
+		for j < len(recs) && recs[j].Partition == r.Partition && recs[j].Topic == r.Topic {
+			j++
+		}
+		last := recs[j-1]
+		parts := k.lastParts
+		if parts == nil || r.Topic != k.lastTopic {
+			parts = k.returned[r.Topic]
+			if parts == nil {
+				parts = make(map[int32]kgo.EpochOffset)
+				k.returned[r.Topic] = parts
+			}
+			k.lastTopic, k.lastParts = r.Topic, parts
+		}
+		parts[r.Partition] = kgo.EpochOffset{Epoch: last.LeaderEpoch, Offset: last.Offset + 1}
+		i = j
+	}
 }
 
 func toMessage(r *kgo.Record) driver.Message {
@@ -589,7 +679,7 @@ func (k *Consumer) reposition(ctx context.Context, resolve func(context.Context,
 	if k.pollCancel != nil {
 		k.pollCancel()
 	}
-	k.buf = nil
+	k.dropBatch(true)
 	assigned := slices.Clone(k.assigned)
 	k.mu.Unlock()
 	defer func() {
@@ -670,7 +760,7 @@ func (k *Consumer) reposition(ctx context.Context, resolve func(context.Context,
 	}
 	old := k.cl
 	k.cl = cl
-	k.buf = nil
+	k.dropBatch(true)
 	if k.replay {
 		k.pending = pendingParts(k.replayEnd, offsets)
 	}
@@ -706,7 +796,7 @@ func (k *Consumer) repositionGroup(ctx context.Context, resolve func(context.Con
 	}
 	cl.SetOffsets(set)
 	k.mu.Lock()
-	k.buf = nil
+	k.dropBatch(true)
 	k.mu.Unlock()
 	return nil
 }
@@ -832,6 +922,7 @@ func (k *Consumer) toCommit() (map[string]map[int32]kgo.EpochOffset, error) {
 	if k.closed {
 		return nil, driver.ErrClosed
 	}
+	k.settle()
 	out := make(map[string]map[int32]kgo.EpochOffset, len(k.returned))
 	for t, ps := range k.returned {
 		for p, o := range ps {

@@ -388,6 +388,62 @@ func TestResumableCommit(t *testing.T) {
 	expect(c, 2, 3)
 }
 
+// TestCommitAfterPolls checks that Commit covers every message Next
+// returned, also those of earlier polls: from partitions absent from the
+// last poll, and before a poll that returned nothing.
+func TestCommitAfterPolls(t *testing.T) {
+	ctx := testCtx(t)
+	s := open(t, uri4(t))
+	k := topic(t, "polls")
+	p, err := s.NewProducer(ctx, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	group := string(topic(t, "pg"))
+	resumable := func() *streamer.Consumer {
+		c, err := s.NewConsumer(ctx, []streamer.StreamKey{k}, streamer.WithMode(streamer.Resumable),
+			streamer.WithGroup(group), streamer.WithAutoStreamReset(streamer.ResetEarliest))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	c := resumable()
+	send(t, ctx, p, k, "a0", streamer.WithShard(0))
+	send(t, ctx, p, k, "a1", streamer.WithShard(0))
+	for _, want := range []string{"a0", "a1"} {
+		if m := next(t, ctx, c); string(m.Payload) != want {
+			t.Fatalf("got %q, want %q", m.Payload, want)
+		}
+	}
+	// A poll that returns nothing, then one with only partition 1.
+	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	_, err = c.Next(short)
+	cancel()
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Next with nothing to read: %v", err)
+	}
+	send(t, ctx, p, k, "b0", streamer.WithShard(1))
+	if m := next(t, ctx, c); string(m.Payload) != "b0" {
+		t.Fatalf("got %q, want b0", m.Payload)
+	}
+	if err := c.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.Close(ctx)
+	send(t, ctx, p, k, "c0", streamer.WithShard(0))
+	send(t, ctx, p, k, "c1", streamer.WithShard(1))
+	c = resumable()
+	got := map[string]bool{}
+	for range 2 {
+		got[string(next(t, ctx, c).Payload)] = true
+	}
+	if !got["c0"] || !got["c1"] {
+		t.Fatalf("resumed with %v, want c0 and c1 (nothing returned before the commit)", got)
+	}
+	_ = c.Close(ctx)
+}
+
 // TestReplayPartitions checks that a replay over several partitions, some
 // empty, ends once each was read to its end, ignoring later messages.
 func TestReplayPartitions(t *testing.T) {

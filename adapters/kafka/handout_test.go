@@ -1,0 +1,204 @@
+package kafka
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/seastream/ss/streamer/driver"
+)
+
+// runs returns the records of a batch as a fetch gives them: runs of n
+// records per partition, cycling over parts partitions, rounds times.
+func runs(parts, n, rounds int) []*kgo.Record {
+	var out []*kgo.Record
+	next := make([]int64, parts)
+	ts := time.UnixMilli(1_700_000_000_000)
+	for range rounds {
+		for p := range parts {
+			for range n {
+				out = append(out, &kgo.Record{Topic: "t", Partition: int32(p), Offset: next[p], LeaderEpoch: 3, Timestamp: ts})
+				next[p]++
+			}
+		}
+	}
+	return out
+}
+
+// bufferedConsumer returns a consumer whose batch holds recs, as after a
+// poll; Next must not be called once they are out (there is no client).
+func bufferedConsumer(mode driver.ConsumerMode, recs []*kgo.Record) *Consumer {
+	k := &Consumer{mode: mode, s: &settings{}, returned: make(map[string]map[int32]kgo.EpochOffset)}
+	k.life, k.kill = context.WithCancel(context.Background())
+	k.closeCh = k.life.Done()
+	if mode == driver.LoadBalanced {
+		k.owned = map[string]map[int32]bool{"t": {}}
+		for _, r := range recs {
+			k.owned["t"][r.Partition] = true
+		}
+	}
+	k.batch = append([]*kgo.Record(nil), recs...)
+	return k
+}
+
+// TestHandOutConcurrentCommit: Next hands out every record once, in order,
+// while another goroutine snapshots the positions to commit and drops the
+// batch (keeping what is still owned, as a revocation of another partition
+// does); the positions never go back and end after the last record.
+func TestHandOutConcurrentCommit(t *testing.T) {
+	recs := runs(3, 40, 50)
+	k := bufferedConsumer(driver.Resumable, recs)
+	ctx := testContext(t)
+	got := make(chan []driver.MessageID, 1)
+	go func() {
+		var ids []driver.MessageID
+		for range recs {
+			m, err := k.Next(ctx)
+			if err != nil {
+				t.Error(err)
+				break
+			}
+			ids = append(ids, m.ID())
+		}
+		got <- ids
+	}()
+	last := map[int32]int64{}
+	var ids []driver.MessageID
+	for i := 0; ids == nil; i++ {
+		offsets, err := k.toCommit()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for p, o := range offsets["t"] {
+			if o.Offset < last[p] || o.Epoch != 3 {
+				t.Fatalf("partition %d: position %+v after %d", p, o, last[p])
+			}
+			last[p] = o.Offset
+		}
+		if i%3 == 0 {
+			k.mu.Lock()
+			k.dropBatch(false)
+			k.mu.Unlock()
+		}
+		select {
+		case ids = <-got:
+		default:
+		}
+	}
+	if len(ids) != len(recs) {
+		t.Fatalf("Next returned %d records, want %d", len(ids), len(recs))
+	}
+	for i, r := range recs {
+		if want := (driver.MessageID{Stream: "t", Shard: driver.ShardID(r.Partition), Seq: driver.SeqNo(r.Offset)}); ids[i] != want {
+			t.Fatalf("record %d: %v, want %v", i, ids[i], want)
+		}
+	}
+	offsets, err := k.toCommit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p := range int32(3) {
+		if o := offsets["t"][p]; o.Offset != 2000 {
+			t.Fatalf("final position of partition %d: %+v, want 2000", p, o)
+		}
+	}
+}
+
+// TestHandOutRevocation: when the group takes a partition away while Next
+// hands out records, each of that partition's records is either handed out
+// before the revocation and counted in the offset committed for its next
+// owner, or never handed out; the other partitions lose nothing.
+func TestHandOutRevocation(t *testing.T) {
+	for round := range 30 {
+		recs := runs(3, 25, 20)
+		k := bufferedConsumer(driver.LoadBalanced, recs)
+		ctx := testContext(t)
+		started := make(chan struct{})
+		got := make(chan []driver.MessageID, 1)
+		go func() {
+			var ids []driver.MessageID
+			kept := 0 // records of partitions 0 and 2: 2*25*20
+			for kept < 1000 {
+				m, err := k.Next(ctx)
+				if err != nil {
+					t.Error(err)
+					break
+				}
+				if len(ids) == round {
+					close(started)
+				}
+				ids = append(ids, m.ID())
+				if m.Shard != 1 {
+					kept++
+				}
+			}
+			if len(ids) <= round {
+				close(started)
+			}
+			got <- ids
+		}()
+		<-started
+		offsets, closing := k.disown(map[string][]int32{"t": {1}})
+		if closing {
+			t.Fatal("disown reports closing")
+		}
+		ids := <-got
+		var p1 []driver.SeqNo
+		for _, id := range ids {
+			if id.Shard == 1 {
+				p1 = append(p1, id.Seq)
+			}
+		}
+		for i, s := range p1 {
+			if s != driver.SeqNo(i) {
+				t.Fatalf("round %d: partition 1 handed out %v, not a prefix", round, p1)
+			}
+		}
+		o, ok := offsets["t"][1]
+		switch {
+		case len(p1) == 0 && ok:
+			t.Fatalf("round %d: nothing of partition 1 handed out, but %+v committed for it", round, o)
+		case len(p1) > 0 && (!ok || o.Offset != int64(len(p1))):
+			t.Fatalf("round %d: partition 1 handed out up to %d, committed %+v (%v)", round, len(p1), o, ok)
+		}
+		if len(ids)-len(p1) != 1000 {
+			t.Fatalf("round %d: %d records of partitions 0 and 2, want 1000", round, len(ids)-len(p1))
+		}
+		after, err := k.toCommit()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := after["t"][1]; ok || after["t"][0].Offset != 500 || after["t"][2].Offset != 500 {
+			t.Fatalf("round %d: positions after the revocation: %+v", round, after)
+		}
+	}
+}
+
+func testContext(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// BenchmarkNextBuffered measures what Next costs per message on top of
+// franz-go: handing out polled records and keeping positions for Commit
+// (refilled in batches of 1000, the default prefetch, without a broker).
+func BenchmarkNextBuffered(b *testing.B) {
+	recs := runs(2, 500, 1)
+	k := bufferedConsumer(driver.Resumable, nil)
+	ctx := context.Background()
+	for i := range b.N {
+		if i%len(recs) == 0 {
+			k.mu.Lock()
+			k.settle()
+			k.batch, k.folded = recs, 0
+			k.cursor.Store(0)
+			k.mu.Unlock()
+		}
+		if _, err := k.Next(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
