@@ -76,7 +76,7 @@ func scanForRecovery(path string, data []byte) (*recovery, error) {
 			break
 		}
 		if err != nil {
-			if validDataAfter(sc, err) {
+			if validDataAfter(sc) {
 				return nil, fmt.Errorf("ssfile: append: damage followed by valid messages; repair the file first: %w", err)
 			}
 			rec.reason = fmt.Sprintf("damaged tail: %v", err)
@@ -121,10 +121,13 @@ func scanForRecovery(path string, data []byte) (*recovery, error) {
 	return rec, nil
 }
 
-// validDataAfter reports whether a valid beacon followed by a valid message
-// exists after the damage the scanner stopped at: then the damage is not a
-// torn tail, and cutting it would lose messages.
-func validDataAfter(sc *scanner, _ error) bool {
+// validDataAfter reports whether valid messages follow the damage the scanner
+// stopped at: after a valid beacon, or without a gap up to the end of the
+// file. Then the damage is not a torn tail, and cutting it would lose them.
+func validDataAfter(sc *scanner) bool {
+	if sc.validAfter(sc.pos) { // pos: where the damaged message begins
+		return true
+	}
 	for n := int(sc.pos/sc.layout.Interval) + 1; sc.layout.Offset(n) < int64(len(sc.data)); n++ {
 		probe := *sc
 		probe.keys = make(map[string]string)

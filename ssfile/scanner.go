@@ -21,6 +21,9 @@ type scanner struct {
 	head    []byte            // scratch for a message header split by a beacon
 	markers uint64            // markers in the beacons before pos
 	pending uint64            // markers passed by the message being decoded
+
+	probe   bool // a scanner of validAfter: no nested search
+	lenient bool // do not check beacons' counts of remaining bytes
 }
 
 func newScanner(path string, data []byte, h format.Header) *scanner {
@@ -65,7 +68,7 @@ func (s *scanner) read(verify bool) (Message, error) {
 		// beacon, which the whole frame is gathered across below.
 		s.head, _, err = s.gather(p, headLen, s.head[:0], -1, false)
 		if err != nil {
-			return Message{}, err
+			return Message{}, s.short(p, err)
 		}
 		head = s.head
 	}
@@ -78,15 +81,15 @@ func (s *scanner) read(verify bool) (Message, error) {
 	if total <= s.layout.Room(p) {
 		// The common case: no beacon inside, decode in place.
 		if p+total > int64(len(s.data)) {
-			return Message{}, errShort
+			return Message{}, s.short(p, errShort)
 		}
 		return s.decode(p, s.data[p:p+total], p+total, verify)
 	}
-	// Spliced: the frame spans more bytes than total, so a file shorter than
-	// that cannot hold it. Checking first keeps a damaged size field from
-	// making the reader allocate gigabytes.
-	if p+total > int64(len(s.data)) {
-		return Message{}, errShort
+	// Spliced. Walk the beacons it crosses before allocating: a damaged
+	// size field must not make the reader allocate gigabytes, and a
+	// beacon that disagrees with it shows the damage.
+	if _, err := s.walk(p, total); err != nil {
+		return Message{}, s.short(p, err)
 	}
 	frame, end, err := s.gather(p, int(total), make([]byte, 0, total), int(total), true)
 	if err != nil {
@@ -168,7 +171,7 @@ func (s *scanner) skipBeacon(p int64, remaining int, record bool) (int64, error)
 		}
 		return p, corrupt(s.path, p, fmt.Errorf("beacon: %w", err))
 	}
-	if remaining >= 0 && int(info.Remaining) != remaining {
+	if remaining >= 0 && int(info.Remaining) != remaining && !s.lenient {
 		return p, corrupt(s.path, p, fmt.Errorf("beacon says %d bytes of a message remain, the message has %d", info.Remaining, remaining))
 	}
 	if record {
@@ -269,3 +272,71 @@ func (s *scanner) scanTo(t Target) error {
 }
 
 func be64(b []byte) uint64 { return uint64(be32(b))<<32 | uint64(be32(b[4:])) }
+
+// walk follows a frame of n bytes from p across the beacons inside it,
+// checking that each counts what remains of the frame, without copying. It
+// returns errShort when the data ends first.
+func (s *scanner) walk(p, n int64) (int64, error) {
+	for done := int64(0); ; {
+		chunk := min(n-done, s.layout.Room(p))
+		if p+chunk > int64(len(s.data)) {
+			return p, errShort
+		}
+		p += chunk
+		done += chunk
+		if done == n {
+			return p, nil
+		}
+		var err error
+		if p, err = s.skipBeacon(p, int(n-done), false); err != nil {
+			return p, err
+		}
+	}
+}
+
+// short decides what a frame at p that the data does not hold is: the end of
+// a write still in progress (or torn by a crash), unless valid messages
+// follow it up to the end of the data, which shows that its size field is
+// damaged.
+func (s *scanner) short(p int64, err error) error {
+	if !errors.Is(err, errShort) || s.probe || !s.validAfter(p) {
+		return err
+	}
+	return corrupt(s.path, p, fmt.Errorf("the message claims to extend past the end of the data, yet valid messages follow it: %w", format.ErrShortInput))
+}
+
+// validAfter reports whether, from some offset after p, messages decode and
+// verify without a gap up to the end of the data. A write in progress or torn
+// by a crash leaves only a prefix of one frame after p, which such a chain
+// could match only if that frame's payload held frames itself, ending right
+// at the cut. The frame at p itself counts when only a beacon's count of its
+// remaining bytes is wrong: then the beacon is damaged, not the message.
+func (s *scanner) validAfter(p int64) bool {
+	end := int64(len(s.data))
+	for q := p; q < end; q++ {
+		probe := scanner{path: s.path, data: s.data, layout: s.layout, keys: s.keys, probe: true, lenient: q == p}
+		if q == p {
+			probe.pos = p
+		} else if s.layout.IsBoundary(q) {
+			if probe.seekBeacon(int(q/s.layout.Interval)) != nil {
+				continue
+			}
+		} else {
+			k := int64(s.data[q])
+			if k > format.MaxStreamKeyLen || q+1+k > end || !format.ValidStreamKey(s.data[q+1:q+1+k]) {
+				continue
+			}
+			probe.pos = q
+		}
+		n := 0
+		for ; ; n++ {
+			if _, err := probe.next(); err != nil {
+				break
+			}
+		}
+		if n > 0 && probe.atEnd() {
+			return true
+		}
+	}
+	return false
+}
