@@ -67,17 +67,21 @@ func (c *Consumer) acquire(ctx context.Context, sem chan struct{}) error {
 		return err
 	}
 	select {
-	case sem <- struct{}{}:
-		if c.isClosed() {
-			<-sem
+	case sem <- struct{}{}: // free, the common case: no need to watch ctx and Close
+	default:
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-c.done:
 			return ErrClosed
 		}
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-c.done:
+	}
+	if c.isClosed() {
+		<-sem
 		return ErrClosed
 	}
+	return nil
 }
 
 // Next returns the next message. It blocks until there is one, or returns
