@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"net"
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -491,7 +493,7 @@ func (k *Consumer) Next(ctx context.Context) (driver.Message, error) {
 			case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded),
 				errors.Is(err, kgo.ErrClientClosed):
 				// reported below from ctx and closed
-			case isDataLoss(err), kerr.IsRetriable(err):
+			case isDataLoss(err), kerr.IsRetriable(err), transientGroupErr(err):
 				k.conn.log.Warn("kafka: consuming", "topic", t, "partition", p, "err", err)
 			case fatal == nil:
 				fatal = fmt.Errorf("topic %q partition %d: %w", t, p, err)
@@ -518,6 +520,29 @@ func (k *Consumer) Next(ctx context.Context) (driver.Message, error) {
 func isDataLoss(err error) bool {
 	var dl *kgo.ErrDataLoss
 	return errors.As(err, &dl)
+}
+
+// transientGroupErr reports whether err is a group session failure that
+// franz-go recovers from by itself, rejoining once the group coordinator
+// answers again (a broker restart, a coordinator moving): a retriable Kafka
+// error, a broken connection, or a refused or timed-out dial. Next then
+// keeps waiting; other failures (authorization, a bad group setting, a host
+// that does not exist) are its errors.
+func transientGroupErr(err error) bool {
+	var gs *kgo.ErrGroupSession
+	if !errors.As(err, &gs) || gs.Err == nil {
+		return false
+	}
+	if kerr.IsRetriable(gs.Err) || kgo.IsRetryableBrokerErr(gs.Err) {
+		return true
+	}
+	var op *net.OpError
+	if !errors.As(gs.Err, &op) || op.Op != "dial" {
+		return false
+	}
+	var dns *net.DNSError
+	notFound := errors.As(gs.Err, &dns) && dns.IsNotFound
+	return !notFound && !errors.Is(gs.Err, syscall.EACCES) && !errors.Is(gs.Err, syscall.EPERM)
 }
 
 // install, called by Next with mu held once the batch is all out (and

@@ -47,6 +47,22 @@
 // when the consumer started. The Wildcard key reads every topic but Kafka's
 // internal ones; it needs a RealTime consumer reading from the earliest.
 //
+// # Broker outages
+//
+// A broker that goes away and comes back (a restart, a leader or group
+// coordinator moving) is waited for, not reported. Producers retry (franz-go's
+// defaults: idempotent, unlimited retries, no delivery timeout): a receipt
+// waits until its message is stored, exactly once and in order within its
+// partition, or until the Wait's ctx ends. A Next blocked meanwhile waits,
+// bounded by its ctx, and goes on where it was; transient failures are
+// logged as warnings. A Commit during the outage may fail (retry it). A
+// LoadBalanced member whose group session broke rejoins the group and
+// resumes each partition from the group's committed offset, so it may
+// receive again messages it had returned but not committed (at least once;
+// committed messages are not handed out again). A RealTime or Resumable
+// consumer keeps its place and receives nothing twice. The adapter's test
+// TestBrokerRestart checks all of this against a real broker.
+//
 // # URI options
 //
 //	timeout=10s              dial and request timeout (also driver.ConnectOptions.Timeout)

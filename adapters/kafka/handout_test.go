@@ -2,9 +2,15 @@ package kafka
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/seastream/ss/streamer/driver"
@@ -199,6 +205,33 @@ func BenchmarkNextBuffered(b *testing.B) {
 		}
 		if _, err := k.Next(ctx); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestTransientGroupErr: group session failures franz-go recovers from
+// (broker restart, coordinator moving) keep Next waiting; others are its
+// errors.
+func TestTransientGroupErr(t *testing.T) {
+	refused := &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
+	noHost := &net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Err: "no such host", Name: "nohost", IsNotFound: true}}
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{&kgo.ErrGroupSession{Err: fmt.Errorf("unable to dial: %w", refused)}, true},
+		{&kgo.ErrGroupSession{Err: io.EOF}, true},
+		{&kgo.ErrGroupSession{Err: kerr.CoordinatorNotAvailable}, true},
+		{&kgo.ErrGroupSession{Err: kerr.NotCoordinator}, true},
+		{&kgo.ErrGroupSession{Err: kerr.GroupAuthorizationFailed}, false},
+		{&kgo.ErrGroupSession{Err: kerr.InvalidSessionTimeout}, false},
+		{&kgo.ErrGroupSession{Err: fmt.Errorf("unable to dial: %w", noHost)}, false},
+		{&kgo.ErrGroupSession{}, false},
+		{fmt.Errorf("unable to dial: %w", refused), false}, // not a group session failure
+		{kerr.CoordinatorNotAvailable, false},
+	} {
+		if got := transientGroupErr(tc.err); got != tc.want {
+			t.Errorf("transientGroupErr(%v) = %v, want %v", tc.err, got, tc.want)
 		}
 	}
 }
