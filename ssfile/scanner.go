@@ -302,7 +302,8 @@ func (s *scanner) short(p int64, err error) error {
 	if !errors.Is(err, errShort) || s.probe || !s.validAfter(p) {
 		return err
 	}
-	return corrupt(s.path, p, fmt.Errorf("the message claims to extend past the end of the data, yet valid messages follow it: %w", format.ErrShortInput))
+	// Not wrapping format.ErrShortInput: this is damage, not a short read.
+	return corrupt(s.path, p, errors.New("the message's size reaches past the end of the data, yet valid messages follow it: its header is damaged"))
 }
 
 // validAfter reports whether, from some offset after p, messages decode and
@@ -312,6 +313,9 @@ func (s *scanner) short(p int64, err error) error {
 // at the cut. The frame at p itself counts when only a beacon's count of its
 // remaining bytes is wrong: then the beacon is damaged, not the message.
 func (s *scanner) validAfter(p int64) bool {
+	if s.survivesBeacon(p) {
+		return true
+	}
 	end := int64(len(s.data))
 	for q := p; q < end; q++ {
 		probe := scanner{path: s.path, data: s.data, layout: s.layout, keys: s.keys, probe: true, lenient: q == p}
@@ -335,6 +339,46 @@ func (s *scanner) validAfter(p int64) bool {
 			}
 		}
 		if n > 0 && probe.atEnd() {
+			return true
+		}
+	}
+	return false
+}
+
+// survivesBeacon reports whether the frame at p, spliced by one beacon whose
+// structure is damaged, verifies for some size of that beacon: then the
+// message is intact and only the beacon is damaged. Torn writes only cut a
+// file short, so a damaged beacon is never the sign of one.
+func (s *scanner) survivesBeacon(p int64) bool {
+	end := int64(len(s.data))
+	p, err := s.skipBeacon(p, -1, false)
+	if err != nil || p >= end {
+		return false
+	}
+	k := int64(s.data[p])
+	headLen := 1 + k + 28
+	boundary := p + s.layout.Room(p)
+	if p+headLen > min(boundary, end) {
+		return false // the header itself is split: not worth guessing
+	}
+	total := headLen + int64(be32(s.data[p+1+k+24:])) + 3
+	before := boundary - p
+	rest := total - before
+	if rest <= 0 {
+		return false // not spliced
+	}
+	maxBeacon := int64(7 + format.MarkersPerBeacon(uint32(s.layout.Interval))*format.MaxMarkerSize)
+	var frame []byte
+	for size := int64(7); size <= maxBeacon; size++ {
+		tail := boundary + size
+		if tail+rest > end {
+			return false
+		}
+		if rest > s.layout.Room(tail) || s.data[tail+rest-1] != format.Terminator {
+			continue // one beacon only; and the frame must end in 0x0D
+		}
+		frame = append(append(frame[:0], s.data[p:boundary]...), s.data[tail:tail+rest]...)
+		if _, _, err := format.DecodeMessage(frame); err == nil {
 			return true
 		}
 	}
