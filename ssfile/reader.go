@@ -214,11 +214,17 @@ func (r *Reader) Size() int64 { return r.size }
 // grow makes the first size bytes of the file readable.
 func (r *Reader) grow(size int64) error {
 	if size > int64(len(r.mapping)) {
-		m, err := mmap.MapRegion(r.f, int((size+mapChunk-1)/mapChunk*mapChunk), mmap.RDONLY, 0, 0)
+		// Grow geometrically, so that following a large file makes few
+		// mappings.
+		n := max((size+mapChunk-1)/mapChunk*mapChunk, 2*int64(len(r.mapping)))
+		m, err := mmap.MapRegion(r.f, int(n), mmap.RDONLY, 0, 0)
 		if err != nil {
 			return fmt.Errorf("ssfile: mapping %s: %w", r.path, err)
 		}
 		if r.mapping != nil {
+			// Payloads may point into the old mapping: keep it, but
+			// hand its pages back; they are read again if touched.
+			releasePages(r.mapping[:min(int64(len(r.mapping)), r.size)/int64(os.Getpagesize())*int64(os.Getpagesize())])
 			r.old = append(r.old, r.mapping)
 		}
 		r.mapping = m

@@ -67,7 +67,14 @@ func scanForRecovery(path string, data []byte) (*recovery, error) {
 	sc := newScanner(path, data, h)
 	cut := int64(format.HeaderSize) // end of the last message kept
 	var eos *Message                // a trailing end-of-stream message, not yet kept
+	var released int64
 	for {
+		if sc.pos-released >= releaseChunk+releaseKeep {
+			// Recovery reads the whole file once: hand back what it passed.
+			end := (sc.pos - releaseKeep) / int64(os.Getpagesize()) * int64(os.Getpagesize())
+			releasePages(data[released:end])
+			released = end
+		}
 		msg, err := sc.next()
 		if errors.Is(err, errShort) {
 			if sc.pos < int64(len(data)) {
