@@ -202,7 +202,7 @@ func TestBadInput(t *testing.T) {
 			defer r.Close()
 			return r.Seek(ssfile.SeqNoTarget("a", 0, 100))
 		}, want: []error{ssfile.ErrNotFound}, names: "ssfile.ErrNotFound"},
-		{input: "ssfile.WithBeaconInterval(1000)", try: func() error { return appendClose(p("iv.ss"), ssfile.WithBeaconInterval(1000)) }, noSentinel: true},
+		{input: "ssfile.WithBeaconInterval(1000)", try: func() error { return appendClose(p("iv.ss"), ssfile.WithBeaconInterval(1000)) }, want: []error{ssfile.ErrInvalidOption}, names: "ssfile.ErrInvalidOption"},
 		{input: "ssfile.WithFileName(200 bytes)", try: func() error { return appendClose(p("name.ss"), ssfile.WithFileName(strings.Repeat("n", 200))) }, want: []error{format.ErrFileNameTooLong}, names: "format.ErrFileNameTooLong"},
 
 		// Files changed under a follower.

@@ -9,6 +9,9 @@ var (
 	// ErrClosed is returned by every method of a closed Writer or Reader.
 	ErrClosed = errors.New("ssfile: closed")
 
+	// ErrInvalidOption means an option was given a value it does not take.
+	ErrInvalidOption = errors.New("ssfile: invalid option")
+
 	// ErrLocked means another Writer, in this or another process, has the file
 	// open. Close it first, or read the file with Open instead.
 	ErrLocked = errors.New("ssfile: the file is open by another writer")

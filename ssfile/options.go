@@ -62,7 +62,7 @@ func defaultWriterConfig() writerConfig {
 func WithBeaconInterval(n uint32) Option {
 	return func(c *writerConfig) error {
 		if n == 0 || n%1024 != 0 {
-			return fmt.Errorf("ssfile: beacon interval %d is not a positive multiple of 1024", n)
+			return fmt.Errorf("%w: beacon interval %d is not a positive multiple of 1024", ErrInvalidOption, n)
 		}
 		c.interval = n
 		return nil
@@ -80,7 +80,7 @@ func withAnyBeaconInterval(n uint32) Option {
 func WithSizeLimit(n int64) Option {
 	return func(c *writerConfig) error {
 		if n < 1024 {
-			return fmt.Errorf("ssfile: size limit %d is below 1024 bytes", n)
+			return fmt.Errorf("%w: size limit %d is below 1024 bytes", ErrInvalidOption, n)
 		}
 		c.sizeLimit = n
 		return nil
@@ -92,7 +92,7 @@ func WithSizeLimit(n int64) Option {
 func WithBufferSize(n int) Option {
 	return func(c *writerConfig) error {
 		if n <= 0 {
-			return fmt.Errorf("ssfile: buffer size %d is not positive", n)
+			return fmt.Errorf("%w: buffer size %d is not positive", ErrInvalidOption, n)
 		}
 		c.bufferSize = n
 		return nil
@@ -103,7 +103,7 @@ func WithBufferSize(n int) Option {
 func WithDurability(d Durability) Option {
 	return func(c *writerConfig) error {
 		if d.every < 0 {
-			return fmt.Errorf("ssfile: negative sync period %v", d.every)
+			return fmt.Errorf("%w: negative sync period %v", ErrInvalidOption, d.every)
 		}
 		c.durability = d
 		return nil

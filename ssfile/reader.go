@@ -55,7 +55,7 @@ type readerConfig struct {
 func WithMode(m Mode) ReaderOption {
 	return func(c *readerConfig) error {
 		if m < Replay || m > LiveReplay {
-			return fmt.Errorf("ssfile: unknown mode %d", int(m))
+			return fmt.Errorf("%w: unknown mode %d", ErrInvalidOption, int(m))
 		}
 		c.mode = m
 		return nil
@@ -68,7 +68,7 @@ func WithMode(m Mode) ReaderOption {
 func WithPollInterval(d time.Duration) ReaderOption {
 	return func(c *readerConfig) error {
 		if d <= 0 {
-			return fmt.Errorf("ssfile: poll interval %v is not positive", d)
+			return fmt.Errorf("%w: poll interval %v is not positive", ErrInvalidOption, d)
 		}
 		c.poll = d
 		return nil
