@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"regexp"
 	"sort"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -189,7 +190,22 @@ func (c *Conn) fetchCommitted(ctx context.Context, group string, md map[string]t
 		req.Topics = append(req.Topics, rt)
 		byID[ti.id] = t
 	}
-	resp, err := req.RequestWith(ctx, c.admin)
+	var resp *kmsg.OffsetFetchResponse
+	err := retryCoordinator(ctx, func() error {
+		var err error
+		if resp, err = req.RequestWith(ctx, c.admin); err != nil {
+			return err
+		}
+		if err := kerr.ErrorForCode(resp.ErrorCode); coordinatorErr(err) {
+			return err
+		}
+		for _, g := range resp.Groups {
+			if err := kerr.ErrorForCode(g.ErrorCode); coordinatorErr(err) {
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, wrapErr("fetch committed offsets", err)
 	}
@@ -260,7 +276,21 @@ func (c *Conn) commitSimple(ctx context.Context, group string, offsets map[strin
 		}
 		req.Topics = append(req.Topics, rt)
 	}
-	resp, err := req.RequestWith(ctx, c.admin)
+	var resp *kmsg.OffsetCommitResponse
+	err := retryCoordinator(ctx, func() error {
+		var err error
+		if resp, err = req.RequestWith(ctx, c.admin); err != nil {
+			return err
+		}
+		for _, t := range resp.Topics {
+			for _, p := range t.Partitions {
+				if err := kerr.ErrorForCode(p.ErrorCode); coordinatorErr(err) {
+					return err
+				}
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return wrapErr("commit", err)
 	}
@@ -310,4 +340,34 @@ func (k kgoLogger) Log(level kgo.LogLevel, msg string, keyvals ...any) {
 		l = slog.LevelDebug
 	}
 	k.l.Log(context.Background(), l, "kafka: "+msg, keyvals...)
+}
+
+// coordinatorErr reports whether err says the group coordinator is not
+// available, still loading or elsewhere: what a broker that just started or
+// restarted answers for a while, and a cluster moving a coordinator.
+func coordinatorErr(err error) bool {
+	return errors.Is(err, kerr.CoordinatorNotAvailable) || errors.Is(err, kerr.CoordinatorLoadInProgress) ||
+		errors.Is(err, kerr.NotCoordinator)
+}
+
+// retryCoordinator calls req until it returns nil or an error other than a
+// coordinator error, backing off from 50 ms to 1 s in between (franz-go
+// forgets the stale coordinator but leaves the retry to the caller). When
+// ctx ends first, it returns ctx's error, wrapping the last one too.
+func retryCoordinator(ctx context.Context, req func() error) error {
+	backoff := 50 * time.Millisecond
+	for {
+		err := req()
+		if !coordinatorErr(err) {
+			return err
+		}
+		t := time.NewTimer(backoff)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%w (while the group coordinator answered: %w)", ctx.Err(), err)
+		}
+		backoff = min(2*backoff, time.Second)
+	}
 }

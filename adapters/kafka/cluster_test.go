@@ -66,6 +66,12 @@ func open(t testing.TB, uri string, opts ...streamer.Option) *streamer.Streamer 
 	if err != nil {
 		t.Fatalf("Open(%q): %v", uri, err)
 	}
-	t.Cleanup(func() { _ = s.Close(context.Background()) })
+	t.Cleanup(func() {
+		// Bounded: with the broker gone, ending a producer with unsent
+		// messages would wait for it.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = s.Close(ctx)
+	})
 	return s
 }

@@ -54,7 +54,7 @@ func TestBrokerRestart(t *testing.T) {
 	if brokers == "" || script == "" {
 		t.Skipf("set %s and %s (the absolute path of scripts/kafka.sh, as .ci/run exports them) to restart the broker mid-stream", brokersEnv, scriptEnv)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	var bg sync.WaitGroup // the producer and readers, stopped by cancel
 	defer func() {
 		cancel()
