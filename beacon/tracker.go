@@ -28,12 +28,18 @@ type Tracker struct {
 	byKey   map[string]map[uint64]*Stream
 	sorted  []*Stream // in (key, shard) order
 	written uint64    // markers written so far, for the rotation
+	last    *Stream   // the stream of the last update: runs of one stream skip the maps
 }
 
 // Update records one message. SeaStreamer keeps the maximum sequence number
 // and timestamp, so a marker never goes backwards.
 func (t *Tracker) Update(key string, shard, seq, ts uint64, checksum uint16) {
-	t.state(key, shard).update(seq, ts, checksum)
+	if l := t.last; l != nil && l.Shard == shard && l.Key == key {
+		l.update(seq, ts, checksum)
+		return
+	}
+	t.last = t.state(key, shard)
+	t.last.update(seq, ts, checksum)
 }
 
 // UpdateBytes is Update for a key held as bytes; it allocates only for a

@@ -26,6 +26,8 @@ type Writer struct {
 	err     error  // latched failure
 	closed  bool
 
+	maxBeacon int64 // the largest beacon of this file's interval
+
 	stop chan struct{} // stops the periodic syncer
 	done chan struct{}
 }
@@ -139,7 +141,8 @@ func start(f *os.File, path string, cfg writerConfig) (*Writer, error) {
 }
 
 func newWriter(f *os.File, path string, cfg writerConfig, h format.Header, mux *beacon.Muxer) *Writer {
-	w := &Writer{f: f, path: path, cfg: cfg, header: h, mux: mux, buf: make([]byte, 0, cfg.bufferSize+64<<10)}
+	w := &Writer{f: f, path: path, cfg: cfg, header: h, mux: mux, buf: make([]byte, 0, cfg.bufferSize+64<<10),
+		maxBeacon: int64(7 + format.MarkersPerBeacon(h.BeaconInterval)*format.MaxMarkerSize)}
 	if cfg.durability.every > 0 {
 		w.stop, w.done = make(chan struct{}), make(chan struct{})
 		go w.syncEvery(cfg.durability.every)
@@ -171,7 +174,7 @@ func (w *Writer) write(h format.MessageHeader, payload []byte) error {
 	// A frame grows by at most one beacon per interval it crosses; check
 	// the bound first so that the muxer never commits a frame that won't fit.
 	frame := int64(format.MessageSize(len(h.StreamKey), len(payload)))
-	if frame+beaconBound(w.header.BeaconInterval, off, frame) > room {
+	if frame+w.beaconBound(frame) > room {
 		if frame > room || !fitsExactly(w.mux, h, payload, room) {
 			return &OffsetError{Path: w.path, Offset: off, Err: ErrSizeLimit}
 		}
@@ -186,11 +189,12 @@ func (w *Writer) write(h format.MessageHeader, payload []byte) error {
 	return nil
 }
 
-// beaconBound is the most that beacons can add to a frame of size n at off.
-func beaconBound(interval uint32, off, n int64) int64 {
-	l := beacon.Layout{Interval: int64(interval)}
-	crossings := (off%l.Interval + n + l.Interval - 1) / l.Interval // generous
-	return crossings * int64(7+format.MarkersPerBeacon(interval)*format.MaxMarkerSize)
+// beaconBound bounds what beacons can add to a frame of n bytes. The frame
+// alone crosses at most n/interval + 1 boundaries; the beacons lengthen it,
+// but a beacon is at most about a third of an interval (format
+// MarkersPerBeacon), so twice that is a bound.
+func (w *Writer) beaconBound(n int64) int64 {
+	return 2 * (n/int64(w.header.BeaconInterval) + 1) * w.maxBeacon
 }
 
 // fitsExactly reports whether the message fits in room bytes, by laying it out
