@@ -6,6 +6,7 @@ import (
 	"iter"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/seastream/ss/streamer/driver"
@@ -20,7 +21,7 @@ type Consumer struct {
 	streams []StreamKey
 	mode    ConsumerMode
 
-	nextSem chan struct{} // one Next at a time reaches the driver
+	next    turn          // one Next at a time reaches the driver
 	ctrlSem chan struct{} // one of Seek/Rewind/Assign/Unassign/Commit at a time
 
 	closeOnce sync.Once
@@ -30,7 +31,7 @@ type Consumer struct {
 func newConsumer(s *Streamer, dc driver.Consumer, streams []StreamKey, mode ConsumerMode) *Consumer {
 	return &Consumer{
 		s: s, dc: dc, streams: streams, mode: mode,
-		nextSem: make(chan struct{}, 1),
+		next:    turn{wake: make(chan struct{}, 1)},
 		ctrlSem: make(chan struct{}, 1),
 		done:    make(chan struct{}),
 	}
@@ -91,11 +92,58 @@ func (c *Consumer) acquire(ctx context.Context, sem chan struct{}) error {
 // it. Messages of one (stream, shard) come in order. The payload is
 // read-only and valid until the consumer is closed (see Message).
 func (c *Consumer) Next(ctx context.Context) (Message, error) {
-	if err := c.acquire(ctx, c.nextSem); err != nil {
+	if err := c.next.take(ctx, c.done); err != nil {
 		return Message{}, err
 	}
-	defer func() { <-c.nextSem }()
+	defer c.next.release()
+	if c.isClosed() {
+		return Message{}, ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return Message{}, err
+	}
 	return c.dc.Next(ctx)
+}
+
+// turn lets one caller at a time through, like a 1-slot semaphore that
+// honours ctx and Close, but costing one TryLock and one atomic load when
+// nobody waits: Next is on the hot path of every consumer.
+type turn struct {
+	mu      sync.Mutex
+	waiters atomic.Int32
+	wake    chan struct{} // 1-buffered: a release tells a waiter to retry
+}
+
+func (t *turn) take(ctx context.Context, done <-chan struct{}) error {
+	if t.mu.TryLock() {
+		return nil
+	}
+	t.waiters.Add(1)
+	defer t.waiters.Add(-1)
+	for {
+		// Retried after registering as a waiter, so that a release that
+		// did not see this waiter has already unlocked.
+		if t.mu.TryLock() {
+			return nil
+		}
+		select {
+		case <-t.wake:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-done:
+			return ErrClosed
+		}
+	}
+}
+
+func (t *turn) release() {
+	t.mu.Unlock()
+	if t.waiters.Load() > 0 {
+		select {
+		case t.wake <- struct{}{}:
+		default: // a token is already there for some waiter
+		}
+	}
 }
 
 // Messages returns an iterator over the consumer's messages, for range
