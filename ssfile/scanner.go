@@ -24,6 +24,8 @@ type scanner struct {
 
 	probe   bool // a scanner of validAfter: no nested search
 	lenient bool // do not check beacons' counts of remaining bytes
+
+	lastValidAfter validAfterResult // callers retry the same offset
 }
 
 func newScanner(path string, data []byte, h format.Header) *scanner {
@@ -68,7 +70,7 @@ func (s *scanner) read(verify bool) (Message, error) {
 		// beacon, which the whole frame is gathered across below.
 		s.head, _, err = s.gather(p, headLen, s.head[:0], -1, false)
 		if err != nil {
-			return Message{}, s.short(p, err)
+			return Message{}, s.short(p, err, verify)
 		}
 		head = s.head
 	}
@@ -81,7 +83,7 @@ func (s *scanner) read(verify bool) (Message, error) {
 	if total <= s.layout.Room(p) {
 		// The common case: no beacon inside, decode in place.
 		if p+total > int64(len(s.data)) {
-			return Message{}, s.short(p, errShort)
+			return Message{}, s.short(p, errShort, verify)
 		}
 		return s.decode(p, s.data[p:p+total], p+total, verify)
 	}
@@ -89,7 +91,7 @@ func (s *scanner) read(verify bool) (Message, error) {
 	// size field must not make the reader allocate gigabytes, and a
 	// beacon that disagrees with it shows the damage.
 	if _, err := s.walk(p, total); err != nil {
-		return Message{}, s.short(p, err)
+		return Message{}, s.short(p, err, verify)
 	}
 	frame, end, err := s.gather(p, int(total), make([]byte, 0, total), int(total), true)
 	if err != nil {
@@ -298,8 +300,10 @@ func (s *scanner) walk(p, n int64) (int64, error) {
 // a write still in progress (or torn by a crash), unless valid messages
 // follow it up to the end of the data, which shows that its size field is
 // damaged.
-func (s *scanner) short(p int64, err error) error {
-	if !errors.Is(err, errShort) || s.probe || !s.validAfter(p) {
+func (s *scanner) short(p int64, err error, verify bool) error {
+	// Only for messages handed out: a seek passing over frames stops at
+	// the data's end either way, and the search is not free.
+	if !verify || !errors.Is(err, errShort) || s.probe || !s.validAfter(p) {
 		return err
 	}
 	// Not wrapping format.ErrShortInput: this is damage, not a short read.
@@ -313,11 +317,30 @@ func (s *scanner) short(p int64, err error) error {
 // at the cut. The frame at p itself counts when only a beacon's count of its
 // remaining bytes is wrong: then the beacon is damaged, not the message.
 func (s *scanner) validAfter(p int64) bool {
-	if s.survivesBeacon(p) {
-		return true
-	}
 	end := int64(len(s.data))
+	if c := s.lastValidAfter; c.at == p && c.end == end {
+		return c.valid
+	}
+	valid := s.survivesBeacon(p) || s.chainAfter(p)
+	s.lastValidAfter = validAfterResult{p, end, valid}
+	return valid
+}
+
+type validAfterResult struct {
+	at, end int64
+	valid   bool
+}
+
+// chainAfter is the search of validAfter, in linear time: a chain that fails
+// marks the frame starts it passed, and a later candidate that lands on one
+// of them would fail the same way.
+func (s *scanner) chainAfter(p int64) bool {
+	end := int64(len(s.data))
+	dead := make([]bool, end-p) // frame starts already on a failed chain
 	for q := p; q < end; q++ {
+		if dead[q-p] {
+			continue
+		}
 		probe := scanner{path: s.path, data: s.data, layout: s.layout, keys: s.keys, probe: true, lenient: q == p}
 		if q == p {
 			probe.pos = p
@@ -332,14 +355,20 @@ func (s *scanner) validAfter(p int64) bool {
 			}
 			probe.pos = q
 		}
-		n := 0
-		for ; ; n++ {
+		var passed []int64
+		for {
+			passed = append(passed, probe.pos)
 			if _, err := probe.next(); err != nil {
 				break
 			}
 		}
-		if n > 0 && probe.atEnd() {
+		if len(passed) > 1 && probe.atEnd() {
 			return true
+		}
+		for _, at := range passed {
+			if at > p && at < end {
+				dead[at-p] = true
+			}
 		}
 	}
 	return false
