@@ -23,8 +23,17 @@ type Writer struct {
 	buf     []byte // encoded bytes not yet written to the file
 	flushed int64  // bytes in the file
 	dirty   bool   // flushed bytes not yet synced
-	err     error  // latched failure
-	closed  bool
+
+	// A full buffer is written by writeLoop while the next one fills: the
+	// write(2) of one overlaps the encoding and checksumming of the other.
+	spare     []byte
+	inflight  bool // a buffer is with writeLoop
+	jobs      chan []byte
+	results   chan writeResult
+	loopDone  chan struct{}
+	flushedAt int64 // where writeLoop writes the buffer it has
+	err       error // latched failure
+	closed    bool
 
 	maxBeacon int64 // the largest beacon of this file's interval
 
@@ -36,6 +45,10 @@ type Writer struct {
 // given, and writes a new header.
 func Create(path string, opts ...Option) (*Writer, error) {
 	cfg, err := applyOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	h, err := newHeader(path, cfg) // before touching the file
 	if err != nil {
 		return nil, err
 	}
@@ -55,7 +68,7 @@ func Create(path string, opts ...Option) (*Writer, error) {
 		f.Close()
 		return nil, fmt.Errorf("ssfile: create: %w", err)
 	}
-	return start(f, path, cfg)
+	return start(f, path, cfg, h)
 }
 
 // Append opens the file at path for appending, creating it when it does not
@@ -81,11 +94,16 @@ func Append(path string, opts ...Option) (*Writer, error) {
 		return nil, err
 	}
 	if rec == nil { // empty, or a header torn at creation
+		h, err := newHeader(path, cfg)
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
 		if err := f.Truncate(0); err != nil {
 			f.Close()
 			return nil, fmt.Errorf("ssfile: append: %w", err)
 		}
-		return start(f, path, cfg)
+		return start(f, path, cfg, h)
 	}
 	if rec.end != rec.size {
 		cfg.logger.Warn("ssfile: cutting the end of the file", "path", path,
@@ -115,7 +133,8 @@ func applyOptions(opts []Option) (writerConfig, error) {
 	return cfg, nil
 }
 
-func start(f *os.File, path string, cfg writerConfig) (*Writer, error) {
+// newHeader is the header of a new file at path.
+func newHeader(path string, cfg writerConfig) (format.Header, error) {
 	h := format.Header{
 		FileName:       filepath.Base(path),
 		CreatedAt:      uint64(time.Now().UnixMilli()),
@@ -127,14 +146,18 @@ func start(f *os.File, path string, cfg writerConfig) (*Writer, error) {
 	if !cfg.createdAt.IsZero() {
 		h.CreatedAt = uint64(cfg.createdAt.UnixMilli())
 	}
-	w := newWriter(f, path, cfg, h, beacon.NewMuxer(h.BeaconInterval, 0, nil))
-	var err error
-	if w.buf, err = w.mux.AppendHeader(w.buf, h); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("ssfile: header: %w", err)
+	if err := h.Validate(); err != nil {
+		return h, fmt.Errorf("ssfile: header: %w", err)
 	}
+	return h, nil
+}
+
+// start writes the header of a new file; h is valid.
+func start(f *os.File, path string, cfg writerConfig, h format.Header) (*Writer, error) {
+	w := newWriter(f, path, cfg, h, beacon.NewMuxer(h.BeaconInterval, 0, nil))
+	w.buf, _ = w.mux.AppendHeader(w.buf, h)
 	if err := w.Flush(); err != nil {
-		w.f.Close()
+		w.Close() // stops the goroutines; the error is latched
 		return nil, err
 	}
 	return w, nil
@@ -142,7 +165,9 @@ func start(f *os.File, path string, cfg writerConfig) (*Writer, error) {
 
 func newWriter(f *os.File, path string, cfg writerConfig, h format.Header, mux *beacon.Muxer) *Writer {
 	w := &Writer{f: f, path: path, cfg: cfg, header: h, mux: mux, buf: make([]byte, 0, cfg.bufferSize+64<<10),
-		maxBeacon: int64(7 + format.MarkersPerBeacon(h.BeaconInterval)*format.MaxMarkerSize)}
+		maxBeacon: int64(7 + format.MarkersPerBeacon(h.BeaconInterval)*format.MaxMarkerSize),
+		jobs:      make(chan []byte), results: make(chan writeResult), loopDone: make(chan struct{})}
+	go w.writeLoop()
 	if cfg.durability.every > 0 {
 		w.stop, w.done = make(chan struct{}), make(chan struct{})
 		go w.syncEvery(cfg.durability.every)
@@ -184,8 +209,70 @@ func (w *Writer) write(h format.MessageHeader, payload []byte) error {
 		return fmt.Errorf("ssfile: write: %w", err)
 	}
 	if len(w.buf) >= w.cfg.bufferSize {
-		return w.flush()
+		return w.handOff()
 	}
+	return nil
+}
+
+type writeResult struct {
+	buf []byte
+	n   int
+	err error
+}
+
+// writeLoop writes the buffers handOff gives it, at the end of the file,
+// until Close closes jobs.
+func (w *Writer) writeLoop() {
+	defer close(w.loopDone)
+	for buf := range w.jobs {
+		// The offset is read here, not passed: handOff sends a buffer
+		// only after collecting the previous one, so flushed is stable.
+		n, err := w.f.WriteAt(buf, w.flushedAt)
+		w.results <- writeResult{buf, n, err}
+	}
+}
+
+// handOff gives the full buffer to writeLoop and goes on with the spare one.
+func (w *Writer) handOff() error {
+	if err := w.collect(); err != nil {
+		return err
+	}
+	w.flushedAt = w.flushed
+	w.inflight = true
+	w.jobs <- w.buf
+	if w.spare == nil {
+		w.spare = make([]byte, 0, cap(w.buf))
+	}
+	w.buf, w.spare = w.spare[:0], nil
+	return nil
+}
+
+// collect waits for the buffer writeLoop has, if any.
+func (w *Writer) collect() error {
+	if !w.inflight {
+		return nil
+	}
+	r := <-w.results
+	w.inflight = false
+	w.spare = r.buf[:0]
+	return w.wrote(r.n, r.err)
+}
+
+// wrote accounts for a write of n bytes at the end of the file. A failed
+// write is cut back, so that no part of a frame is left behind, and the
+// Writer refuses further writes.
+func (w *Writer) wrote(n int, err error) error {
+	if err != nil {
+		w.err = fmt.Errorf("%w: %w", ErrWriterFailed, err)
+		if n > 0 {
+			if terr := w.f.Truncate(w.flushed); terr != nil {
+				w.err = fmt.Errorf("%w: %w (cutting the partial write also failed: %v)", ErrWriterFailed, err, terr)
+			}
+		}
+		return w.err
+	}
+	w.flushed += int64(n)
+	w.dirty = true
 	return nil
 }
 
@@ -225,24 +312,17 @@ func (w *Writer) Flush() error {
 }
 
 func (w *Writer) flush() error {
+	if err := w.collect(); err != nil {
+		return err
+	}
 	if len(w.buf) > 0 {
 		// pwrite at the known end: the file offset is not trusted, and the
 		// bytes still go through write(2), which inotify reports to readers.
 		n, err := w.f.WriteAt(w.buf, w.flushed)
-		if err != nil {
-			// Never leave part of a frame behind: cut back to the last
-			// complete write, then refuse further writes.
-			w.err = fmt.Errorf("%w: %w", ErrWriterFailed, err)
-			if n > 0 {
-				if terr := w.f.Truncate(w.flushed); terr != nil {
-					w.err = fmt.Errorf("%w: %w (cutting the partial write also failed: %v)", ErrWriterFailed, err, terr)
-				}
-			}
-			return w.err
+		if err := w.wrote(n, err); err != nil {
+			return err
 		}
-		w.flushed += int64(n)
 		w.buf = w.buf[:0]
-		w.dirty = true
 	}
 	if w.cfg.durability.onFlush {
 		return w.sync()
@@ -342,8 +422,11 @@ func (w *Writer) Close() error {
 			err = w.sync()
 		}
 	}
+	err = errors.Join(err, w.collect()) // nothing is in flight after a flush, but after a failure there may be
 	w.closed = true
+	close(w.jobs)
 	w.mu.Unlock()
+	<-w.loopDone
 	if w.stop != nil {
 		close(w.stop)
 		<-w.done

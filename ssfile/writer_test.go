@@ -318,3 +318,13 @@ func TestReaderNeverReturnsCorruptPayload(t *testing.T) {
 		t.Fatalf("corrupt payload: %v", err)
 	}
 }
+
+func TestCreateWithBadHeaderKeepsTheFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.ss")
+	msgs := randomMessages(rand.New(rand.NewPCG(8, 8)), 5, 10)
+	writeFile(t, path, msgs)
+	if _, err := Create(path, WithFileName(string(make([]byte, 200)))); !errors.Is(err, format.ErrFileNameTooLong) {
+		t.Fatalf("create with a 200-byte name: %v", err)
+	}
+	checkMessages(t, path, msgs) // untouched
+}
