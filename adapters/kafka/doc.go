@@ -15,7 +15,12 @@
 // Received messages carry their topic, partition, offset and timestamp, so
 // an archive keeps them; a producer sends with the timestamp given
 // (streamer.WithTimestamp), but Kafka assigns offsets, so verbatim headers
-// are not supported.
+// are not supported. Kafka's time-based retention (retention.ms, 7 days by
+// default) counts from the records' timestamps: records sent with
+// timestamps older than that, e.g. an old archive relayed into Kafka, are
+// stored and acknowledged, then deleted at the broker's next retention
+// check (log.retention.check.interval.ms); raise the topic's retention.ms
+// (or set it to -1) before relaying old messages to keep them.
 //
 // # Consumer modes
 //

@@ -322,11 +322,15 @@ func salt(t *testing.T) string {
 }
 
 // orderedArchive writes n messages over streams a and b (shards 0 to 2) with
-// increasing millisecond timestamps into a new file.
+// increasing millisecond timestamps into a new file. The timestamps start an
+// hour ago: Kafka's time-based retention (7 days by default) counts from the
+// records' timestamps, so a broker deletes records timestamped further back
+// at its next retention check (30 s after it starts, then every 5 minutes),
+// possibly between replaying them into Kafka and reading them back.
 func orderedArchive(t *testing.T, a, b string, n int) (string, []string) {
 	t.Helper()
 	var ls []string
-	base := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
+	base := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
 	for i := range n {
 		key := a
 		if i%3 == 1 {
