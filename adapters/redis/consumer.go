@@ -586,16 +586,22 @@ func (k *Consumer) Unassign(stream driver.StreamKey, shard driver.ShardID) error
 // Next has returned so far that is not acknowledged yet. With AckImmediate
 // there is nothing to do.
 func (k *Consumer) Commit(ctx context.Context) error {
-	if k.closed.Load() {
-		return driver.ErrClosed
-	}
-	if k.group == "" {
-		return driver.ErrCommitNotAllowed
-	}
-	if k.acks == nil {
-		return nil
+	if ok, err := k.acking(); !ok {
+		return err
 	}
 	return k.acks.commit(ctx, true)
+}
+
+// acking reports whether acknowledgements apply to this consumer, or why
+// Commit, Ack and CommitAcked may not be called (no error: nothing to do).
+func (k *Consumer) acking() (bool, error) {
+	if k.closed.Load() {
+		return false, driver.ErrClosed
+	}
+	if k.group == "" {
+		return false, driver.ErrCommitNotAllowed
+	}
+	return k.acks != nil, nil
 }
 
 // Ack marks the message with header h as processed; AckRolling sends the
@@ -606,14 +612,8 @@ func (k *Consumer) Commit(ctx context.Context) error {
 //	var rc *redis.Consumer
 //	if c.As(&rc) { err = rc.Ack(msg.Header) }
 func (k *Consumer) Ack(h driver.Header) error {
-	if k.closed.Load() {
-		return driver.ErrClosed
-	}
-	if k.group == "" {
-		return driver.ErrCommitNotAllowed
-	}
-	if k.acks == nil {
-		return nil
+	if ok, err := k.acking(); !ok {
+		return err
 	}
 	k.mu.Lock()
 	key, ok := k.reading[h.StreamShard()]
@@ -628,14 +628,8 @@ func (k *Consumer) Ack(h driver.Header) error {
 // CommitAcked sends the acknowledgements of the messages marked with Ack
 // (SeaStreamer's commit), leaving the others pending.
 func (k *Consumer) CommitAcked(ctx context.Context) error {
-	if k.closed.Load() {
-		return driver.ErrClosed
-	}
-	if k.group == "" {
-		return driver.ErrCommitNotAllowed
-	}
-	if k.acks == nil {
-		return nil
+	if ok, err := k.acking(); !ok {
+		return err
 	}
 	return k.acks.commit(ctx, false)
 }
