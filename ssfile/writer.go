@@ -13,6 +13,9 @@ import (
 )
 
 // Writer appends messages to a .ss file. It is safe for concurrent use.
+//
+// A Writer runs a goroutine that writes full buffers while the next one
+// fills (and, with SyncEvery, one that syncs); Close stops them and waits.
 type Writer struct {
 	mu      sync.Mutex
 	f       *os.File
@@ -406,7 +409,8 @@ func (w *Writer) Size() int64 {
 }
 
 // Close writes the end-of-stream message if WithEndOfStream was given,
-// flushes, syncs, stops the background syncer and closes the file.
+// flushes, syncs, stops the Writer's goroutines, waiting for them, and closes
+// the file.
 func (w *Writer) Close() error {
 	w.mu.Lock()
 	if w.closed {
