@@ -17,10 +17,8 @@ type scanner struct {
 	layout beacon.Layout
 	pos    int64 // next message start, or a boundary with a beacon before it
 
-	keys    map[string]string // interned stream keys
-	head    []byte            // scratch for a message header split by a beacon
-	markers uint64            // markers in the beacons before pos
-	pending uint64            // markers passed by the message being decoded
+	keys map[string]string // interned stream keys
+	head []byte            // scratch for a message header split by a beacon
 
 	probe   bool // a scanner of validAfter: no nested search
 	lenient bool // do not check beacons' counts of remaining bytes
@@ -51,8 +49,7 @@ func (s *scanner) next() (Message, error) { return s.read(true) }
 func (s *scanner) skip() (Message, error) { return s.read(false) }
 
 func (s *scanner) read(verify bool) (Message, error) {
-	s.pending = 0
-	p, err := s.skipBeacon(s.pos, 0, true)
+	p, err := s.skipBeacon(s.pos, 0)
 	if err != nil {
 		return Message{}, err
 	}
@@ -68,7 +65,7 @@ func (s *scanner) read(verify bool) (Message, error) {
 	if room := s.layout.Room(p); int64(headLen) > room {
 		// A beacon splits the header: copy it out, without counting the
 		// beacon, which the whole frame is gathered across below.
-		s.head, _, err = s.gather(p, headLen, s.head[:0], -1, false)
+		s.head, _, err = s.gather(p, headLen, s.head[:0], -1)
 		if err != nil {
 			return Message{}, s.short(p, err, verify)
 		}
@@ -93,7 +90,7 @@ func (s *scanner) read(verify bool) (Message, error) {
 	if _, err := s.walk(p, total); err != nil {
 		return Message{}, s.short(p, err, verify)
 	}
-	frame, end, err := s.gather(p, int(total), make([]byte, 0, total), int(total), true)
+	frame, end, err := s.gather(p, int(total), make([]byte, 0, total), int(total))
 	if err != nil {
 		return Message{}, err
 	}
@@ -115,7 +112,6 @@ func (s *scanner) decode(start int64, frame []byte, end int64, verify bool) (Mes
 		s.keys[key] = key
 	}
 	s.pos = end
-	s.markers += s.pending
 	return Message{
 		MessageHeader: format.MessageHeader{StreamKey: key, ShardID: raw.ShardID, SeqNo: raw.SeqNo, Timestamp: raw.Timestamp},
 		Payload:       raw.Payload,
@@ -134,9 +130,8 @@ func (s *scanner) fail(off int64, err error) error {
 // gather appends to buf the n message bytes that start at p, skipping the
 // beacons among them, and returns the offset after them. A beacon right after
 // the last byte is left for the next message. When frameLen is not -1, the n bytes
-// are a whole frame: each beacon must count what remains of it. With record,
-// the beacons' markers count towards the rotation.
-func (s *scanner) gather(p int64, n int, buf []byte, frameLen int, record bool) ([]byte, int64, error) {
+// are a whole frame: each beacon must count what remains of it.
+func (s *scanner) gather(p int64, n int, buf []byte, frameLen int) ([]byte, int64, error) {
 	for done := 0; ; {
 		chunk := min(int64(n-done), s.layout.Room(p))
 		if p+chunk > int64(len(s.data)) {
@@ -153,7 +148,7 @@ func (s *scanner) gather(p int64, n int, buf []byte, frameLen int, record bool) 
 			want = frameLen - done
 		}
 		var err error
-		if p, err = s.skipBeacon(p, want, record); err != nil {
+		if p, err = s.skipBeacon(p, want); err != nil {
 			return nil, p, err
 		}
 	}
@@ -162,7 +157,7 @@ func (s *scanner) gather(p int64, n int, buf []byte, frameLen int, record bool) 
 // skipBeacon returns the offset after the beacon at p, or p when p is not a
 // boundary. remaining, when not -1, is what the beacon must say remains of
 // the spliced message.
-func (s *scanner) skipBeacon(p int64, remaining int, record bool) (int64, error) {
+func (s *scanner) skipBeacon(p int64, remaining int) (int64, error) {
 	if !s.layout.IsBoundary(p) {
 		return p, nil
 	}
@@ -175,9 +170,6 @@ func (s *scanner) skipBeacon(p int64, remaining int, record bool) (int64, error)
 	}
 	if remaining >= 0 && int(info.Remaining) != remaining && !s.lenient {
 		return p, corrupt(s.path, p, fmt.Errorf("beacon says %d bytes of a message remain, the message has %d", info.Remaining, remaining))
-	}
-	if record {
-		s.pending += uint64(info.Markers)
 	}
 	return p + int64(info.Size), nil
 }
@@ -204,7 +196,7 @@ func (s *scanner) seekBeacon(n int) error {
 			if p > int64(len(s.data)) {
 				return errShort
 			}
-			if p, err = s.skipBeacon(p, int(left), false); err != nil {
+			if p, err = s.skipBeacon(p, int(left)); err != nil {
 				return err
 			}
 		}
@@ -222,7 +214,7 @@ func be32(b []byte) uint32 {
 
 // atEnd reports whether nothing but a complete beacon remains after pos.
 func (s *scanner) atEnd() bool {
-	p, err := s.skipBeacon(s.pos, -1, false)
+	p, err := s.skipBeacon(s.pos, -1)
 	return err == nil && p >= int64(len(s.data))
 }
 
@@ -233,7 +225,7 @@ func (s *scanner) atEnd() bool {
 func (s *scanner) scanTo(t Target) error {
 	for {
 		at := s.pos
-		p, err := s.skipBeacon(at, 0, false)
+		p, err := s.skipBeacon(at, 0)
 		if err != nil {
 			return err
 		}
@@ -290,7 +282,7 @@ func (s *scanner) walk(p, n int64) (int64, error) {
 			return p, nil
 		}
 		var err error
-		if p, err = s.skipBeacon(p, int(n-done), false); err != nil {
+		if p, err = s.skipBeacon(p, int(n-done)); err != nil {
 			return p, err
 		}
 	}
@@ -380,7 +372,7 @@ func (s *scanner) chainAfter(p int64) bool {
 // file short, so a damaged beacon is never the sign of one.
 func (s *scanner) survivesBeacon(p int64) bool {
 	end := int64(len(s.data))
-	p, err := s.skipBeacon(p, -1, false)
+	p, err := s.skipBeacon(p, -1)
 	if err != nil || p >= end {
 		return false
 	}
