@@ -26,5 +26,3 @@ func (m *Message) Time() time.Time { return time.UnixMilli(int64(m.Timestamp)).U
 func (m *Message) IsEndOfStream() bool {
 	return m.StreamKey == format.InternalStreamKey && string(m.Payload) == format.EndOfStream
 }
-
-func timeMilli(ms int64) time.Time { return time.UnixMilli(ms).UTC() }

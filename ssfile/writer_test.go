@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/seastream/ss/format"
 )
@@ -200,18 +201,16 @@ func TestAppendRecoversEveryCut(t *testing.T) {
 	}
 }
 
-var fixedTime = timeMilli(1700000000000)
+var fixedTime = time.UnixMilli(1700000000000).UTC()
 
 // frameEnd returns where message i ends: where message i+1 starts less the
 // beacon between them, or the file end.
 func frameEnd(all []Message, i int, data []byte) int64 {
 	if i+1 < len(all) {
-		next := all[i+1].Offset
-		// A beacon right before the next message belongs to this one only
-		// if this one ended on the boundary; either way, a cut at next
-		// keeps message i.
-		_ = data
-		return next - beaconBefore(all[i+1].Offset, data)
+		// A beacon right before the next message belongs to this one
+		// only if this one ended on the boundary; either way, a cut
+		// after this one's last byte keeps it.
+		return all[i+1].Offset - beaconBefore(all[i+1].Offset, data)
 	}
 	return int64(len(data))
 }
