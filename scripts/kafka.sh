@@ -157,7 +157,11 @@ CFG
 format_storage() {
 	local id
 	# A cluster id is 16 random bytes, base64url without padding (22 chars).
-	id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | cut -c1-22)
+	# One starting with '-' would be read as an option by kafka-storage.
+	id=-
+	while [[ $id == -* ]]; do
+		id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | cut -c1-22)
+	done
 	log "formatting KRaft storage in $DIR/data (cluster id $id)"
 	java_run "$(tools_log_config)" kafka.tools.StorageTool format \
 		-t "$id" -c "$PROPS" >>"$LOGDIR/format.log" 2>&1 || {
