@@ -1,6 +1,10 @@
 package streamer
 
-import "github.com/seastream/ss/streamer/driver"
+import (
+	"errors"
+
+	"github.com/seastream/ss/streamer/driver"
+)
 
 // Errors returned by this package and by every backend; test them with
 // errors.Is. The typed errors (*StreamKeyError, *URIError, *OptionError,
@@ -29,6 +33,10 @@ var (
 	ErrProducerEnded       = driver.ErrProducerEnded
 	ErrPayloadTooLarge     = driver.ErrPayloadTooLarge
 )
+
+// ErrNoReceipt is returned by Wait on the zero Receipt, which a failed send
+// returns beside its error.
+var ErrNoReceipt = errors.New("streamer: zero Receipt: the send it came from failed, see its error")
 
 func invalidOption(name, value, reason string) error {
 	return &OptionError{Name: name, Value: value, Reason: reason, Err: ErrInvalidOption}

@@ -33,9 +33,9 @@ func (p *Producer) As(target any) bool {
 }
 
 // Send sends payload to the producer's own stream; see SendTo.
-func (p *Producer) Send(ctx context.Context, payload []byte, opts ...SendOption) (*Receipt, error) {
+func (p *Producer) Send(ctx context.Context, payload []byte, opts ...SendOption) (Receipt, error) {
 	if p.stream == "" {
-		return nil, ErrNotAnchored
+		return Receipt{}, ErrNotAnchored
 	}
 	return p.send(ctx, p.stream, payload, opts)
 }
@@ -50,18 +50,18 @@ func (p *Producer) Send(ctx context.Context, payload []byte, opts ...SendOption)
 // ctx is done. It returns a *StreamKeyError for an invalid or reserved key,
 // ErrProducerEnded after End, ErrClosed after the Streamer closed, and ctx's
 // error if ctx is already done.
-func (p *Producer) SendTo(ctx context.Context, stream StreamKey, payload []byte, opts ...SendOption) (*Receipt, error) {
+func (p *Producer) SendTo(ctx context.Context, stream StreamKey, payload []byte, opts ...SendOption) (Receipt, error) {
 	if stream != p.stream || stream == "" {
 		if err := driver.ValidateStreamKey(string(stream)); err != nil {
-			return nil, err
+			return Receipt{}, err
 		}
 	}
 	return p.send(ctx, stream, payload, opts)
 }
 
-func (p *Producer) send(ctx context.Context, stream StreamKey, payload []byte, opts []SendOption) (*Receipt, error) {
+func (p *Producer) send(ctx context.Context, stream StreamKey, payload []byte, opts []SendOption) (Receipt, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return Receipt{}, err
 	}
 	h := driver.Header{StreamKey: stream}
 	var routingKey []byte
@@ -74,7 +74,7 @@ func (p *Producer) send(ctx context.Context, stream StreamKey, payload []byte, o
 			routingKey, hasKey = o.key, true
 		case sendSeq:
 			if !p.verbatim {
-				return nil, invalidOption("seq", strconv.FormatUint(uint64(o.seq), 10),
+				return Receipt{}, invalidOption("seq", strconv.FormatUint(uint64(o.seq), 10),
 					"the backend assigns sequence numbers: create the producer WithVerbatimHeaders to set them")
 			}
 			h.Seq = o.seq
@@ -83,12 +83,12 @@ func (p *Producer) send(ctx context.Context, stream StreamKey, payload []byte, o
 		}
 	}
 	if hasShard && hasKey {
-		return nil, invalidOption("shard", strconv.FormatUint(uint64(h.Shard), 10), "give either WithShard or WithRoutingKey, not both")
+		return Receipt{}, invalidOption("shard", strconv.FormatUint(uint64(h.Shard), 10), "give either WithShard or WithRoutingKey, not both")
 	}
 	if hasKey {
 		shard, err := p.route(ctx, stream, routingKey)
 		if err != nil {
-			return nil, err
+			return Receipt{}, err
 		}
 		h.Shard = shard
 	}
@@ -96,13 +96,13 @@ func (p *Producer) send(ctx context.Context, stream StreamKey, payload []byte, o
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	if p.state != nil {
-		return nil, p.state
+		return Receipt{}, p.state
 	}
 	pending, err := p.dp.Send(ctx, h, payload)
 	if err != nil {
-		return nil, err
+		return Receipt{}, err
 	}
-	return &Receipt{pending: pending}, nil
+	return Receipt{pending: pending}, nil
 }
 
 // Route returns the shard that WithRoutingKey(key) selects for stream:
@@ -162,7 +162,9 @@ func (p *Producer) shutdown(ctx context.Context, reason error) error {
 	return p.dp.End(ctx)
 }
 
-// Receipt is the outcome of one send.
+// Receipt is the outcome of one send. It is a small value, returned by
+// value so that a send allocates nothing for it; copies wait for the same
+// message. The zero Receipt belongs to no send: Wait returns ErrNoReceipt.
 type Receipt struct {
 	pending driver.Pending
 }
@@ -171,6 +173,9 @@ type Receipt struct {
 // sequence number and timestamp the backend gave it; or returns the error
 // that prevented storing it; or ctx's error if ctx ends first (the message
 // may then still be stored later). Wait may be called many times.
-func (r *Receipt) Wait(ctx context.Context) (Header, error) {
+func (r Receipt) Wait(ctx context.Context) (Header, error) {
+	if r.pending == nil {
+		return Header{}, ErrNoReceipt
+	}
 	return r.pending.Wait(ctx)
 }

@@ -107,10 +107,14 @@ func TestRoutingNeedsShardCount(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = p.Send(ctx, []byte("x"), streamer.WithRoutingKey([]byte("user")))
+	r, err := p.Send(ctx, []byte("x"), streamer.WithRoutingKey([]byte("user")))
 	var oe *streamer.OptionError
 	if !errors.Is(err, streamer.ErrInvalidOption) || !errors.As(err, &oe) || !strings.Contains(err.Error(), "WithShardCount") {
 		t.Errorf("routing without a shard count: %v", err)
+	}
+	// The receipt beside an error belongs to no message.
+	if _, err := r.Wait(ctx); !errors.Is(err, streamer.ErrNoReceipt) {
+		t.Errorf("Wait on a failed send's receipt = %v, want ErrNoReceipt", err)
 	}
 }
 

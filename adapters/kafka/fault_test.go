@@ -244,7 +244,7 @@ func (r *restartProducer) run(ctx context.Context, t *testing.T, stop <-chan str
 		if len(window) == 0 {
 			return nil
 		}
-		receipts := make([]*streamer.Receipt, len(window))
+		receipts := make([]streamer.Receipt, len(window))
 		for i, m := range window {
 			payload := fmt.Sprintf("%d/%d", m.id, m.attempt)
 			shard := streamer.ShardID(m.id % 2)
@@ -266,11 +266,7 @@ func (r *restartProducer) run(ctx context.Context, t *testing.T, stop <-chan str
 		for i, rc := range receipts {
 			m := window[i]
 			payload := fmt.Sprintf("%d/%d", m.id, m.attempt)
-			var h streamer.Header
-			err := errors.New("not sent")
-			if rc != nil {
-				h, err = rc.Wait(ctx)
-			}
+			h, err := rc.Wait(ctx) // ErrNoReceipt if the send failed
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}

@@ -6,6 +6,7 @@ import (
 	"math"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -23,23 +24,83 @@ type Producer struct {
 	s    *settings
 	cl   *kgo.Client
 
-	// slots bounds the records in flight; Send waits for one with the
-	// caller's ctx (franz-go's own wait would tie the record's fate to that
-	// ctx, failing it if the ctx ended after Send returned).
-	slots chan struct{}
+	// promise is the callback of every record: one func for the producer,
+	// so that a send allocates no closure (the record finds its receipt
+	// through Record.Context, see sent).
+	promise func(*kgo.Record, error)
 
-	mu    sync.Mutex
-	ended bool
+	// inflight counts the records given to franz-go and not yet promised,
+	// at most limit, franz-go's own bound, so that Produce never blocks: a
+	// Send waits for room with the caller's ctx instead (franz-go's wait
+	// would tie the record's fate to that ctx, failing it if the ctx ended
+	// after Send returned). A Send that waits says so in waiting and is
+	// woken through room once inflight is down to lowWater: a few
+	// thousand records at once rather than one by one, as franz-go wakes
+	// its own blocked Produce calls per batch, so that the records a
+	// waiting sender adds can form batches too.
+	inflight atomic.Int64
+	limit    int64
+	lowWater int64
+	waiting  atomic.Int32
+	room     chan struct{}
+
+	ended atomic.Bool
 
 	failMu  sync.Mutex
 	failErr error // first failure not yet reported by Flush
-
-	inflight atomic.Int64 // for tests and diagnostics
 }
 
-// defaultMaxBuffered bounds buffered records if franz-go does not say its
-// own bound (50000 in v1.22).
-const defaultMaxBuffered = 10000
+// sent is one message in flight, in one allocation: the record franz-go
+// produces and the receipt the caller holds. The record's Context is the
+// sent itself, which is how the producer's one promise func finds the
+// receipt; as a context it is never cancelled and has no values, so the
+// record's fate does not depend on any caller's ctx. The receipt's header is
+// read from the record (franz-go sets its offset and timestamp before the
+// promise) rather than copied.
+type sent struct {
+	rec     kgo.Record
+	stored  driver.Latch // opens when the promise ran
+	failure error        // the promise's error, set before stored opens
+}
+
+// Wait implements driver.Pending.
+func (m *sent) Wait(ctx context.Context) (driver.Header, error) {
+	if err := m.stored.Wait(ctx); err != nil {
+		return driver.Header{}, err
+	}
+	if m.failure != nil {
+		return driver.Header{}, m.failure
+	}
+	return driver.Header{
+		StreamKey: driver.StreamKey(m.rec.Topic),
+		Shard:     driver.ShardID(m.rec.Partition),
+		Seq:       driver.SeqNo(m.rec.Offset),
+		Timestamp: m.rec.Timestamp.UTC(),
+	}, nil
+}
+
+// The context.Context of the record: never done, no deadline, no values.
+func (*sent) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (*sent) Done() <-chan struct{}       { return nil }
+func (*sent) Err() error                  { return nil }
+func (*sent) Value(any) any               { return nil }
+
+// maxBufferedRecords returns the client's bound on buffered records
+// (kgo.MaxBufferedRecords, 50000 by default in v1.22), or 10000 if the
+// client does not say.
+func maxBufferedRecords(cl *kgo.Client) int64 {
+	switch v := cl.OptValue(kgo.MaxBufferedRecords).(type) {
+	case int64:
+		if v > 0 {
+			return v
+		}
+	case int:
+		if v > 0 {
+			return int64(v)
+		}
+	}
+	return 10000
+}
 
 func newProducer(ctx context.Context, c *Conn, s *settings) (*Producer, error) {
 	opts := []kgo.Opt{
@@ -58,11 +119,10 @@ func newProducer(ctx context.Context, c *Conn, s *settings) (*Producer, error) {
 	if err != nil {
 		return nil, wrapErr("new producer", err)
 	}
-	n := defaultMaxBuffered
-	if v, ok := cl.OptValue(kgo.MaxBufferedRecords).(int); ok && v > 0 {
-		n = v
-	}
-	return &Producer{conn: c, s: s, cl: cl, slots: make(chan struct{}, n)}, nil
+	limit := maxBufferedRecords(cl)
+	p := &Producer{conn: c, s: s, cl: cl, limit: limit, lowWater: limit - limit/16 - 1, room: make(chan struct{}, 1)}
+	p.promise = p.done
+	return p, nil
 }
 
 // Client returns the producer's franz-go client. Do not close it.
@@ -93,52 +153,76 @@ func (p *Producer) Send(ctx context.Context, h driver.Header, payload []byte) (d
 	if h.Seq != 0 {
 		return nil, fmt.Errorf("%w: sequence numbers on kafka:// (Kafka assigns offsets)", driver.ErrUnsupported)
 	}
-	p.mu.Lock()
-	ended := p.ended
-	p.mu.Unlock()
-	if ended {
+	if p.ended.Load() {
 		return nil, driver.ErrProducerEnded
 	}
 	if err := p.conn.ensureTopic(ctx, p.s, string(h.StreamKey)); err != nil {
 		return nil, err
 	}
-	select {
-	case p.slots <- struct{}{}:
-	default:
-		select {
-		case p.slots <- struct{}{}:
-		case <-ctx.Done():
-			return nil, ctx.Err()
+	if p.inflight.Add(1) > p.limit {
+		if err := p.waitRoom(ctx); err != nil {
+			return nil, err
 		}
 	}
-	r := &kgo.Record{
+	m := &sent{rec: kgo.Record{
 		Topic:     string(h.StreamKey),
 		Partition: int32(h.Shard),
 		Value:     append(make([]byte, 0, len(payload)), payload...),
 		Timestamp: h.Timestamp,
-	}
-	f := driver.NewFuture()
-	p.inflight.Add(1)
+	}}
+	m.rec.Context = m
 	// context.Background: once queued, the record's fate must not depend
 	// on the caller's ctx (Send's contract: it is stored or fails on its
-	// own). franz-go does not block here, as slots is no larger than its
+	// own). franz-go does not block here, as inflight stays within its
 	// buffer.
-	p.cl.Produce(context.Background(), r, func(r *kgo.Record, err error) {
-		<-p.slots
-		p.inflight.Add(-1)
-		if err != nil {
-			err = p.fail(r, err)
-			f.Resolve(driver.Header{}, err)
-			return
+	p.cl.Produce(context.Background(), &m.rec, p.promise)
+	return m, nil
+}
+
+// waitRoom waits until a record may be added to the ones in flight (Send
+// counted it already and found the limit exceeded), or ctx ends.
+func (p *Producer) waitRoom(ctx context.Context) error {
+	p.inflight.Add(-1)
+	p.waiting.Add(1)
+	defer p.waiting.Add(-1)
+	for {
+		// Registered in waiting before trying: the record that finishes
+		// after this try and leaves lowWater in flight sees the waiter
+		// and leaves a token in room.
+		if n := p.inflight.Add(1); n <= p.limit {
+			if n < p.limit && p.waiting.Load() > 1 {
+				p.wake() // room for another waiter too
+			}
+			return nil
 		}
-		f.Resolve(driver.Header{
-			StreamKey: driver.StreamKey(r.Topic),
-			Shard:     driver.ShardID(r.Partition),
-			Seq:       driver.SeqNo(r.Offset),
-			Timestamp: r.Timestamp.UTC(),
-		}, nil)
-	})
-	return f, nil
+		p.inflight.Add(-1)
+		select {
+		case <-p.room:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// wake leaves a token in room for a waiting Send.
+func (p *Producer) wake() {
+	select {
+	case p.room <- struct{}{}:
+	default: // a token is there already
+	}
+}
+
+// done is every record's promise: it resolves the record's receipt.
+func (p *Producer) done(r *kgo.Record, err error) {
+	m := r.Context.(*sent)
+	if p.inflight.Add(-1) <= p.lowWater && p.waiting.Load() > 0 {
+		p.wake()
+	}
+	if err != nil {
+		m.failure = p.fail(r, err)
+	}
+	r.Value = nil // the receipt outlives the record: let the payload go
+	m.stored.Open()
 }
 
 // fail translates a produce error and keeps the first one for Flush.
@@ -160,10 +244,7 @@ func (p *Producer) fail(r *kgo.Record, err error) error {
 // is acknowledged or failed. It returns the first failure since the previous
 // Flush, if any (each receipt also reports its own).
 func (p *Producer) Flush(ctx context.Context) error {
-	p.mu.Lock()
-	ended := p.ended
-	p.mu.Unlock()
-	if ended {
+	if p.ended.Load() {
 		return driver.ErrProducerEnded
 	}
 	return p.flush(ctx)
@@ -184,13 +265,9 @@ func (p *Producer) flush(ctx context.Context) error {
 // if ctx ends first; records still buffered then fail with
 // ErrProducerEnded).
 func (p *Producer) End(ctx context.Context) error {
-	p.mu.Lock()
-	if p.ended {
-		p.mu.Unlock()
+	if p.ended.Swap(true) {
 		return driver.ErrProducerEnded
 	}
-	p.ended = true
-	p.mu.Unlock()
 	err := p.flush(ctx)
 	p.cl.Close()
 	return err

@@ -259,7 +259,7 @@ func Run(ctx context.Context, cfg Config) (st Stats, err error) {
 }
 
 type receipt struct {
-	r    *streamer.Receipt
+	r    streamer.Receipt
 	size int
 }
 
@@ -274,7 +274,7 @@ type writer struct {
 	stderr   io.Writer
 }
 
-func (w *writer) send(ctx context.Context, cfg Config, m streamer.Message) (*streamer.Receipt, error) {
+func (w *writer) send(ctx context.Context, cfg Config, m streamer.Message) (streamer.Receipt, error) {
 	stream := m.StreamKey
 	if w.rename != "" {
 		stream = w.rename
@@ -295,11 +295,11 @@ func (w *writer) send(ctx context.Context, cfg Config, m streamer.Message) (*str
 	// everything sent so far is stored, so that the order is kept.
 	fmt.Fprintf(w.stderr, "ss-relay: %s:// cannot store the input's sequence numbers (%v): keeping stream keys, shards and timestamps only\n", w.out.Scheme(), err)
 	if err := w.prod.End(ctx); err != nil {
-		return nil, err
+		return streamer.Receipt{}, err
 	}
 	np, err := w.out.NewProducer(ctx, w.rename)
 	if err != nil {
-		return nil, err
+		return streamer.Receipt{}, err
 	}
 	w.prod, w.verbatim = np, false
 	return w.send(ctx, cfg, m)

@@ -2,7 +2,7 @@ package driver
 
 import (
 	"context"
-	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -118,42 +118,97 @@ type Aser interface {
 	As(target any) bool
 }
 
-// Future is a ready-made Pending for drivers: create it with NewFuture, give
-// it to the caller, and call Resolve once when the outcome is known.
+// Future is a ready-made Pending for drivers: give it to the caller and call
+// Resolve once the outcome is known. The zero Future is unresolved and ready
+// to use, so a driver may embed one in its own per-message struct.
 type Future struct {
-	done   chan struct{}
-	once   sync.Once
-	header Header
-	err    error
+	resolving atomic.Bool
+	resolved  Latch
+	header    Header // set before resolved opens, never after
+	err       error
 }
 
 // NewFuture returns an unresolved Future.
-func NewFuture() *Future { return &Future{done: make(chan struct{})} }
+func NewFuture() *Future { return new(Future) }
 
 // Resolve records the outcome and wakes every Wait. Only the first call has
 // an effect.
 func (f *Future) Resolve(h Header, err error) {
-	f.once.Do(func() {
-		f.header, f.err = h, err
-		close(f.done)
-	})
+	if !f.resolving.CompareAndSwap(false, true) {
+		return
+	}
+	f.header, f.err = h, err
+	f.resolved.Open()
 }
 
-// Done is closed once the Future is resolved.
-func (f *Future) Done() <-chan struct{} { return f.done }
+// Done returns a channel that is closed once the Future is resolved.
+func (f *Future) Done() <-chan struct{} { return f.resolved.Done() }
 
 // Wait implements Pending.
 func (f *Future) Wait(ctx context.Context) (Header, error) {
-	select {
-	case <-f.done:
-		return f.header, f.err
-	default:
+	if err := f.resolved.Wait(ctx); err != nil {
+		return Header{}, err
 	}
+	return f.header, f.err
+}
+
+// Latch is a one-way gate for receipts: it opens once and stays open. The
+// zero Latch is shut and ready to use; it makes a channel only when a Wait
+// has to block, so that a receipt resolved before anyone waits for it costs
+// no allocation beyond its own struct.
+type Latch struct {
+	// state is nil while shut and unwaited, the channel blocked Waits
+	// receive from while shut, and &openChan once open.
+	state atomic.Pointer[chan struct{}]
+}
+
+// openChan marks an open Latch; it is closed and never written.
+var openChan = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
+
+// Open opens the latch, waking every Wait; what was written before Open is
+// visible to them. Opening an open latch does nothing.
+func (l *Latch) Open() {
+	if c := l.state.Swap(&openChan); c != nil && c != &openChan {
+		close(*c)
+	}
+}
+
+// IsOpen reports whether the latch is open.
+func (l *Latch) IsOpen() bool { return l.state.Load() == &openChan }
+
+// Done returns a channel that is closed once the latch is open.
+func (l *Latch) Done() <-chan struct{} {
+	if c := l.state.Load(); c != nil {
+		return *c
+	}
+	c := make(chan struct{})
+	if l.state.CompareAndSwap(nil, &c) {
+		return c
+	}
+	return *l.state.Load() // another Wait's channel, or opened meanwhile
+}
+
+// Wait blocks until the latch is open (it returns nil) or ctx is done (it
+// returns ctx.Err()); an open latch answers nil even if ctx is done.
+func (l *Latch) Wait(ctx context.Context) error {
+	if l.IsOpen() {
+		return nil
+	}
+	done := l.Done()
 	select {
-	case <-f.done:
-		return f.header, f.err
+	case <-done:
+		return nil
 	case <-ctx.Done():
-		return Header{}, ctx.Err()
+		select {
+		case <-done:
+			return nil
+		default:
+			return ctx.Err()
+		}
 	}
 }
 

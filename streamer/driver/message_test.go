@@ -94,6 +94,62 @@ func TestFuture(t *testing.T) {
 	}
 }
 
+// TestFutureRace resolves while waiters arrive, many times over: every Wait
+// must return the one outcome, none may hang (the channel is made lazily by
+// the first Wait that blocks, concurrently with Resolve).
+func TestFutureRace(t *testing.T) {
+	for i := range 2000 {
+		var f driver.Future // the zero value is ready to use
+		want := driver.Header{Seq: driver.SeqNo(i)}
+		var wg sync.WaitGroup
+		for range 3 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if h, err := f.Wait(context.Background()); err != nil || h != want {
+					t.Errorf("Wait = %v, %v; want %v", h, err, want)
+				}
+				<-f.Done()
+			}()
+		}
+		f.Resolve(want, nil)
+		wg.Wait()
+	}
+}
+
+// TestFutureNoAlloc: a receipt that is resolved before anyone waits costs
+// no allocation beyond the Future itself.
+func TestFutureNoAlloc(t *testing.T) {
+	var f driver.Future
+	allocs := testing.AllocsPerRun(100, func() {
+		f = driver.Future{}
+		f.Resolve(driver.Header{Seq: 1}, nil)
+		if h, err := f.Wait(context.Background()); err != nil || h.Seq != 1 {
+			t.Fatalf("Wait = %v, %v", h, err)
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("%v allocations per resolved Future, want 0", allocs)
+	}
+}
+
+func TestLatch(t *testing.T) {
+	var l driver.Latch
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if l.IsOpen() || l.Wait(ctx) != context.Canceled {
+		t.Fatal("a shut latch must report ctx's error")
+	}
+	done := l.Done()
+	l.Open()
+	l.Open() // opening twice is harmless
+	<-done   // the channel made before Open is closed by it
+	if !l.IsOpen() || l.Wait(ctx) != nil {
+		t.Fatal("an open latch must answer nil, even with ctx done")
+	}
+	<-l.Done()
+}
+
 func TestErrorTypes(t *testing.T) {
 	native := errors.New("dial tcp: refused")
 	var err error = &driver.ConnectError{Backend: "kafka", Addr: "h:1", Err: native}

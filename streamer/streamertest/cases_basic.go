@@ -38,7 +38,7 @@ func testRoundTrip(t *testing.T, h Harness) {
 		t.Fatalf("Producer.Stream() = %q, want %q", p.Stream(), k)
 	}
 	const n = 50
-	receipts := make([]*streamer.Receipt, n)
+	receipts := make([]streamer.Receipt, n)
 	for i := range n {
 		r, err := p.Send(e.ctx, fmt.Appendf(nil, "message-%d", i))
 		if err != nil {
@@ -403,7 +403,7 @@ func testFlush(t *testing.T, h Harness) {
 	e := newEnv(t, h)
 	k := e.key(0)
 	p := e.producer(e.open(), k)
-	var rs []*streamer.Receipt
+	var rs []streamer.Receipt
 	for i := range 30 {
 		rs = append(rs, e.send(p, k, fmt.Appendf(nil, "f%d", i)))
 	}

@@ -224,7 +224,7 @@ func (e *env) consumer(s *streamer.Streamer, keys []streamer.StreamKey, opts ...
 }
 
 // send sends and returns the receipt, failing the test on error.
-func (e *env) send(p *streamer.Producer, key streamer.StreamKey, payload []byte, opts ...streamer.SendOption) *streamer.Receipt {
+func (e *env) send(p *streamer.Producer, key streamer.StreamKey, payload []byte, opts ...streamer.SendOption) streamer.Receipt {
 	e.t.Helper()
 	r, err := p.SendTo(e.ctx, key, payload, opts...)
 	if err != nil {
@@ -233,7 +233,7 @@ func (e *env) send(p *streamer.Producer, key streamer.StreamKey, payload []byte,
 	return r
 }
 
-func (e *env) wait(r *streamer.Receipt) streamer.Header {
+func (e *env) wait(r streamer.Receipt) streamer.Header {
 	e.t.Helper()
 	h, err := r.Wait(e.ctx)
 	if err != nil {
