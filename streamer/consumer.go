@@ -21,7 +21,8 @@ type Consumer struct {
 	streams []StreamKey
 	mode    ConsumerMode
 
-	next    turn          // one Next at a time reaches the driver
+	next       turn // one Next at a time reaches the driver, unless concurrent
+	concurrent bool // the driver's Next may be called concurrently (driver.ConcurrentNext)
 	ctrlSem chan struct{} // one of Seek/Rewind/Assign/Unassign/Commit at a time
 
 	closeOnce sync.Once
@@ -29,8 +30,9 @@ type Consumer struct {
 }
 
 func newConsumer(s *Streamer, dc driver.Consumer, streams []StreamKey, mode ConsumerMode) *Consumer {
+	_, concurrent := dc.(driver.ConcurrentNext)
 	return &Consumer{
-		s: s, dc: dc, streams: streams, mode: mode,
+		s: s, dc: dc, streams: streams, mode: mode, concurrent: concurrent,
 		next:    turn{wake: make(chan struct{}, 1)},
 		ctrlSem: make(chan struct{}, 1),
 		done:    make(chan struct{}),
@@ -92,6 +94,15 @@ func (c *Consumer) acquire(ctx context.Context, sem chan struct{}) error {
 // it. Messages of one (stream, shard) come in order. The payload is
 // read-only and valid until the consumer is closed (see Message).
 func (c *Consumer) Next(ctx context.Context) (Message, error) {
+	if c.concurrent {
+		if c.isClosed() {
+			return Message{}, ErrClosed
+		}
+		if err := ctx.Err(); err != nil {
+			return Message{}, err
+		}
+		return c.dc.Next(ctx)
+	}
 	if err := c.next.take(ctx, c.done); err != nil {
 		return Message{}, err
 	}

@@ -83,19 +83,79 @@ func TestNextWaitsItsTurn(t *testing.T) {
 	}
 }
 
+// concurrentGate is a gateConsumer that declares its Next safe to call
+// concurrently.
+type concurrentGate struct{ gateConsumer }
+
+func (*concurrentGate) ConcurrentNext() {}
+
+// TestConcurrentNextLetThrough: the Nexts of a driver.ConcurrentNext reach
+// the driver together, and still end with ErrClosed on Close and with ctx's
+// error for a done ctx.
+func TestConcurrentNextLetThrough(t *testing.T) {
+	g := &concurrentGate{gateConsumer{entered: make(chan struct{}, 4), release: make(chan struct{})}}
+	c := newConsumer(newStreamer(nil, nil, nil), g, []StreamKey{"k"}, RealTime)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	errs := make(chan error, 3)
+	for range 3 {
+		go func() {
+			_, err := c.Next(ctx)
+			errs <- err
+		}()
+	}
+	for i := range 3 {
+		select {
+		case <-g.entered:
+		case <-ctx.Done():
+			t.Fatalf("only %d of 3 concurrent Nexts reached the driver", i)
+		}
+	}
+	done, cancelDone := context.WithCancel(ctx)
+	cancelDone()
+	if _, err := c.Next(done); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Next with a done ctx = %v, want context.Canceled", err)
+	}
+	if err := c.shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if err := <-errs; !errors.Is(err, ErrClosed) {
+			t.Fatalf("Next after Close = %v, want ErrClosed", err)
+		}
+	}
+	if _, err := c.Next(ctx); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Next after Close = %v, want ErrClosed", err)
+	}
+}
+
 // constConsumer is a driver consumer whose Next returns at once.
 type constConsumer struct{ gateConsumer }
 
 func (constConsumer) Next(context.Context) (driver.Message, error) { return driver.Message{}, nil }
 
-// BenchmarkConsumerNext measures what the portable layer adds to each Next.
+// concurrentConst is a constConsumer that declares its Next safe to call
+// concurrently.
+type concurrentConst struct{ constConsumer }
+
+func (*concurrentConst) ConcurrentNext() {}
+
+// BenchmarkConsumerNext measures what the portable layer adds to each Next:
+// taking turns, or letting a driver.ConcurrentNext through.
 func BenchmarkConsumerNext(b *testing.B) {
-	c := newConsumer(newStreamer(nil, nil, nil), &constConsumer{}, []StreamKey{"k"}, RealTime)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	for range b.N {
-		if _, err := c.Next(ctx); err != nil {
-			b.Fatal(err)
-		}
+	for _, bc := range []struct {
+		name string
+		dc   driver.Consumer
+	}{{"turns", &constConsumer{}}, {"concurrent", &concurrentConst{}}} {
+		b.Run(bc.name, func(b *testing.B) {
+			c := newConsumer(newStreamer(nil, nil, nil), bc.dc, []StreamKey{"k"}, RealTime)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			for range b.N {
+				if _, err := c.Next(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

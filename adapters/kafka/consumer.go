@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -74,25 +75,35 @@ type Consumer struct {
 	pending    map[string]map[int32]int64 // Replay: partitions not yet read to their end
 	ids        map[string][16]byte        // topic ids, for commits
 
-	// Handing out. batch holds the records of the last poll, already
-	// filtered (partitions owned, replay ends), in order. Next hands out
-	// batch[i], i being cursor's value before an Add, without taking mu: one
-	// atomic add per message. Only Next writes batch, with mu held (Next is
-	// never called concurrently with itself), so Next reads it without mu and
-	// others read it with mu. Whoever must stop Next from handing out the
-	// rest (a revocation, Seek, Rewind) swaps cursor to cursorDropped with mu
-	// held (dropBatch): an Add then either happened before the swap (its
-	// record counts as returned) or fails, and Next takes the slow path.
-	// Positions for Commit are folded into returned lazily, with mu held, up
-	// to what cursor says was handed out (settle).
-	batch   []*kgo.Record
-	cursor  atomic.Uint64
-	folded  int  // batch[:folded] is accounted for in returned
-	discard bool // with cursorDropped: drop the rest of batch (else keep what is still owned)
+	// Handing out. out holds the records of the last poll, already
+	// filtered (partitions owned, replay ends), in order, and Next hands
+	// them out without taking mu (see handout). Only Next replaces out,
+	// with mu held, and only once it is all out or dropped. Whoever must
+	// stop Next from handing out the rest (a revocation, Seek, Rewind)
+	// drops it with mu held (dropBatch). Positions for Commit are folded
+	// into returned lazily, with mu held, up to what the cursor says was
+	// handed out (settle).
+	out     atomic.Pointer[handout]
+	folded  int  // out.recs[:folded] is accounted for in returned
+	discard bool // once out is dropped: drop the rest of it (else keep what is still owned)
 }
 
-// cursorDropped is the value of Consumer.cursor once the batch was dropped;
+// handout is a batch of records being handed out: a Next takes recs[i], i
+// being cursor's value before its Add, so that concurrent Nexts take
+// distinct records with one atomic add each and no lock. recs never changes
+// (a new batch is a new handout, with new recs, as a Next may still be
+// reading an element of the old one), and a handout is replaced only once
+// its cursor is past its end or at cursorDropped, so that a Next still
+// holding the old one takes nothing from it.
+type handout struct {
+	recs   []*kgo.Record
+	cursor atomic.Uint64
+}
+
+// cursorDropped is the value of a handout's cursor once it was dropped:
 // far above any batch length, it stays so under the Adds of later Nexts.
+// An Add either happened before the drop (its record counts as returned) or
+// fails, and that Next takes the slow path.
 const cursorDropped = 1 << 62
 
 func newConsumer(ctx context.Context, c *Conn, s *settings, streams []driver.StreamKey, opts driver.ConsumerOptions) (*Consumer, error) {
@@ -105,6 +116,7 @@ func newConsumer(ctx context.Context, c *Conn, s *settings, streams []driver.Str
 	if k.prefetch <= 0 {
 		k.prefetch = defaultPrefetch
 	}
+	k.out.Store(new(handout))
 	k.life, k.kill = context.WithCancel(context.Background())
 	k.closeCh = k.life.Done()
 	for _, st := range streams {
@@ -430,14 +442,19 @@ func (k *Consumer) Partitions() []driver.StreamShard {
 	return out
 }
 
+// ConcurrentNext implements driver.ConcurrentNext: Next may be called
+// concurrently.
+func (k *Consumer) ConcurrentNext() {}
+
 // Next implements driver.Consumer. It hands out the records of the last
-// poll without locking (see Consumer.batch) and polls franz-go for up to
-// Prefetch more once they are all out.
+// poll without locking (see handout) and polls franz-go for up to Prefetch
+// more once they are all out. Next may be called concurrently
+// (driver.ConcurrentNext): one of the callers polls, the others wait for it.
 func (k *Consumer) Next(ctx context.Context) (driver.Message, error) {
 	for {
-		if b := k.batch; len(b) > 0 {
-			if i := k.cursor.Add(1) - 1; i < uint64(len(b)) {
-				return toMessage(b[i]), nil
+		if h := k.out.Load(); len(h.recs) > 0 {
+			if i := h.cursor.Add(1) - 1; i < uint64(len(h.recs)) {
+				return toMessage(h.recs[i]), nil
 			}
 		}
 		k.mu.Lock()
@@ -445,10 +462,12 @@ func (k *Consumer) Next(ctx context.Context) (driver.Message, error) {
 			k.mu.Unlock()
 			return driver.Message{}, driver.ErrClosed
 		}
-		if reconf := k.reconf; reconf != nil {
+		// Wait for a Seek or Rewind repositioning, or for another Next's
+		// poll, then take from what it brought.
+		if wait := cmp.Or(k.reconf, k.polling); wait != nil {
 			k.mu.Unlock()
 			select {
-			case <-reconf:
+			case <-wait:
 				continue
 			case <-ctx.Done():
 				return driver.Message{}, ctx.Err()
@@ -456,13 +475,20 @@ func (k *Consumer) Next(ctx context.Context) (driver.Message, error) {
 				return driver.Message{}, driver.ErrClosed
 			}
 		}
-		if k.cursor.Load() >= cursorDropped {
+		h := k.out.Load()
+		switch c := h.cursor.Load(); {
+		case c >= cursorDropped:
 			k.refilter()
-			if len(k.batch) > 0 {
+			if len(k.out.Load().recs) > 0 {
 				k.mu.Unlock()
 				continue
 			}
-		} else {
+		case c < uint64(len(h.recs)):
+			// Another Next installed this batch after our Add failed
+			// on the one before.
+			k.mu.Unlock()
+			continue
+		default:
 			k.settle() // the batch is all out: account for it before replacing it
 		}
 		if k.replay && len(k.pending) == 0 {
@@ -551,8 +577,7 @@ func transientGroupErr(err error) bool {
 // took away and, in a replay, records at or after their partition's end,
 // and notes the partitions read to their end.
 func (k *Consumer) install(fetches kgo.Fetches) int {
-	clear(k.batch)
-	b := k.batch[:0]
+	b := make([]*kgo.Record, 0, fetches.NumRecords())
 	fetches.EachRecord(func(r *kgo.Record) {
 		if k.owned != nil && !k.owned[r.Topic][r.Partition] {
 			return
@@ -571,39 +596,43 @@ func (k *Consumer) install(fetches kgo.Fetches) int {
 		}
 		b = append(b, r)
 	})
-	k.batch, k.folded, k.discard = b, 0, false
-	k.cursor.Store(0)
+	k.replace(b)
 	return len(b)
+}
+
+// replace, with mu held, makes recs the batch Next hands out.
+func (k *Consumer) replace(recs []*kgo.Record) {
+	k.out.Store(&handout{recs: recs})
+	k.folded, k.discard = 0, false
 }
 
 // refilter, called by Next with mu held after dropBatch, keeps as the new
 // batch the records not yet handed out of partitions still owned (none if
 // the batch was discarded).
 func (k *Consumer) refilter() {
-	b := k.batch[:0]
+	var b []*kgo.Record
 	if !k.discard {
-		for _, r := range k.batch[k.folded:] {
+		for _, r := range k.out.Load().recs[k.folded:] {
 			if k.owned == nil || k.owned[r.Topic][r.Partition] {
 				b = append(b, r)
 			}
 		}
 	}
-	clear(k.batch[len(b):])
-	k.batch, k.folded, k.discard = b, 0, false
-	k.cursor.Store(0)
+	k.replace(b)
 }
 
 // settle, with mu held, accounts for the records Next handed out since the
 // last call: their positions go into returned, for Commit.
-func (k *Consumer) settle() { k.settleTo(k.cursor.Load()) }
+func (k *Consumer) settle() { k.settleTo(k.out.Load().cursor.Load()) }
 
 // settleTo settles the records below cursor value c.
 func (k *Consumer) settleTo(c uint64) {
 	if c >= cursorDropped {
 		return // dropBatch settled
 	}
-	n := int(min(c, uint64(len(k.batch))))
-	k.fold(k.batch[k.folded:n])
+	recs := k.out.Load().recs
+	n := int(min(c, uint64(len(recs))))
+	k.fold(recs[k.folded:n])
 	k.folded = n
 }
 
@@ -611,7 +640,7 @@ func (k *Consumer) settleTo(c uint64) {
 // settles what it handed out. The next Next drops the rest (discard), or
 // keeps the records of partitions still owned.
 func (k *Consumer) dropBatch(discard bool) {
-	k.settleTo(k.cursor.Swap(cursorDropped))
+	k.settleTo(k.out.Load().cursor.Swap(cursorDropped))
 	k.discard = k.discard || discard
 }
 

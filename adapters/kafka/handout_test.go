@@ -6,6 +6,8 @@ import (
 	"io"
 	"net"
 	"os"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -45,7 +47,7 @@ func bufferedConsumer(mode driver.ConsumerMode, recs []*kgo.Record) *Consumer {
 			k.owned["t"][r.Partition] = true
 		}
 	}
-	k.batch = append([]*kgo.Record(nil), recs...)
+	k.out.Store(&handout{recs: append([]*kgo.Record(nil), recs...)})
 	return k
 }
 
@@ -199,8 +201,7 @@ func BenchmarkNextBuffered(b *testing.B) {
 		if i%len(recs) == 0 {
 			k.mu.Lock()
 			k.settle()
-			k.batch, k.folded = recs, 0
-			k.cursor.Store(0)
+			k.replace(recs)
 			k.mu.Unlock()
 		}
 		if _, err := k.Next(ctx); err != nil {
@@ -232,6 +233,86 @@ func TestTransientGroupErr(t *testing.T) {
 	} {
 		if got := transientGroupErr(tc.err); got != tc.want {
 			t.Errorf("transientGroupErr(%v) = %v, want %v", tc.err, got, tc.want)
+		}
+	}
+}
+
+// TestHandOutConcurrentNext: several goroutines call Next at once (the
+// consumer is a driver.ConcurrentNext) while another drops the batch now and
+// then, as revocations do: every record is handed out exactly once, each
+// goroutine sees each partition's records in order, and the positions to
+// commit end after the last record.
+func TestHandOutConcurrentNext(t *testing.T) {
+	recs := runs(3, 40, 50)
+	k := bufferedConsumer(driver.Resumable, recs)
+	ctx := testContext(t)
+	var left atomic.Int64 // Nexts still allowed: one per record, none beyond
+	left.Store(int64(len(recs)))
+	const goroutines = 4
+	got := make([][]driver.MessageID, goroutines)
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for left.Add(-1) >= 0 {
+				m, err := k.Next(ctx)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				got[g] = append(got[g], m.ID())
+			}
+		}()
+	}
+	stop := make(chan struct{})
+	dropped := make(chan struct{})
+	go func() {
+		defer close(dropped)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			k.mu.Lock()
+			k.dropBatch(false)
+			k.mu.Unlock()
+			if _, err := k.toCommit(); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	wg.Wait()
+	close(stop)
+	<-dropped
+	seen := make(map[driver.MessageID]int)
+	for g, ids := range got {
+		last := map[driver.ShardID]driver.SeqNo{}
+		for _, id := range ids {
+			seen[id]++
+			if prev, ok := last[id.Shard]; ok && id.Seq <= prev {
+				t.Fatalf("goroutine %d: partition %d: offset %d after %d", g, id.Shard, id.Seq, prev)
+			}
+			last[id.Shard] = id.Seq
+		}
+	}
+	if len(seen) != len(recs) {
+		t.Fatalf("%d distinct records handed out, want %d", len(seen), len(recs))
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Fatalf("%v handed out %d times", id, n)
+		}
+	}
+	offsets, err := k.toCommit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p := range int32(3) {
+		if o := offsets["t"][p]; o.Offset != 2000 {
+			t.Fatalf("final position of partition %d: %+v, want 2000", p, o)
 		}
 	}
 }

@@ -20,7 +20,8 @@
 //     the stream list is not empty (ErrStreamKeyEmpty), Replay is not combined
 //     with ResetLatest (ErrInvalidOption).
 //   - Commit is never called on a RealTime consumer (ErrCommitNotAllowed).
-//   - Consumer.Next is never called concurrently with itself. Seek, Rewind,
+//   - Consumer.Next is never called concurrently with itself, unless the
+//     Consumer implements ConcurrentNext. Seek, Rewind,
 //     Assign, Unassign and Commit are not called concurrently with each other,
 //     but may be called while a Next is blocked. Close is called at most once,
 //     possibly while any other method runs: it must make a blocked Next return

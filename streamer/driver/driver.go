@@ -104,6 +104,15 @@ type Consumer interface {
 	Close(ctx context.Context) error
 }
 
+// ConcurrentNext is implemented by a Consumer whose Next may be called by
+// several goroutines at once, each message going to one of them. The
+// portable layer then lets concurrent Nexts through instead of taking turns,
+// which saves a lock per message on a path every consumer runs.
+type ConcurrentNext interface {
+	Consumer
+	ConcurrentNext()
+}
+
 // ShardCounter is implemented by a Conn that knows how many shards a stream
 // has (Kafka partitions). The portable layer uses it to route by key when the
 // user did not give a shard count.
