@@ -21,9 +21,9 @@ type Consumer struct {
 	streams []StreamKey
 	mode    ConsumerMode
 
-	next       turn // one Next at a time reaches the driver, unless concurrent
-	concurrent bool // the driver's Next may be called concurrently (driver.ConcurrentNext)
-	ctrlSem chan struct{} // one of Seek/Rewind/Assign/Unassign/Commit at a time
+	next       turn          // one Next at a time reaches the driver, unless concurrent
+	concurrent bool          // the driver's Next may be called concurrently (driver.ConcurrentNext)
+	ctrlSem    chan struct{} // one of Seek/Rewind/Assign/Unassign/Commit at a time
 
 	closeOnce sync.Once
 	done      chan struct{} // closed by Close
