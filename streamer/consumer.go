@@ -27,6 +27,7 @@ type Consumer struct {
 
 	closeOnce sync.Once
 	done      chan struct{} // closed by Close
+	closed    atomic.Bool   // set by Close before done is closed: cheaper to test on every Next
 }
 
 func newConsumer(s *Streamer, dc driver.Consumer, streams []StreamKey, mode ConsumerMode) *Consumer {
@@ -52,14 +53,7 @@ func (c *Consumer) As(target any) bool {
 	return ok && target != nil && a.As(target)
 }
 
-func (c *Consumer) isClosed() bool {
-	select {
-	case <-c.done:
-		return true
-	default:
-		return false
-	}
-}
+func (c *Consumer) isClosed() bool { return c.closed.Load() }
 
 // acquire takes sem, honouring ctx and Close.
 func (c *Consumer) acquire(ctx context.Context, sem chan struct{}) error {
@@ -273,6 +267,7 @@ func (c *Consumer) Close(ctx context.Context) error {
 func (c *Consumer) shutdown(ctx context.Context) error {
 	err := ErrClosed
 	c.closeOnce.Do(func() {
+		c.closed.Store(true)
 		close(c.done)
 		err = c.dc.Close(ctx)
 	})

@@ -22,6 +22,17 @@
 // check (log.retention.check.interval.ms); raise the topic's retention.ms
 // (or set it to -1) before relaying old messages to keep them.
 //
+// # Sending and receiving
+//
+// Send copies the payload and queues the record with franz-go, which
+// batches per partition; the receipt resolves when the broker acknowledges
+// it. At most the client's MaxBufferedRecords (franz-go's default: 50000;
+// set it with WithClientOptions) are in flight per producer; beyond that
+// Send waits for room, until its ctx ends, and the records it queued never
+// depend on its ctx afterwards. Next hands out the records of a poll of up
+// to streamer.WithPrefetch of them (1000 by default) without copying them,
+// and may be called from several goroutines at once.
+//
 // # Consumer modes
 //
 //   - RealTime reads every partition of its topics (or those chosen with

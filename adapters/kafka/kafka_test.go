@@ -558,6 +558,51 @@ func TestClientOptionsAndAs(t *testing.T) {
 	}
 }
 
+// contextHook gives every produced record a Context of its own, as tracing
+// hooks do (kotel derives one with a span).
+type contextHook struct{ n int }
+
+type hookKey struct{}
+
+func (h *contextHook) OnProduceRecordBuffered(r *kgo.Record) {
+	h.n++
+	r.Context = context.WithValue(context.Background(), hookKey{}, h.n)
+}
+
+// TestProducerHooks: with hooks that replace each record's Context, every
+// receipt still resolves with its record's offset.
+func TestProducerHooks(t *testing.T) {
+	ctx := testCtx(t)
+	hook := &contextHook{}
+	s := open(t, "kafka://"+newBrokers(t, 1), kafka.WithClientOptions(kgo.WithHooks(hook)))
+	key := topic(t, "hooks")
+	p, err := s.NewProducer(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var receipts []streamer.Receipt
+	for i := range 20 {
+		r, err := p.Send(ctx, fmt.Appendf(nil, "m%d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		receipts = append(receipts, r)
+	}
+	first, err := receipts[0].Wait(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range receipts {
+		h, err := r.Wait(ctx)
+		if err != nil || h.StreamKey != key || h.Seq != first.Seq+streamer.SeqNo(i) {
+			t.Fatalf("receipt %d: %v, %v", i, h, err)
+		}
+	}
+	if hook.n != 20 {
+		t.Fatalf("the hook saw %d records, want 20", hook.n)
+	}
+}
+
 // TestRewindWhileNextBlocks checks that a Rewind issued while another
 // goroutine is blocked in Next takes effect for that Next, and that a
 // LoadBalanced consumer rewinds the partitions the group gave it.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,8 +27,11 @@ type Producer struct {
 
 	// promise is the callback of every record: one func for the producer,
 	// so that a send allocates no closure (the record finds its receipt
-	// through Record.Context, see sent).
+	// through Record.Context, see sent). With hooks (kgo.WithHooks), which
+	// may give a record another Context, each record gets a closure of its
+	// own instead.
 	promise func(*kgo.Record, error)
+	hooked  bool
 
 	// inflight counts the records given to franz-go and not yet promised,
 	// at most limit, franz-go's own bound, so that Produce never blocks: a
@@ -122,6 +126,9 @@ func newProducer(ctx context.Context, c *Conn, s *settings) (*Producer, error) {
 	limit := maxBufferedRecords(cl)
 	p := &Producer{conn: c, s: s, cl: cl, limit: limit, lowWater: limit - limit/16 - 1, room: make(chan struct{}, 1)}
 	p.promise = p.done
+	if hooks := reflect.ValueOf(cl.OptValue(kgo.WithHooks)); hooks.Kind() == reflect.Slice && hooks.Len() > 0 {
+		p.hooked = true
+	}
 	return p, nil
 }
 
@@ -170,12 +177,17 @@ func (p *Producer) Send(ctx context.Context, h driver.Header, payload []byte) (d
 		Value:     append(make([]byte, 0, len(payload)), payload...),
 		Timestamp: h.Timestamp,
 	}}
-	m.rec.Context = m
 	// context.Background: once queued, the record's fate must not depend
 	// on the caller's ctx (Send's contract: it is stored or fails on its
 	// own). franz-go does not block here, as inflight stays within its
 	// buffer.
-	p.cl.Produce(context.Background(), &m.rec, p.promise)
+	if p.hooked {
+		m.rec.Context = context.Background()
+		p.cl.Produce(context.Background(), &m.rec, func(r *kgo.Record, err error) { p.finish(m, r, err) })
+	} else {
+		m.rec.Context = m
+		p.cl.Produce(context.Background(), &m.rec, p.promise)
+	}
 	return m, nil
 }
 
@@ -204,6 +216,13 @@ func (p *Producer) waitRoom(ctx context.Context) error {
 	}
 }
 
+// release counts a record out of flight.
+func (p *Producer) release() {
+	if p.inflight.Add(-1) <= p.lowWater && p.waiting.Load() > 0 {
+		p.wake()
+	}
+}
+
 // wake leaves a token in room for a waiting Send.
 func (p *Producer) wake() {
 	select {
@@ -212,12 +231,20 @@ func (p *Producer) wake() {
 	}
 }
 
-// done is every record's promise: it resolves the record's receipt.
+// done is the promise of every record of a producer without hooks.
 func (p *Producer) done(r *kgo.Record, err error) {
-	m := r.Context.(*sent)
-	if p.inflight.Add(-1) <= p.lowWater && p.waiting.Load() > 0 {
-		p.wake()
+	m, ok := r.Context.(*sent)
+	if !ok { // cannot happen without hooks; never panic in franz-go's goroutine
+		p.conn.log.Error("kafka: a produced record lost its receipt: its Context was replaced", "topic", r.Topic, "partition", r.Partition)
+		p.release()
+		return
 	}
+	p.finish(m, r, err)
+}
+
+// finish resolves the receipt of record r, whose promise franz-go called.
+func (p *Producer) finish(m *sent, r *kgo.Record, err error) {
+	p.release()
 	if err != nil {
 		m.failure = p.fail(r, err)
 	}
