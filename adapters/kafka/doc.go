@@ -20,7 +20,10 @@
 // timestamps older than that, e.g. an old archive relayed into Kafka, are
 // stored and acknowledged, then deleted at the broker's next retention
 // check (log.retention.check.interval.ms); raise the topic's retention.ms
-// (or set it to -1) before relaying old messages to keep them.
+// (or set it to -1) before relaying old messages to keep them. A producer
+// looks up the retention.ms of each topic it sends records with explicit
+// timestamps to, and logs a warning (streamer.WithLogger; ss-relay prints
+// it) the first time such records are already past it.
 //
 // # Sending and receiving
 //

@@ -50,6 +50,10 @@ type Producer struct {
 
 	ended atomic.Bool
 
+	// For records with explicit timestamps (see retention).
+	retention      sync.Map     // topic -> *retention
+	awaitingTopics atomic.Int32 // lookups that found no topic yet
+
 	failMu  sync.Mutex
 	failErr error // first failure not yet reported by Flush
 }
@@ -166,6 +170,9 @@ func (p *Producer) Send(ctx context.Context, h driver.Header, payload []byte) (d
 	if err := p.conn.ensureTopic(ctx, p.s, string(h.StreamKey)); err != nil {
 		return nil, err
 	}
+	if !h.Timestamp.IsZero() {
+		p.checkRetention(ctx, string(h.StreamKey), h.Timestamp)
+	}
 	if p.inflight.Add(1) > p.limit {
 		if err := p.waitRoom(ctx); err != nil {
 			return nil, err
@@ -247,6 +254,8 @@ func (p *Producer) finish(m *sent, r *kgo.Record, err error) {
 	p.release()
 	if err != nil {
 		m.failure = p.fail(r, err)
+	} else {
+		p.storedTo(r.Topic)
 	}
 	r.Value = nil // the receipt outlives the record: let the payload go
 	m.stored.Open()
@@ -281,6 +290,7 @@ func (p *Producer) flush(ctx context.Context) error {
 	if err := p.cl.Flush(ctx); err != nil {
 		return wrapErr("flush", err)
 	}
+	p.checkRetentionAll(ctx)
 	p.failMu.Lock()
 	err := p.failErr
 	p.failErr = nil

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -128,7 +129,18 @@ func Run(ctx context.Context, cfg Config) (st Stats, err error) {
 		return context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	}
 
-	in, err := mux.Open(ctx, cfg.Input)
+	// The backends' warnings (a broker retrying, records a topic will
+	// not keep) go to Stderr with the relay's own notes.
+	logs := streamer.WithLogger(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{
+		Level: slog.LevelWarn,
+		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			if len(groups) == 0 && a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		},
+	})))
+	in, err := mux.Open(ctx, cfg.Input, logs)
 	if err != nil {
 		return st, fmt.Errorf("opening the input: %w", err)
 	}
@@ -144,7 +156,7 @@ func Run(ctx context.Context, cfg Config) (st Stats, err error) {
 		return st, fmt.Errorf("%w: the input URI %q names no stream: add the stream keys (…/clock, or %s for every stream of a file)", ErrConfig, cfg.Input, streamer.Wildcard)
 	}
 
-	out, err := mux.Open(ctx, cfg.Output, streamer.WithCreate(streamer.CreateIfMissing))
+	out, err := mux.Open(ctx, cfg.Output, streamer.WithCreate(streamer.CreateIfMissing), logs)
 	if err != nil {
 		return st, fmt.Errorf("opening the output: %w", err)
 	}

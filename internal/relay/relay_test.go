@@ -328,9 +328,14 @@ func salt(t *testing.T) string {
 // at its next retention check (30 s after it starts, then every 5 minutes),
 // possibly between replaying them into Kafka and reading them back.
 func orderedArchive(t *testing.T, a, b string, n int) (string, []string) {
+	return orderedArchiveAt(t, a, b, n, time.Now().Add(-time.Hour))
+}
+
+// orderedArchiveAt is orderedArchive with messages from base on.
+func orderedArchiveAt(t *testing.T, a, b string, n int, base time.Time) (string, []string) {
 	t.Helper()
 	var ls []string
-	base := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+	base = base.UTC().Truncate(time.Second)
 	for i := range n {
 		key := a
 		if i%3 == 1 {
@@ -400,6 +405,38 @@ func TestReplayIntoKafka(t *testing.T) {
 	}
 	got := replay(t, Config{Input: "kafka://" + brokers + "/" + a + "," + b, Start: Start, Count: 90})
 	checkSameOrder(t, got, want)
+}
+
+// TestRelayOldArchiveIntoKafka: relaying messages older than the topic's
+// retention (7 days by default) into Kafka works, and the relay passes on
+// the adapter's warning that the broker will delete them.
+func TestRelayOldArchiveIntoKafka(t *testing.T) {
+	if os.Getenv("SS_KAFKA_BROKERS") != "" {
+		t.Skip("on a real broker the records would be deleted at its next retention check; kfake is enough for the warning")
+	}
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.AllowAutoTopicCreation(), kfake.DefaultNumPartitions(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	s := salt(t)
+	a, b := "relay-old-a-"+s, "relay-old-b-"+s
+	path, _ := orderedArchiveAt(t, a, b, 9, time.Now().Add(-30*24*time.Hour))
+	var notes syncBuffer
+	st, err := Run(testCtx(t), Config{Mux: newMux(t, strings.NewReader(""), io.Discard),
+		Input: "file://" + path + "/" + a + "," + b, Output: "kafka://" + strings.Join(c.ListenAddrs(), ",") + "/",
+		Replay: true, Stderr: &notes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Relayed != 9 {
+		t.Fatalf("relayed %d messages, want 9", st.Relayed)
+	}
+	for _, topic := range []string{a, b} {
+		if !strings.Contains(notes.String(), "older than the topic keeps them") || !strings.Contains(notes.String(), "topic="+topic) {
+			t.Fatalf("no retention warning for %s on stderr:\n%s", topic, notes.String())
+		}
+	}
 }
 
 // TestReplayIntoRedis: the same with Redis streams, on miniredis or the
