@@ -1,12 +1,10 @@
 package kafka_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,26 +12,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/seastream/ss/internal/syncbuf"
 	"github.com/seastream/ss/streamer"
 )
-
-// syncBuffer collects log output written from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 const retentionWarning = "sending records older than the topic keeps them"
 
@@ -73,7 +54,7 @@ func strconvMs(d time.Duration) string { return strconv.FormatInt(d.Milliseconds
 func TestRetentionWarning(t *testing.T) {
 	ctx := testCtx(t)
 	addr := newBrokers(t, 1)
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	s := open(t, "kafka://"+addr, streamer.WithLogger(log))
 	p, err := s.NewProducer(ctx, "")

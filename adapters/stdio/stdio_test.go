@@ -14,26 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seastream/ss/internal/syncbuf"
 	"github.com/seastream/ss/streamer/driver"
 )
-
-// syncBuffer is a bytes.Buffer safe for concurrent use (the error writer).
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func testCtx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -122,7 +105,7 @@ func TestConsumeLines(t *testing.T) {
 		`[other] not subscribed`,
 		`last line without newline`,
 	}, "\n")
-	var reports syncBuffer
+	var reports syncbuf.Buffer
 	d := Driver{In: strings.NewReader(input), Out: io.Discard, Errors: &reports}
 	c := openConn(t, d, "stdio:///my_topic,my-topic-2")
 	cons := newConsumer(t, c, keys("my_topic", "my-topic-2"), driver.ConsumerOptions{})
@@ -188,7 +171,7 @@ func TestBadLinesReported(t *testing.T) {
 		`[k | 1 | 2 | 3] four parts`,
 		`[k] good 3`,
 	}, "\n") + "\n"
-	var reports syncBuffer
+	var reports syncbuf.Buffer
 	d := Driver{In: strings.NewReader(input), Out: io.Discard, Errors: &reports}
 	c := openConn(t, d, "stdio:///k?maxline=300")
 	cons := newConsumer(t, c, keys("k"), driver.ConsumerOptions{})
@@ -223,7 +206,7 @@ func TestLongLines(t *testing.T) {
 	big := strings.Repeat("y", 200<<10)
 	huge := strings.Repeat("z", 300<<10)
 	input := "[k] " + big + "\n[k] " + huge + "\n[k] after\n"
-	var reports syncBuffer
+	var reports syncbuf.Buffer
 	d := Driver{In: strings.NewReader(input), Out: io.Discard, Errors: &reports}
 	c := openConn(t, d, "stdio:///k", Options{MaxLineSize: 250 << 10})
 	cons := newConsumer(t, c, keys("k"), driver.ConsumerOptions{})
@@ -501,7 +484,7 @@ func TestWriteErrorLatches(t *testing.T) {
 
 func TestLoopback(t *testing.T) {
 	r, _ := pipeInput(t)
-	var out syncBuffer
+	var out syncbuf.Buffer
 	d := Driver{In: r, Out: &out, Errors: io.Discard}
 	c := openConn(t, d, "stdio:///?loopback")
 	cons := newConsumer(t, c, keys("echo"), driver.ConsumerOptions{})
@@ -669,7 +652,7 @@ func TestSharedInput(t *testing.T) {
 // TestSharedOutput: two connections on one writer share sequence numbers and
 // never interleave partial lines.
 func TestSharedOutput(t *testing.T) {
-	var out syncBuffer
+	var out syncbuf.Buffer
 	d := Driver{In: strings.NewReader(""), Out: &out, Errors: io.Discard}
 	ctx := testCtx(t)
 	var wg sync.WaitGroup

@@ -2,7 +2,6 @@ package relay
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -12,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,27 +20,10 @@ import (
 	"github.com/seastream/ss/adapters/kafka"
 	"github.com/seastream/ss/adapters/redis"
 	"github.com/seastream/ss/adapters/stdio"
+	"github.com/seastream/ss/internal/syncbuf"
 	"github.com/seastream/ss/streamer"
 	"github.com/seastream/ss/streamer/filedriver"
 )
-
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func testCtx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -97,7 +78,7 @@ func archive(t *testing.T, lines []string) string {
 // the lines written.
 func replay(t *testing.T, cfg Config) []string {
 	t.Helper()
-	var out syncBuffer
+	var out syncbuf.Buffer
 	cfg.Mux = newMux(t, strings.NewReader(""), &out)
 	if cfg.Output == "" {
 		cfg.Output = "stdio:///?millis"
@@ -154,7 +135,7 @@ func TestSinceUntilCount(t *testing.T) {
 	equal(t, "count 2", replay(t, Config{Input: in, Start: Start, Count: 2}), lines[:2])
 	equal(t, "only stream b", replay(t, Config{Input: "file://" + path + "/b", Replay: true}), []string{lines[1], lines[3], lines[4]})
 	// Since on an input that cannot seek (stdio) skips the earlier messages.
-	var out syncBuffer
+	var out syncbuf.Buffer
 	if _, err := Run(testCtx(t), Config{Mux: newMux(t, strings.NewReader(strings.Join(lines, "\n")), &out),
 		Input: "stdio:///a,b", Output: "stdio:///?millis", Since: at("2022-01-01T00:00:05")}); err != nil {
 		t.Fatal(err)
@@ -212,7 +193,7 @@ func TestSkipUnrepresentable(t *testing.T) {
 	if err := s.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	var out, errs syncBuffer
+	var out, errs syncbuf.Buffer
 	st, err := Run(ctx, Config{Mux: newMux(t, strings.NewReader(""), &out), Input: "file://" + path + "/k", Output: "stdio:///",
 		Replay: true, Stderr: &errs})
 	if err != nil {
@@ -395,7 +376,7 @@ func TestReplayIntoKafka(t *testing.T) {
 	path, want := orderedArchive(t, a, b, 90)
 	ctx := testCtx(t)
 	mux := newMux(t, strings.NewReader(""), io.Discard)
-	var notes syncBuffer
+	var notes syncbuf.Buffer
 	st, err := Run(ctx, Config{Mux: mux, Input: "file://" + path + "/" + a + "," + b, Output: "kafka://" + brokers + "/?partitions=3", Replay: true, Stderr: &notes})
 	if err != nil {
 		t.Fatal(err)
@@ -422,7 +403,7 @@ func TestRelayOldArchiveIntoKafka(t *testing.T) {
 	s := salt(t)
 	a, b := "relay-old-a-"+s, "relay-old-b-"+s
 	path, _ := orderedArchiveAt(t, a, b, 9, time.Now().Add(-30*24*time.Hour))
-	var notes syncBuffer
+	var notes syncbuf.Buffer
 	st, err := Run(testCtx(t), Config{Mux: newMux(t, strings.NewReader(""), io.Discard),
 		Input: "file://" + path + "/" + a + "," + b, Output: "kafka://" + strings.Join(c.ListenAddrs(), ",") + "/",
 		Replay: true, Stderr: &notes})
