@@ -103,15 +103,7 @@ func TestHandOutConcurrentCommit(t *testing.T) {
 			t.Fatalf("record %d: %v, want %v", i, ids[i], want)
 		}
 	}
-	offsets, err := k.toCommit()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for p := range int32(3) {
-		if o := offsets["t"][p]; o.Offset != 2000 {
-			t.Fatalf("final position of partition %d: %+v, want 2000", p, o)
-		}
-	}
+	checkFinalPositions(t, k, 3, 2000)
 }
 
 // TestHandOutRevocation: when the group takes a partition away while Next
@@ -180,6 +172,21 @@ func TestHandOutRevocation(t *testing.T) {
 		}
 		if _, ok := after["t"][1]; ok || after["t"][0].Offset != 500 || after["t"][2].Offset != 500 {
 			t.Fatalf("round %d: positions after the revocation: %+v", round, after)
+		}
+	}
+}
+
+// checkFinalPositions checks that the positions to commit are at end on
+// each of the parts partitions of topic "t".
+func checkFinalPositions(t *testing.T, k *Consumer, parts int32, end int64) {
+	t.Helper()
+	offsets, err := k.toCommit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p := range parts {
+		if o := offsets["t"][p]; o.Offset != end {
+			t.Fatalf("final position of partition %d: %+v, want %d", p, o, end)
 		}
 	}
 }
@@ -306,13 +313,5 @@ func TestHandOutConcurrentNext(t *testing.T) {
 			t.Fatalf("%v handed out %d times", id, n)
 		}
 	}
-	offsets, err := k.toCommit()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for p := range int32(3) {
-		if o := offsets["t"][p]; o.Offset != 2000 {
-			t.Fatalf("final position of partition %d: %+v, want 2000", p, o)
-		}
-	}
+	checkFinalPositions(t, k, 3, 2000)
 }
