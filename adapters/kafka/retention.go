@@ -19,8 +19,9 @@ import (
 // stored and acknowledged, then deleted at the broker's next retention
 // check: the producer warns the first time it sends a topic such a record.
 type retention struct {
-	known   atomic.Bool  // keep is final
-	keep    atomic.Int64 // nanoseconds; 0: kept forever (retention.ms=-1) or unknown
+	known   atomic.Bool  // the lookup is done (cutoff is final)
+	cutoff  atomic.Int64 // Unix nanoseconds: records older were past retention at the lookup; 0: none (kept forever or unknown)
+	keep    atomic.Int64 // retention.ms in nanoseconds, for the warning
 	oldest  atomic.Int64 // oldest explicit timestamp sent, Unix nanoseconds; 0: none
 	warned  atomic.Bool
 	stored  atomic.Bool // a record reached the topic (set while missing)
@@ -44,6 +45,9 @@ func (p *Producer) checkRetention(ctx context.Context, topic string, ts time.Tim
 		v, _ = p.retention.LoadOrStore(topic, new(retention))
 	}
 	r := v.(*retention)
+	if r.warned.Load() {
+		return
+	}
 	for ns := ts.UnixNano(); ; {
 		cur := r.oldest.Load()
 		if cur != 0 && cur <= ns || r.oldest.CompareAndSwap(cur, ns) {
@@ -71,13 +75,16 @@ func (p *Producer) checkRetentionAll(ctx context.Context) {
 	})
 }
 
+// warnRetention warns if the oldest record sent was past retention when it
+// was looked up (the cutoff is not moved with the clock, to keep time.Now
+// off the path of every send: retention is counted in hours or days).
 func (p *Producer) warnRetention(topic string, r *retention) {
-	keep, oldest := time.Duration(r.keep.Load()), r.oldest.Load()
-	if keep <= 0 || oldest == 0 {
+	cutoff, oldest := r.cutoff.Load(), r.oldest.Load()
+	if cutoff == 0 || oldest == 0 || oldest >= cutoff {
 		return
 	}
-	ts := time.Unix(0, oldest)
-	if age := time.Since(ts); age > keep && !r.warned.Swap(true) {
+	ts, keep := time.Unix(0, oldest), time.Duration(r.keep.Load())
+	if age := time.Since(ts); !r.warned.Swap(true) {
 		p.conn.log.Warn("kafka: sending records older than the topic keeps them: the broker will delete them at its next retention check; "+
 			"raise the topic's retention.ms (or set it to -1) to keep them",
 			"topic", topic, "retention", keep, "oldest", ts.UTC().Format(time.RFC3339Nano), "age", age.Round(time.Second))
@@ -95,7 +102,10 @@ func (p *Producer) lookUpRetention(ctx context.Context, topic string, r *retenti
 	keep, err := p.conn.topicRetention(lctx, topic)
 	switch {
 	case err == nil:
-		r.keep.Store(int64(keep))
+		if keep > 0 {
+			r.keep.Store(int64(keep))
+			r.cutoff.Store(time.Now().Add(-keep).UnixNano())
+		}
 	case errors.Is(err, kerr.UnknownTopicOrPartition) && !r.missing:
 		r.missing = true
 		p.awaitingTopics.Add(1) // see storedTo
