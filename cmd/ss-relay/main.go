@@ -43,8 +43,11 @@
 // replay, an end-of-stream message) or a limit is reached. Ctrl-C (SIGINT) or
 // SIGTERM stops it: everything received is flushed to the output before it
 // exits, with status 0. A message the output cannot hold (a binary payload
-// on stdio) is reported on stderr and skipped. Exit status: 0 done, 1 error,
-// 2 usage error.
+// on stdio) is reported on stderr and skipped. The backends' warnings go to
+// stderr too: a Kafka broker being waited for, or messages older than a
+// Kafka topic's retention.ms (the broker stores them, then deletes them at
+// its next retention check: raise retention.ms before relaying an old
+// archive). Exit status: 0 done, 1 error, 2 usage error.
 package main
 
 import (
