@@ -11,8 +11,11 @@
 // beacon interval), and rebuilds the beacons by the writer's rules: a sound
 // file is rewritten byte for byte. It cuts a torn tail, drops a message whose
 // payload fails its checksum, and skips an unreadable frame by resuming at the
-// next readable beacon. Each problem is printed on standard output as
-// "IN: offset N: what", with what it cost, then a summary.
+// messages after it, or when they cannot be found at the next readable
+// beacon. A message whose sequence number is out of order is kept (its
+// header or its neighbour's may be damaged; nothing tells which). Each
+// problem is printed on standard output as "IN: offset N: what", with what
+// it cost, then a summary.
 //
 // The input is never modified unless --in-place, which writes a temporary
 // file and renames it over the input (refused while a writer has the file

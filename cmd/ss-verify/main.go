@@ -1,17 +1,28 @@
 // Command ss-verify checks SeaStreamer .ss files: every payload against its
-// checksum, the structure of every message frame and beacon, and every beacon
+// checksum, the structure of every message frame and beacon, every beacon
 // marker (running checksum, maximum sequence number and timestamp, and the
-// writer's round-robin) against the messages before it. It reads the files
-// through a memory mapping and never changes them.
+// writer's round-robin) against the messages before it, and the order of
+// sequence numbers in each (stream key, shard). It reads the files through
+// a memory mapping and never changes them.
 //
 // Usage:
 //
-//	ss-verify [--quiet] --file F
-//	ss-verify [--quiet] F...
+//	ss-verify [--quiet] [--strict] --file F
+//	ss-verify [--quiet] [--strict] F...
+//
+// Sequence numbers must go up within each (stream key, shard); gaps are
+// allowed, as in files relayed from Kafka with their offsets. --strict
+// checks what holds for files written by SeaStreamer's producers, package
+// streamer or any writer that numbers each (stream key, shard) 1, 2, 3, …:
+// each sequence number is one more than the previous one, and timestamps
+// never go back. Format v1 has no checksum over message headers, so these
+// checks are what finds most damaged sequence numbers, shards, keys and
+// timestamps.
 //
 // Each problem is printed on standard output as "F: offset N: what", then a
 // summary line per file. Damage does not stop the check: after an unreadable
-// frame it resumes at the next readable beacon, as ss-repair does.
+// frame it resumes at the messages after it, or when they cannot be found
+// at the next readable beacon, as ss-repair does.
 //
 // Exit status: 0 when every file is sound, 1 when a problem was found (a torn
 // tail included), 2 for bad flags or a file that cannot be opened.
@@ -35,9 +46,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("ss-verify", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var file string
-	var quiet bool
+	var quiet, strict bool
 	fs.StringVar(&file, "file", "", "verify this `file`")
 	fs.BoolVar(&quiet, "quiet", false, "print nothing; only the exit status tells")
+	fs.BoolVar(&strict, "strict", false, "also require each sequence number to be one more than the previous one of its (stream key, shard), and timestamps never to go back")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -56,18 +68,22 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if quiet {
 		stdout = io.Discard
 	}
+	var opts []sscheck.Option
+	if strict {
+		opts = append(opts, sscheck.Strict())
+	}
 	status := 0
 	for _, f := range files {
-		status = max(status, verify(f, stdout, stderr))
+		status = max(status, verify(f, stdout, stderr, opts))
 	}
 	return status
 }
 
-func verify(path string, stdout, stderr io.Writer) int {
+func verify(path string, stdout, stderr io.Writer, opts []sscheck.Option) int {
 	sum, err := sscheck.ScanFile(path, sscheck.Visitor{Problem: func(p *sscheck.Problem) error {
 		_, err := fmt.Fprintf(stdout, "%s: %v\n", path, p)
 		return err
-	}})
+	}}, opts...)
 	switch {
 	case errors.Is(err, sscheck.ErrHeader):
 		fmt.Fprintf(stdout, "%s: offset 0: %v\n", path, err)

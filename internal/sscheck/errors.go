@@ -42,6 +42,17 @@ var (
 	// stream it is for. Nothing is lost.
 	ErrMarker = errors.New("sscheck: beacon marker disagrees with the messages before it")
 
+	// ErrOrder means a message's sequence number does not go up within its
+	// (stream key, shard): it is not above the previous message's. With
+	// Strict, also a sequence number that is not exactly one above the
+	// previous one, or a timestamp before the previous one's. Format v1 has
+	// no checksum over message headers, so this is how a damaged sequence
+	// number, shard, key or timestamp shows; the damaged header is this
+	// message's or the previous one's (the problem names both). Nothing is
+	// lost: the message is kept as it reads. The end-of-stream message
+	// (stream key SEA_STREAMER_INTERNAL) is not checked.
+	ErrOrder = errors.New("sscheck: sequence number out of order")
+
 	// ErrTornTail means the file ends in the middle of a message or a beacon,
 	// as when a writer is interrupted. The incomplete bytes are lost.
 	ErrTornTail = errors.New("sscheck: the file ends in the middle of a message or beacon (torn write)")

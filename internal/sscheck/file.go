@@ -8,11 +8,11 @@ import (
 	"github.com/edsrzf/mmap-go"
 )
 
-// ScanFile scans the file at path (see Scan) through a read-only memory
+// ScanFile scans the file at path (see Scan, and its options) through a read-only memory
 // mapping, so that memory use does not grow with the file. If the file shrinks
 // while it is read, ScanFile returns an error matching ErrChanged instead of
 // crashing.
-func ScanFile(path string, v Visitor) (Summary, error) {
+func ScanFile(path string, v Visitor, opts ...Option) (Summary, error) {
 	data, closeFn, err := mapFile(path)
 	if err != nil {
 		return Summary{}, err
@@ -21,7 +21,7 @@ func ScanFile(path string, v Visitor) (Summary, error) {
 	var sum Summary
 	err = guard(func() error {
 		var err error
-		sum, err = scanWith(data, v, releaser(data))
+		sum, err = scanWith(data, v, releaser(data), opts)
 		return err
 	})
 	return sum, err

@@ -27,8 +27,12 @@ type RepairOptions struct {
 // in order, with the same header (file name, creation time, beacon
 // interval), laid out by the writer's rules: beacons are rebuilt from the
 // kept messages, so a file with nothing to repair is rewritten byte for
-// byte, and a repaired file verifies clean. What is dropped is what Scan
-// reports as lost (see Scan); report receives every problem as it is found.
+// byte, and a repaired file verifies clean but for order problems. What is
+// dropped is what Scan reports as lost (see Scan); report receives every
+// problem as it is found. A message reported out of order (ErrOrder) is
+// kept as it reads, so a repaired file may be reported out of order again:
+// nothing tells whether its header or its neighbour's is the damaged one,
+// and its payload is intact.
 //
 // The input is only read, unless InPlace. The output is written to a
 // temporary file beside it, synced, then renamed over the target, so that a
@@ -107,7 +111,7 @@ func Repair(in string, o RepairOptions, report func(*Problem) error) (sum Summar
 				_, err = bw.Write(buf)
 				return err
 			},
-		}, releaser(data))
+		}, releaser(data), nil)
 		return err
 	})
 	if err != nil {

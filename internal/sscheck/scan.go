@@ -29,6 +29,23 @@ type Visitor struct {
 	Problem func(*Problem) error
 }
 
+// Option changes what a scan checks.
+type Option func(*config)
+
+type config struct {
+	strict bool
+}
+
+// Strict adds the order checks that hold for files whose writers number
+// each (stream key, shard) consecutively and stamp messages with a clock
+// that does not go back, as SeaStreamer's producers and package streamer
+// do: each sequence number is exactly one above the previous one of its
+// stream (after bytes were lost, only above it), and timestamps never go
+// back. Without it, sequence numbers need only go up, which also holds for
+// files with gaps, such as those of relays that keep Kafka offsets. Both
+// report ErrOrder, and lose nothing.
+func Strict() Option { return func(c *config) { c.strict = true } }
+
 // Summary is what a scan found.
 type Summary struct {
 	Header format.Header
@@ -55,26 +72,39 @@ type Summary struct {
 // interval the data reaches, its count of remaining bytes), and each beacon
 // marker against the messages before it (the running checksum of the
 // stream's message checksums, the maximum sequence number and timestamp,
-// and which streams the writer's round-robin puts in the beacon).
+// and which streams the writer's round-robin puts in the beacon), and the
+// order of each stream's sequence numbers (see ErrOrder and Strict).
 //
 // Damage does not stop it. A payload that fails its checksum loses that
-// message only. A frame that cannot be read loses the bytes up to the next
-// readable beacon, where the scan resumes after the message that beacon
-// splices (whose length the beacon gives). A damaged beacon is stepped over
-// when the writer's rules give its size and what follows reads well, and
-// otherwise loses its interval. A file that ends inside a message loses that
-// message. After bytes are lost, each stream's state is taken from its next
-// marker instead of being checked against it.
+// message only. A frame that cannot be read (or that the file seems to end
+// inside, or whose checksum fails where what follows does not read either)
+// loses its own bytes only when the messages after it can be found: the
+// scan resumes at the first offset after it from which frames that read
+// well lead, one after another, to the next beacon (agreeing with its count
+// of remaining bytes) or to the end of the file. Otherwise it loses the
+// bytes up to the next readable beacon, where the scan resumes after the
+// message that beacon splices (whose length the beacon gives). A damaged
+// beacon is stepped over when the writer's rules give its size and what
+// follows reads well, and otherwise loses its interval. A file that ends
+// inside a message loses that message.
+//
+// After bytes are lost, each stream's state is taken from its next marker
+// instead of being checked against it. The order checks go on across lost
+// bytes, as lost messages do not make sequence numbers or timestamps go
+// back; but the next sequence number of each stream need only be above the
+// previous one (messages may have been lost in between), until a message or
+// a marker of the stream gives it again. So lost bytes do not show again as
+// order problems.
 //
 // Scan fails only when the header cannot be read (an error matching
 // ErrHeader), or with an error a visitor returns.
-func Scan(data []byte, v Visitor) (Summary, error) {
-	return scanWith(data, v, nil)
+func Scan(data []byte, v Visitor, opts ...Option) (Summary, error) {
+	return scanWith(data, v, nil, opts)
 }
 
 // scanWith is Scan with release, when not nil, called from time to time with a
 // range of data the scan is done with.
-func scanWith(data []byte, v Visitor, release func(lo, hi int64)) (Summary, error) {
+func scanWith(data []byte, v Visitor, release func(lo, hi int64), opts []Option) (Summary, error) {
 	h, headerProblems, err := readHeader(data)
 	if err != nil {
 		return Summary{Size: int64(len(data))}, err
@@ -87,6 +117,9 @@ func scanWith(data []byte, v Visitor, release func(lo, hi int64)) (Summary, erro
 		v:        v,
 		rotation: true,
 		release:  release,
+	}
+	for _, o := range opts {
+		o(&w.cfg)
 	}
 	w.sum.Header, w.sum.Size = h, w.size
 	for _, p := range headerProblems {
@@ -105,6 +138,7 @@ type walker struct {
 	iv   int64 // beacon interval
 	per  int   // markers per beacon
 	v    Visitor
+	cfg  config
 	sum  Summary
 	stop error
 
@@ -241,12 +275,39 @@ func (w *walker) plausibleNext(q int64, written uint64) bool {
 func (w *walker) message(p int64) int64 {
 	f := w.readFrame(p, w.written)
 	switch f.status {
-	case frameOK, frameChecksum:
+	case frameOK:
+		w.apply(p, &f)
+		return f.end
+	case frameChecksum:
+		// A damaged size field may also give a frame whose payload fails
+		// its checksum, when a 0x0D happens to stand where it makes the
+		// frame end (the end of a later message, say). Unless the beacons
+		// inside agree with the size, the messages after it tell: they
+		// start where the frame ends after a damaged payload.
+		if f.agree == 0 || f.mismatch >= 0 {
+			end := f.end
+			q, ok := w.recover(p, false)
+			if ok && q != end {
+				w.recovered(p, q, fmt.Errorf("its payload fails its checksum, and the messages after it start at offset %d, not where its size field ends it (%d)", q, end))
+				return q
+			}
+			f = w.readFrame(p, w.written) // again, as the search reused the buffers
+		}
 		w.apply(p, &f)
 		return f.end
 	case frameShort:
+		// A damaged size field may make a frame seem to run past the end of
+		// the file, with whole messages after it.
+		if q, ok := w.recover(p, true); ok {
+			w.recovered(p, q, fmt.Errorf("it seems incomplete (%v), but whole messages follow it", f.err))
+			return q
+		}
 		w.report(ErrTornTail, p, w.size, "the message at offset %d is incomplete: %v", p, f.err)
 		return w.size
+	}
+	if q, ok := w.recover(p, false); ok {
+		w.recovered(p, q, f.err)
+		return q
 	}
 	q, anchor := w.resync(p)
 	w.report(ErrFrame, p, q, "%v; %s", f.err, w.resyncNote(q, anchor))
@@ -275,8 +336,7 @@ func (w *walker) resyncNote(q, anchor int64) string {
 // when none). The streams' states are taken from the markers of the beacons
 // it passes, and become uncertain for the others.
 func (w *walker) resync(start int64) (int64, int64) {
-	w.lossy, w.rotation = true, false
-	w.st.uncertain()
+	w.lost()
 	b := (start/w.iv + 1) * w.iv
 next:
 	for b < w.size {
@@ -332,6 +392,114 @@ next:
 		return q, anchor
 	}
 	return w.size, -1
+}
+
+// lost updates what the scan knows after bytes were lost: which streams
+// there are, their states, and the writer's round-robin are no longer
+// certain (the lost bytes may have held messages of any stream, or of a new
+// one).
+func (w *walker) lost() {
+	w.lossy, w.rotation = true, false
+	w.st.uncertain()
+}
+
+// recovered reports the damaged frame at p, whose bytes up to q are lost,
+// after recover found that the messages after it start at q.
+func (w *walker) recovered(p, q int64, why error) {
+	w.lost()
+	if q == w.size {
+		w.report(ErrFrame, p, q, "%v; nothing follows it in the file", why)
+		return
+	}
+	w.report(ErrFrame, p, q, "%v; resumed at offset %d, where the messages after it start (frames that read well lead from there to the next beacon or the end of the file)", why, q)
+}
+
+// recover looks for where the messages after the damaged frame at p start,
+// so that only that frame is lost: the first offset q after p, up to the
+// next beacon position b or the end of the file, from which frames that
+// read well lead, one after another, to b (a readable beacon whose count of
+// remaining bytes agrees with the frame it splices, or is 0) or to the end
+// of the file. It fails when the damaged frame really crosses b, or when
+// more is damaged; the scan then resynchronises at a beacon.
+//
+// Every offset is tried, but most fail on a few bytes (a key length, key
+// characters, a timestamp in range, a terminator or the beacon's count
+// where the size field puts them), and the first frame of a chain must
+// pass its payload checksum, so a chain starting inside the damaged
+// frame's payload is all but impossible. torn says the file seemed to end
+// inside the frame: then reaching the end of the file with no frame is no
+// evidence, and a chain needs a frame.
+func (w *walker) recover(p int64, torn bool) (int64, bool) {
+	b := (p/w.iv + 1) * w.iv
+	limit := min(b, w.size)
+	bRem, bOK := int64(-1), false
+	if b < w.size {
+		if bc, _, err := w.beaconAt(b); err == nil {
+			bRem, bOK = int64(bc.Remaining), true
+		}
+	}
+	for q := p + 1; q <= limit; q++ {
+		if w.chainFrom(q, b, bRem, bOK, torn) {
+			return q, true
+		}
+	}
+	return 0, false
+}
+
+// chainFrom reports whether frames that read well lead from q to b or the
+// end of the file (see recover). bRem is the count of remaining bytes of
+// the beacon at b when bOK (it is readable).
+func (w *walker) chainFrom(q, b, bRem int64, bOK, torn bool) bool {
+	for first := true; ; first = false {
+		switch {
+		case q == w.size:
+			return !first || !torn
+		case q == b:
+			return bOK && bRem == 0
+		}
+		if first && !w.mayStart(q, b, bRem, bOK) {
+			return false
+		}
+		f := w.frame(q, w.written, nil)
+		if f.status != frameOK && (first || f.status != frameChecksum) || f.mismatch >= 0 {
+			return false
+		}
+		for _, ib := range f.inner {
+			if ib.predicted {
+				return false
+			}
+		}
+		if f.end > b {
+			return true // it crosses b, which agrees with its size
+		}
+		q = f.end
+	}
+}
+
+// mayStart checks the bytes that make a frame starting at q, before b,
+// impossible: a key length of 0 (no writer writes an empty key) or over
+// the maximum, key characters, a timestamp out of range, and, when the
+// header is before b, the terminator where the size field puts it or the
+// count of remaining bytes of the beacon at b.
+func (w *walker) mayStart(q, b, bRem int64, bOK bool) bool {
+	k := int(w.data[q])
+	if k == 0 || k > format.MaxStreamKeyLen {
+		return false
+	}
+	headLen := int64(1 + k + 24 + 4)
+	if q+headLen > min(b, w.size) {
+		return true // the header is not all here: frame reads it
+	}
+	var raw format.RawMessage
+	n, err := format.DecodeMessageHeader(w.data[q:q+headLen], &raw)
+	if err != nil {
+		return false
+	}
+	end := q + int64(n) + 4 + int64(binary.BigEndian.Uint32(w.data[q+int64(n):])) + 3
+	if end <= b {
+		return end <= w.size && w.data[end-1] == format.Terminator
+	}
+	return bOK && bRem == end-b
 }
 
 // Frame statuses.
@@ -648,6 +816,7 @@ func (w *walker) apply(p int64, f *frameResult) {
 			s.alt = s.alt.Add(raw.Checksum)
 		}
 	}
+	w.checkOrder(s, p, raw.SeqNo, raw.Timestamp)
 	for i := range f.inner {
 		ib := &f.inner[i]
 		if ib.predicted {
@@ -669,6 +838,50 @@ func (w *walker) apply(p int64, f *frameResult) {
 			Payload: raw.Payload, Checksum: raw.Checksum, Offset: p}
 		w.stop = w.v.Message(&w.msg)
 	}
+}
+
+// checkOrder checks the sequence number and timestamp of the message at off
+// against the previous message of its stream s (see ErrOrder), and makes it
+// the previous one. A message whose payload fails its checksum counts too:
+// its frame, header included, read well.
+func (w *walker) checkOrder(s *stream, off int64, seq, ts uint64) {
+	if s.id.key == format.InternalStreamKey {
+		return // the end-of-stream message, written with seq 0
+	}
+	o := &s.order
+	why := func(pseq, pts uint64, gap bool) string {
+		switch {
+		case seq <= pseq:
+			return "does not go up"
+		case w.cfg.strict && !gap && seq != pseq+1:
+			return "is not the next (strict)"
+		case w.cfg.strict && ts < pts:
+			return "has a timestamp before the previous one's (strict)"
+		}
+		return ""
+	}
+	if !o.seen {
+		*o = order{seen: true, seq: seq, ts: ts, off: off}
+		return
+	}
+	reason := why(o.seq, o.ts, o.gap)
+	if reason == "" || o.hasAlt && why(o.altSeq, o.altTs, o.altGap) == "" {
+		*o = order{seen: true, seq: seq, ts: ts, off: off}
+		return
+	}
+	prev := fmt.Sprintf("the message at offset %d", o.off)
+	if o.off < 0 {
+		prev = "the stream's marker in the beacon before it"
+	}
+	w.report(ErrOrder, off, off, "message %s shard %d seq %d (timestamp %d) %s: it follows seq %d (timestamp %d) of %s; one of the two headers is damaged",
+		s.id.key, s.id.shard, seq, ts, reason, o.seq, o.ts, prev)
+	// This message's header may be the damaged one: the next message is
+	// also checked against what it should have been.
+	next := order{seen: true, seq: seq, ts: ts, off: off, hasAlt: true, altSeq: o.seq, altTs: o.ts, altGap: o.gap}
+	if w.cfg.strict && !o.gap {
+		next.altSeq, next.altGap = o.seq+1, false
+	}
+	*o = next
 }
 
 // checkMarkers checks the markers of the readable beacon at off against the

@@ -30,6 +30,28 @@ type stream struct {
 	// failed its payload check been the damaged part (hasAlt).
 	alt    format.RunningChecksum
 	hasAlt bool
+
+	// order is what the order checks compare the next message with.
+	order order
+}
+
+// order is the header of the previous message of a stream, for the order
+// checks (see ErrOrder).
+type order struct {
+	seen    bool   // there is a previous message (or a marker taken for one)
+	seq, ts uint64 // its sequence number and timestamp
+	off     int64  // its offset, -1 when taken from a marker
+	// gap says that messages of the stream may have been lost since, in
+	// bytes the scan could not read: the next sequence number need only be
+	// above seq, not next to it.
+	gap bool
+	// alt is the previous message's header had it read as the checks
+	// expected (the one before it with Strict, seq+1): when the previous
+	// message was reported, its own header may be the damaged one, and the
+	// next message is checked against either.
+	hasAlt        bool
+	altSeq, altTs uint64
+	altGap        bool
 }
 
 // update counts one message, as the writer does before writing it.
@@ -39,9 +61,15 @@ func (s *stream) update(seq, ts uint64, checksum uint16) {
 	s.sum = s.sum.Add(checksum)
 }
 
-// adopt takes the state a marker carries.
+// adopt takes the state a marker carries. When messages of the stream may
+// have been lost (or none was seen), the marker's sequence number and
+// timestamp, those of the stream's last message before the beacon, also
+// become what the order checks compare the next message with.
 func (s *stream) adopt(m *format.Marker) {
 	s.seq, s.ts, s.sum, s.certain = m.SeqNo, m.Timestamp, m.RunningChecksum, true
+	if s.order.gap || !s.order.seen {
+		s.order = order{seen: true, seq: m.SeqNo, ts: m.Timestamp, off: -1}
+	}
 }
 
 // streams is every stream met so far, in the order the writer's round-robin
@@ -72,6 +100,7 @@ func (ss *streams) add(id streamID, certain bool) *stream {
 func (ss *streams) uncertain() {
 	for _, s := range ss.sorted {
 		s.certain = false
+		s.order.gap = true
 	}
 }
 
