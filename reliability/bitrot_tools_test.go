@@ -15,14 +15,14 @@ import (
 // toolTally counts what ss-verify and ss-repair made of the flips of one
 // region.
 type toolTally struct {
-	cases, flagged, repaired, keptAll, keptChanged, refused int
+	cases, flagged, flaggedStrict, repaired, keptAll, keptChanged, refused int
 }
 
 // TestBitRotTools runs ss-verify and ss-repair on bit-rot cases (the first
 // 250 of TestBitRot's per region, all of them with SS_FULL=1). Neither may panic or
 // hang; ss-repair, when it can read the header, writes a file that reads
-// back cleanly with every undamaged message, and never the message whose
-// payload the flip damaged.
+// back cleanly, never with the message whose payload the flip damaged, and,
+// for every flip after the file header, with every undamaged message.
 func TestBitRotTools(t *testing.T) {
 	verify := buildTool(t, "ss-verify")
 	repair := buildTool(t, "ss-repair")
@@ -55,6 +55,7 @@ func TestBitRotTools(t *testing.T) {
 				tl := tallies[c.region]
 				tl.cases++
 				tl.flagged += k.flagged
+				tl.flaggedStrict += k.flaggedStrict
 				tl.repaired += k.repaired
 				tl.keptAll += k.keptAll
 				tl.keptChanged += k.keptChanged
@@ -71,12 +72,12 @@ func TestBitRotTools(t *testing.T) {
 	var rows [][]string
 	for _, r := range rotRegions {
 		k := tallies[r]
-		rows = append(rows, []string{r, fmt.Sprint(k.cases), pct(k.flagged, k.cases),
+		rows = append(rows, []string{r, fmt.Sprint(k.cases), pct(k.flagged, k.cases), pct(k.flaggedStrict, k.cases),
 			fmt.Sprintf("%d (%d refused: header unreadable)", k.repaired, k.refused),
 			pct(k.keptAll, k.cases), fmt.Sprint(k.keptChanged)})
 	}
-	writeSection(t, "bitrot-tools", "`ss-verify --quiet` and `ss-repair` on the first "+fmt.Sprint(perRegion)+" flips of each region (SS_FULL=1: all of them): no panic, no hang. The repaired file always reads back cleanly with ssfile.\n\n"+
-		table([]string{"region", "flips", "ss-verify exits 1 (problem found)", "ss-repair wrote a file", "repaired file has every undamaged message", "repaired files keeping a message whose header the flip changed"}, rows))
+	writeSection(t, "bitrot-tools", "`ss-verify --quiet` (with and without `--strict`: these files number each (stream, shard) 1, 2, 3, …) and `ss-repair` on the first "+fmt.Sprint(perRegion)+" flips of each region (SS_FULL=1: all of them): no panic, no hang. The repaired file always reads back cleanly with ssfile; after a flip anywhere but in the file header it has every undamaged message (the test fails otherwise).\n\n"+
+		table([]string{"region", "flips", "ss-verify exits 1 (problem found)", "ss-verify --strict exits 1", "ss-repair wrote a file", "repaired file has every undamaged message", "repaired files keeping a message whose header the flip changed"}, rows))
 }
 
 // checkRotTools runs the tools on one damaged file.
@@ -95,6 +96,19 @@ func checkRotTools(c rotCase, dir, verify, repair string) (k toolTally, err erro
 	}
 	if v.code == 1 {
 		k.flagged = 1
+	}
+	v, err = runTool(verify, "--quiet", "--strict", "--file", path)
+	if err != nil {
+		return k, err
+	}
+	if v.panicked() || v.hung {
+		return k, fmt.Errorf("ss-verify --strict panicked or hung (exit %d):\n%s", v.code, v.stderr)
+	}
+	if v.code == 1 {
+		k.flaggedStrict = 1
+	}
+	if k.flagged > k.flaggedStrict {
+		return k, fmt.Errorf("ss-verify finds a problem that ss-verify --strict does not")
 	}
 	os.Remove(out)
 	r, err := runTool(repair, "--file", path, "--out", out)
@@ -149,8 +163,8 @@ func checkRotTools(c rotCase, dir, verify, repair string) (k toolTally, err erro
 	if all {
 		k.keptAll = 1
 	}
-	if c.region == regionPayload && !all {
-		return k, fmt.Errorf("ss-repair lost undamaged messages: %d of %d written, the flip damaged one", len(got), len(c.f.msgs))
+	if c.region != regionHeader && !all {
+		return k, fmt.Errorf("ss-repair lost undamaged messages: %d of %d written, the flip damaged one at offset %d (%d kept unchanged):\n%s", len(got), len(c.f.msgs), damaged, len(kept), r.stdout)
 	}
 	return k, nil
 }
