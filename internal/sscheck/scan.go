@@ -121,6 +121,7 @@ func scanWith(data []byte, v Visitor, release func(lo, hi int64), opts []Option)
 	for _, o := range opts {
 		o(&w.cfg)
 	}
+	w.recoverBudget = 4*w.size + 1<<20
 	w.sum.Header, w.sum.Size = h, w.size
 	for _, p := range headerProblems {
 		w.problem(p)
@@ -156,6 +157,11 @@ type walker struct {
 	inner []innerBeacon
 	ids   []streamID
 	msg   Message
+
+	// Bytes read by recover so far, and its allowance: a few times the
+	// file's size, so that the whole scan stays linear in it however the
+	// damage falls (see recover).
+	recoverWork, recoverBudget int64
 }
 
 var errShort = format.ErrShortInput
@@ -429,6 +435,12 @@ func (w *walker) recovered(p, q int64, why error) {
 // frame's payload is all but impossible. torn says the file seemed to end
 // inside the frame: then reaching the end of the file with no frame is no
 // evidence, and a chain needs a frame.
+//
+// The work stays linear: past its first frame, a chain's fate depends only
+// on where it is, so each frame start reached is followed once per search
+// (memo); and the bytes read by every search of the scan are counted
+// against an allowance of a few times the file's size, past which the scan
+// resynchronises at beacons as it did before recover existed.
 func (w *walker) recover(p int64, torn bool) (int64, bool) {
 	b := (p/w.iv + 1) * w.iv
 	limit := min(b, w.size)
@@ -438,8 +450,13 @@ func (w *walker) recover(p int64, torn bool) (int64, bool) {
 			bRem, bOK = int64(bc.Remaining), true
 		}
 	}
+	memo := make(map[int64]bool)
 	for q := p + 1; q <= limit; q++ {
-		if w.chainFrom(q, b, bRem, bOK, torn) {
+		if w.recoverWork > w.recoverBudget {
+			return 0, false
+		}
+		w.recoverWork++
+		if w.chainFrom(q, b, bRem, bOK, torn, memo) {
 			return q, true
 		}
 	}
@@ -449,8 +466,23 @@ func (w *walker) recover(p int64, torn bool) (int64, bool) {
 // chainFrom reports whether frames that read well lead from q to b or the
 // end of the file (see recover). bRem is the count of remaining bytes of
 // the beacon at b when bOK (it is readable).
-func (w *walker) chainFrom(q, b, bRem int64, bOK, torn bool) bool {
+func (w *walker) chainFrom(q, b, bRem int64, bOK, torn bool, memo map[int64]bool) bool {
+	var path []int64 // the frame starts after the first, whose fate is this chain's
+	ok := w.chain(q, b, bRem, bOK, torn, memo, &path)
+	for _, x := range path {
+		memo[x] = ok
+	}
+	return ok
+}
+
+func (w *walker) chain(q, b, bRem int64, bOK, torn bool, memo map[int64]bool, path *[]int64) bool {
 	for first := true; ; first = false {
+		if !first {
+			if ok, seen := memo[q]; seen {
+				return ok
+			}
+			*path = append(*path, q)
+		}
 		switch {
 		case q == w.size:
 			return !first || !torn
@@ -461,6 +493,7 @@ func (w *walker) chainFrom(q, b, bRem int64, bOK, torn bool) bool {
 			return false
 		}
 		f := w.frame(q, w.written, nil)
+		w.recoverWork += max(f.end-q, int64(1+f.keyLen))
 		if f.status != frameOK && (first || f.status != frameChecksum) || f.mismatch >= 0 {
 			return false
 		}
