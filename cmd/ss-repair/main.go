@@ -8,8 +8,12 @@
 //
 // It keeps every message whose frame is intact and whose payload matches its
 // checksum, in order, with the header of the input (file name, creation time,
-// beacon interval), and rebuilds the beacons by the writer's rules: a sound
-// file is rewritten byte for byte. It cuts a torn tail, drops a message whose
+// beacon interval), and rebuilds the beacons by the writer's rules. A damaged
+// header is rewritten as the rest of it and the file confirm: bad magic
+// bytes, version, padding or terminator are written right, and a damaged name
+// length or beacon interval is replaced by the one bit away from it under
+// which the beacons stand where they should and the file reads soundly. A
+// sound file is rewritten byte for byte. It cuts a torn tail, drops a message whose
 // payload fails its checksum, and skips an unreadable frame by resuming at the
 // messages after it, or when they cannot be found at the next readable
 // beacon. A message whose sequence number is out of order is kept (its
@@ -23,7 +27,9 @@
 // an existing OUT is replaced only with --force.
 //
 // Exit status: 0 when the repaired file was written, 1 when it could not be
-// (an unreadable header, an I/O error), 2 for bad flags.
+// (a header of which nothing sensible can be read: a file shorter than a
+// header, or damage to more than one part of it; an I/O error), 2 for bad
+// flags.
 package main
 
 import (

@@ -10,10 +10,13 @@ import (
 // The kinds of problem a scan reports. A *Problem wraps exactly one of them;
 // match it with errors.Is.
 var (
-	// ErrHeader means the file header is damaged. When the magic bytes, the
-	// version or the beacon interval cannot be read, nothing else can be and
-	// Scan fails with it; other damage (padding, file name, creation time)
-	// is reported and the scan goes on.
+	// ErrHeader means the file header is damaged. Damage to one of its
+	// parts (the magic bytes and version, the file name length, the padding
+	// and final 0x0D, or the beacon interval, which is then taken from where
+	// the beacons stand), and to the file name or creation time, is
+	// reported and the scan goes on. When nothing sensible can be read (a
+	// file shorter than a header, or more damage than that: see Scan), Scan
+	// fails with it.
 	ErrHeader = errors.New("sscheck: damaged file header")
 
 	// ErrChecksum means a message's payload does not match its checksum. The

@@ -25,7 +25,8 @@ type RepairOptions struct {
 
 // Repair writes a new .ss file with every valid message of the file at in,
 // in order, with the same header (file name, creation time, beacon
-// interval), laid out by the writer's rules: beacons are rebuilt from the
+// interval; a damaged header as Scan reads it, with the name length and
+// beacon interval the file confirms), laid out by the writer's rules: beacons are rebuilt from the
 // kept messages, so a file with nothing to repair is rewritten byte for
 // byte, and a repaired file verifies clean but for order problems. What is
 // dropped is what Scan reports as lost (see Scan); report receives every
@@ -74,7 +75,7 @@ func Repair(in string, o RepairOptions, report func(*Problem) error) (sum Summar
 		}
 		defer unlock()
 	}
-	header, _, err := readHeaderGuarded(data)
+	header, headerProblems, err := readHeaderGuarded(data)
 	if err != nil {
 		return sum, err
 	}
@@ -101,7 +102,7 @@ func Repair(in string, o RepairOptions, report func(*Problem) error) (sum Summar
 	}
 	err = guard(func() error {
 		var err error
-		sum, err = scanWith(data, Visitor{
+		sum, err = scanAfter(data, header, headerProblems, Visitor{
 			Problem: report,
 			Message: func(m *Message) error {
 				var err error
@@ -139,7 +140,7 @@ func Repair(in string, o RepairOptions, report func(*Problem) error) (sum Summar
 func readHeaderGuarded(data []byte) (h format.Header, p []*Problem, err error) {
 	err = guard(func() error {
 		var err error
-		h, p, err = readHeader(data)
+		h, p, err = readHeader(data, releaser(data))
 		return err
 	})
 	return h, p, err

@@ -96,8 +96,20 @@ type Summary struct {
 // a marker of the stream gives it again. So lost bytes do not show again as
 // order problems.
 //
+// A damaged header is reported (ErrHeader) and read as the rest of it and
+// the file confirm: one part of it may be damaged (the magic bytes and
+// version, the file name length, the padding and final 0x0D, or the beacon
+// interval). A name length or beacon interval one bit away from what is
+// stored is taken when the beacons stand where it places them and the file
+// then reads soundly; the header as stored when nothing says otherwise.
+//
 // Scan fails only when the header cannot be read (an error matching
-// ErrHeader), or with an error a visitor returns.
+// ErrHeader): the file is shorter than a header, or the header as stored
+// does not read (bad magic bytes or version, a name length over
+// format.MaxFileNameLen, an interval under format.MinBeaconInterval) and no
+// reading of it with one damaged part is confirmed by beacons where its
+// interval places them or by the file reading soundly; or with an error a
+// visitor returns.
 func Scan(data []byte, v Visitor, opts ...Option) (Summary, error) {
 	return scanWith(data, v, nil, opts)
 }
@@ -105,24 +117,20 @@ func Scan(data []byte, v Visitor, opts ...Option) (Summary, error) {
 // scanWith is Scan with release, when not nil, called from time to time with a
 // range of data the scan is done with.
 func scanWith(data []byte, v Visitor, release func(lo, hi int64), opts []Option) (Summary, error) {
-	h, headerProblems, err := readHeader(data)
+	h, headerProblems, err := readHeader(data, release)
 	if err != nil {
 		return Summary{Size: int64(len(data))}, err
 	}
-	w := &walker{
-		data:     data,
-		size:     int64(len(data)),
-		iv:       int64(h.BeaconInterval),
-		per:      format.MarkersPerBeacon(h.BeaconInterval),
-		v:        v,
-		rotation: true,
-		release:  release,
-	}
+	return scanAfter(data, h, headerProblems, v, release, opts)
+}
+
+// scanAfter is scanWith after the header was read as h, with its problems.
+func scanAfter(data []byte, h format.Header, headerProblems []*Problem, v Visitor, release func(lo, hi int64), opts []Option) (Summary, error) {
+	var cfg config
 	for _, o := range opts {
-		o(&w.cfg)
+		o(&cfg)
 	}
-	w.recoverBudget = 4*w.size + 1<<20
-	w.sum.Header, w.sum.Size = h, w.size
+	w := newWalker(data, h, v, release, cfg)
 	for _, p := range headerProblems {
 		w.problem(p)
 	}
@@ -130,6 +138,23 @@ func scanWith(data []byte, v Visitor, release func(lo, hi int64), opts []Option)
 	w.sum.Streams = len(w.st.sorted)
 	w.sum.Beacons = max(0, (w.size-1)/w.iv)
 	return w.sum, w.stop
+}
+
+// newWalker returns a walker ready to scan data after the header h.
+func newWalker(data []byte, h format.Header, v Visitor, release func(lo, hi int64), cfg config) *walker {
+	w := &walker{
+		data:     data,
+		size:     int64(len(data)),
+		iv:       int64(h.BeaconInterval),
+		per:      format.MarkersPerBeacon(h.BeaconInterval),
+		v:        v,
+		cfg:      cfg,
+		rotation: true,
+		release:  release,
+	}
+	w.recoverBudget = 4*w.size + 1<<20
+	w.sum.Header, w.sum.Size = h, w.size
+	return w
 }
 
 // walker is the state of a scan.

@@ -465,42 +465,6 @@ func TestRandomDamage(t *testing.T) {
 	}
 }
 
-func TestHeaderDamage(t *testing.T) {
-	data := build(t, header(1024), randomMessages(5, 20, 100))
-	for _, tc := range []struct {
-		off   int
-		val   byte
-		fatal bool
-	}{
-		{0, 'X', true},           // magic
-		{2, 2, true},             // version
-		{3, 200, true},           // file name length
-		{4, 0xFF, false},         // file name byte: invalid UTF-8
-		{4 + 7 + 8 + 2, 0, true}, // beacon interval 1024 → 0
-		{60, 1, false},           // padding
-		{127, 0, false},          // final 0x0D
-	} {
-		bad := slices.Clone(data)
-		bad[tc.off] = tc.val
-		r := scan(bad)
-		if tc.fatal {
-			if !errors.Is(r.err, ErrHeader) {
-				t.Errorf("byte %d = %d: err %v, want ErrHeader", tc.off, tc.val, r.err)
-			}
-			continue
-		}
-		if r.err != nil || len(r.problems) != 1 || !errors.Is(r.problems[0], ErrHeader) || len(r.messages) != 20 {
-			t.Errorf("byte %d = %d: err %v, problems %v, %d messages", tc.off, tc.val, r.err, r.problems, len(r.messages))
-		}
-		if err := r.sum.Header.Validate(); err != nil {
-			t.Errorf("byte %d = %d: the header for rewriting is not valid: %v", tc.off, tc.val, err)
-		}
-	}
-	if r := scan(nil); !errors.Is(r.err, ErrHeader) {
-		t.Errorf("empty: %v", r.err)
-	}
-}
-
 // TestMarkerChecks damages what markers say and what a restarted writer
 // leaves (SeaStreamer's append restarts the running checksums): reported as
 // marker problems, nothing lost.
