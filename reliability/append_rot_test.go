@@ -141,10 +141,10 @@ func appendDamaged(c rotCase, path string) (string, string, error) {
 	if err != nil {
 		return "", "", err
 	}
-	rep := Verify(after, Options{})
+	rep := check(after)
 	damaged := c.damagedFrame()
 	have := make(map[int64]bool)
-	for _, m := range rep.Messages {
+	for _, m := range rep.messages {
 		have[m.Offset] = true
 	}
 	missing, lost := 0, 0

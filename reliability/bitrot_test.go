@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/seastream/ss/format"
+	"github.com/seastream/ss/internal/sscheck"
 	"github.com/seastream/ss/ssfile"
 )
 
@@ -127,8 +128,8 @@ func rotCases(files []*rotFile, perRegion int) []rotCase {
 type rotRun struct {
 	handed    []rec // messages the reader handed out
 	readerErr error
-	rep       *Report
-	alloc     uint64 // bytes the reader allocated
+	rep       *checked // what sscheck (strict) found
+	alloc     uint64   // bytes the reader allocated
 	panicked  any
 }
 
@@ -136,12 +137,13 @@ type rotRun struct {
 // kilobytes takes well under a millisecond; longer is a hang.
 const caseTimeout = 20 * time.Second
 
-// readerMu lets one reader run at a time, and nothing else (Verify holds it
-// shared), so that what a reader allocates is its own.
+// readerMu lets one reader run at a time, and nothing else (the check holds
+// it shared), so that what a reader allocates is its own.
 var readerMu sync.RWMutex
 
 // readDamaged reads data with ssfile (Replay, then a seek and SeekEnd on the
-// same bytes) and verifies it, in a goroutine bounded by caseTimeout.
+// same bytes) and checks it with sscheck, in a goroutine bounded by
+// caseTimeout.
 func readDamaged(data []byte, target rec) (run rotRun, hung bool) {
 	done := make(chan struct{})
 	go func() {
@@ -150,7 +152,7 @@ func readDamaged(data []byte, target rec) (run rotRun, hung bool) {
 		run.handed, run.alloc, run.readerErr = readBytes(data, target)
 		readerMu.RLock()
 		defer readerMu.RUnlock()
-		run.rep = Verify(data, Options{Strict: true})
+		run.rep = check(data, sscheck.Strict())
 	}()
 	timer := time.NewTimer(caseTimeout)
 	defer timer.Stop()
@@ -229,10 +231,10 @@ func (a *tally) add(b tally) {
 const bigAlloc = 8 << 20
 
 // TestBitRot flips one random bit per case in each region of sound files and
-// classifies what the reader (ssfile, Replay) and Verify make of it. Every
+// classifies what the reader (ssfile, Replay) and sscheck make of it. Every
 // flip in a payload must be reported by the reader at the damaged message's
 // offset, with the messages before it handed out intact and the damaged one
-// never; Verify must give back every other message. No flip may make either
+// never; sscheck must give back every other message. No flip may make either
 // panic or hang. SS_BITROT_CASES sets the flips per region (default 1000).
 func TestBitRot(t *testing.T) {
 	perRegion := bitrotCases(t)
@@ -320,27 +322,28 @@ func TestBitRot(t *testing.T) {
 	}
 	for _, region := range rotRegions {
 		k := byRegion[region]
-		t.Logf("%s: %d cases, reader detects %d, with Verify %d, harmless %d, silent %d", region, k.cases, k.readerCorrupt+k.readerTorn, k.detected, k.harmless, k.silent)
+		t.Logf("%s: %d cases, reader detects %d, with sscheck %d, harmless %d, silent %d", region, k.cases, k.readerCorrupt+k.readerTorn, k.detected, k.harmless, k.silent)
 	}
 	var fileDesc []string
 	for _, f := range files {
 		fileDesc = append(fileDesc, fmt.Sprintf("%s (%d bytes, %d messages)", f.name, len(f.data), len(f.msgs)))
 	}
-	header := []string{"region", "flips", "reader reports it (corrupt / torn tail)", "detected (reader or Verify)", "harmless: undetected, no message changed", "silent: undetected, a message changed", "reader handed out a changed message", "Verify gave back every undamaged message"}
+	header := []string{"region", "flips", "reader reports it (corrupt / torn tail)", "detected (reader or sscheck)", "harmless: undetected, no message changed", "silent: undetected, a message changed", "reader handed out a changed message", "sscheck gave back every undamaged message"}
 	writeSection(t, "bitrot", fmt.Sprintf(`### Bit rot
 
 One random bit flipped per case (seeded), in files written by ssfile.Writer at intervals 1024 and 4096 and
 laid out by its rules at 128: %s; random binary payloads, 6 to 16 (stream, shard) pairs. Each damaged file is read
-whole with ssfile (Replay, plus a seek and SeekEnd) and checked with reliability.Verify (strict: key characters,
-sizes, terminators, beacon positions and remaining counts, marker seq/timestamp = maximum so far, running checksums
-recomputed per (stream, shard), consecutive seqs, timestamps not going back), each case bounded by a %v timeout.
+whole with ssfile (Replay, plus a seek and SeekEnd) and checked with internal/sscheck, the check behind ss-verify and
+ss-repair (strict: key characters, sizes, terminators, beacon positions, sizes and remaining counts, marker
+seq/timestamp = maximum so far, running checksums recomputed per (stream, shard), the writer's marker rotation,
+consecutive seqs, timestamps not going back), each case bounded by a %v timeout.
 %d cases in %v. No panic, no hang; %d cases where the reader allocated over %d MiB.
 
-"Detected" means an error matching ssfile.ErrCorrupt or a format error, with its offset, or a Verify problem;
+"Detected" means an error matching ssfile.ErrCorrupt or a format error, with its offset, or an sscheck problem;
 "harmless" means nothing reported and every message read back as written (a flip in the file name or creation
 time of the header, say); "silent" means nothing reported but a message differs from what was written. Format v1
 has no checksum over message headers: the reader hands out a message whose shard, seq, timestamp or key (within
-the allowed characters) a flip changed; Verify's order and marker checks catch most of these, not a timestamp or
+the allowed characters) a flip changed; sscheck's order and marker checks catch most of these, not a timestamp or
 shard changed in a way that keeps every order and every later marker right.
 
 %s
@@ -400,7 +403,7 @@ func classify(t *testing.T, f *rotFile, off int, l label, run rotRun, desc strin
 	if i := firstDiff(run.handed, f.msgs[:min(len(run.handed), len(f.msgs))]); i >= 0 {
 		k.handedWrong = 1
 	}
-	detected := k.readerCorrupt+k.readerTorn > 0 || len(run.rep.Problems) > 0
+	detected := k.readerCorrupt+k.readerTorn > 0 || run.rep.found()
 	unchanged := rerr == nil && firstDiff(run.handed, f.msgs) < 0
 	switch {
 	case detected:
@@ -411,13 +414,13 @@ func classify(t *testing.T, f *rotFile, off int, l label, run rotRun, desc strin
 		k.silent = 1
 	}
 
-	// What Verify gives back: every message but the damaged one, intact.
+	// What sscheck gives back: every message but the damaged one, intact.
 	damagedFrame := int64(-1)
 	if l.region == regionPayload || l.region == regionMsgHeader {
 		damagedFrame = f.starts[l.frame]
 	}
-	got := make(map[int64]Message, len(run.rep.Messages))
-	for _, m := range run.rep.Messages {
+	got := make(map[int64]sscheck.Message, len(run.rep.messages))
+	for _, m := range run.rep.messages {
 		got[m.Offset] = m
 	}
 	all := true
@@ -445,8 +448,8 @@ func classify(t *testing.T, f *rotFile, off int, l label, run rotRun, desc strin
 		if len(run.handed) != l.frame || k.handedWrong != 0 {
 			t.Errorf("%s: the reader handed out %d messages (changed: %v), want the %d before the damaged one", desc, len(run.handed), k.handedWrong != 0, l.frame)
 		}
-		if !slices.Contains(run.rep.Damaged, damagedFrame) || !all {
-			t.Errorf("%s: Verify: damaged %v, every other message given back: %v; problems %v", desc, run.rep.Damaged, all, run.rep.Problems)
+		if !slices.Contains(run.rep.damaged, damagedFrame) || !all {
+			t.Errorf("%s: sscheck: damaged %v, every other message given back: %v; problems %v", desc, run.rep.damaged, all, run.rep.problems)
 		}
 	}
 	return k

@@ -4,16 +4,17 @@
 // every kind. Its tests are the harness; RESULTS.md holds the figures they
 // measured.
 //
-// The package itself exports one tool the tests rely on: Verify, a structural
-// check of a whole .ss file written independently of package ssfile's reader.
-// Format v1 checksums only payloads, so Verify uses every other redundancy
-// the format has to find damage elsewhere: stream key characters and
-// lengths, terminators, frame sizes against the beacons' remaining-byte
+// The damaged files are checked with internal/sscheck, the structural check
+// behind ss-verify and ss-repair, written independently of package ssfile's
+// reader. Format v1 checksums only payloads, so sscheck uses every other
+// redundancy the format has to find damage elsewhere: stream key characters
+// and lengths, terminators, frame sizes against the beacons' remaining-byte
 // counts, the beacon markers' sequence numbers, timestamps and running
-// checksums recomputed per (stream key, shard), and the order of sequence
-// numbers. After damage it resynchronises, on the next valid frame or
-// beacon, and goes on checking, so that its Report lists every message that
-// can still be trusted.
+// checksums recomputed per (stream key, shard), the writer's marker
+// rotation, and the order of sequence numbers (with its Strict option: one
+// at a time, timestamps never going back). After damage it finds where the
+// messages resume, and goes on checking, so that it gives back every message
+// that can still be trusted. The package itself exports nothing.
 //
 // Run the harness with
 //

@@ -14,8 +14,42 @@ import (
 
 	"github.com/seastream/ss/beacon"
 	"github.com/seastream/ss/format"
+	"github.com/seastream/ss/internal/sscheck"
 	"github.com/seastream/ss/ssfile"
 )
+
+// checked is what sscheck, the check behind ss-verify and ss-repair, finds
+// in a whole file.
+type checked struct {
+	messages []sscheck.Message // every valid message, payloads copied
+	problems []*sscheck.Problem
+	err      error   // the header could not be read (sscheck.ErrHeader)
+	damaged  []int64 // the frames whose payload fails its checksum
+}
+
+// check scans data with sscheck.
+func check(data []byte, opts ...sscheck.Option) *checked {
+	c := &checked{}
+	_, c.err = sscheck.Scan(data, sscheck.Visitor{
+		Message: func(m *sscheck.Message) error {
+			k := *m
+			k.Payload = bytes.Clone(m.Payload)
+			c.messages = append(c.messages, k)
+			return nil
+		},
+		Problem: func(p *sscheck.Problem) error {
+			c.problems = append(c.problems, p)
+			if errors.Is(p, sscheck.ErrChecksum) {
+				c.damaged = append(c.damaged, p.Offset)
+			}
+			return nil
+		},
+	}, opts...)
+	return c
+}
+
+// found reports whether the check found anything wrong.
+func (c *checked) found() bool { return c.err != nil || len(c.problems) > 0 }
 
 // rec is a message as written.
 type rec struct {

@@ -134,13 +134,16 @@ func sameMessages(t testing.TB, got []Message, want []msg) {
 var intervals = []uint32{128, 256, 1024, 4096}
 
 func TestCleanFiles(t *testing.T) {
-	for _, iv := range intervals {
+	for _, iv := range append([]uint32{200}, intervals...) {
 		t.Run(fmt.Sprint(iv), func(t *testing.T) {
 			msgs := randomMessages(uint64(iv), 120, int(iv)*3/2)
 			data := build(t, header(iv), msgs)
 			r := scan(data)
 			if r.err != nil || len(r.problems) != 0 {
 				t.Fatalf("err %v, problems %v", r.err, r.problems)
+			}
+			if s := scanWithOpts(data, Strict()); s.err != nil || len(s.problems) != 0 {
+				t.Fatalf("strict: err %v, problems %v", s.err, s.problems)
 			}
 			sameMessages(t, r.messages, msgs)
 			if r.sum.Messages != int64(len(msgs)) || r.sum.Beacons != (int64(len(data))-1)/int64(iv) || r.sum.Streams != 8 && r.sum.Streams != 7 {
@@ -153,8 +156,8 @@ func TestCleanFiles(t *testing.T) {
 	}
 }
 
-// TestVectors scans the files SeaStreamer wrote and repairs them to the same
-// bytes.
+// TestVectors scans the files SeaStreamer wrote, sound even by the strict
+// checks, and repairs them to the same bytes.
 func TestVectors(t *testing.T) {
 	for _, name := range []string{"consumer.ss", "sample-1.ss"} {
 		path := filepath.Join("..", "..", "testdata", name)
@@ -163,7 +166,7 @@ func TestVectors(t *testing.T) {
 			t.Fatal(err)
 		}
 		var problems []*Problem
-		sum, err := ScanFile(path, Visitor{Problem: func(p *Problem) error { problems = append(problems, p); return nil }})
+		sum, err := ScanFile(path, Visitor{Problem: func(p *Problem) error { problems = append(problems, p); return nil }}, Strict())
 		if err != nil || len(problems) > 0 {
 			t.Fatalf("%s: %v %v", name, err, problems)
 		}
