@@ -94,19 +94,7 @@ type result struct {
 	problems []*Problem
 }
 
-func scan(data []byte) result {
-	var r result
-	r.sum, r.err = Scan(data, Visitor{
-		Message: func(m *Message) error {
-			c := *m
-			c.Payload = slices.Clone(m.Payload)
-			r.messages = append(r.messages, c)
-			return nil
-		},
-		Problem: func(p *Problem) error { r.problems = append(r.problems, p); return nil },
-	})
-	return r
-}
+func scan(data []byte) result { return scanWithOpts(data) }
 
 // rebuild lays out what a repair of data writes: the valid messages the scan
 // found, with data's header.
