@@ -125,24 +125,8 @@ func TestOrderAfterLostBytes(t *testing.T) {
 // the default ones do.
 func TestHeaderFlips(t *testing.T) {
 	for _, iv := range []uint32{1024, 4096} {
-		path := filepath.Join(t.TempDir(), "w.ss")
 		msgs := randomMessages(uint64(iv)+77, 30, 300)
-		w, err := ssfile.Create(path, ssfile.WithBeaconInterval(iv), ssfile.WithCreatedAt(time.UnixMilli(1_700_000_000_000)), ssfile.WithFileName("test.ss"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range msgs {
-			if err := w.Write(m.h, m.payload); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := w.Close(); err != nil {
-			t.Fatal(err)
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
+		data, _ := writeFile(t, msgs, ssfile.WithBeaconInterval(iv), ssfile.WithCreatedAt(time.UnixMilli(1_700_000_000_000)), ssfile.WithFileName("test.ss"))
 		if !bytes.Equal(data, build(t, header(iv), msgs)) {
 			t.Fatal("the writer's file differs from the muxer's layout")
 		}
@@ -230,25 +214,11 @@ func TestHeaderFlips(t *testing.T) {
 // time linear in the file (it took seconds for this 660 KB file when each
 // candidate start followed its chain again), and report the first damage.
 func TestRecoverStaysLinear(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "linear.ss")
-	w, err := ssfile.Create(path, ssfile.WithBeaconInterval(1<<24))
-	if err != nil {
-		t.Fatal(err)
+	msgs := make([]msg, 20000)
+	for i := range msgs {
+		msgs[i].h = format.MessageHeader{StreamKey: "a", SeqNo: uint64(i + 1), Timestamp: 1}
 	}
-	var starts []int64
-	for i := range 20000 {
-		starts = append(starts, w.Size())
-		if err := w.Write(format.MessageHeader{StreamKey: "a", SeqNo: uint64(i + 1), Timestamp: 1}, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	data, starts := writeFile(t, msgs, ssfile.WithBeaconInterval(1<<24))
 	data[starts[1]] = 0       // the second frame's key length
 	data[len(data)-1] ^= 0xff // the last frame's terminator
 	var problems []*Problem
@@ -261,4 +231,30 @@ func TestRecoverStaysLinear(t *testing.T) {
 	if len(problems) == 0 || problems[0].Offset != starts[1] || !errors.Is(problems[0], ErrFrame) {
 		t.Fatalf("problems %v, want a damaged frame at offset %d first", problems, starts[1])
 	}
+}
+
+// writeFile writes msgs with ssfile.Writer and returns the file's bytes
+// and where each message starts.
+func writeFile(t *testing.T, msgs []msg, opts ...ssfile.Option) ([]byte, []int64) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "w.ss")
+	w, err := ssfile.Create(path, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	starts := make([]int64, len(msgs))
+	for i, m := range msgs {
+		starts[i] = w.Size()
+		if err := w.Write(m.h, m.payload); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data, starts
 }
