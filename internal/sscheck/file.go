@@ -3,9 +3,10 @@ package sscheck
 import (
 	"fmt"
 	"os"
-	"runtime/debug"
 
 	"github.com/edsrzf/mmap-go"
+
+	"github.com/seastream/ss/internal/mapguard"
 )
 
 // ScanFile scans the file at path (see Scan, and its options) through a read-only memory
@@ -73,17 +74,4 @@ func mapFile(path string) ([]byte, func(), error) {
 
 // guard runs fn, which reads a mapping, and turns the fault (SIGBUS) that
 // reading past the end of a file that shrank raises into ErrChanged.
-func guard(fn func() error) (err error) {
-	old := debug.SetPanicOnFault(true)
-	defer func() {
-		debug.SetPanicOnFault(old)
-		if r := recover(); r != nil {
-			if _, ok := r.(interface{ Addr() uintptr }); ok {
-				err = ErrChanged
-				return
-			}
-			panic(r)
-		}
-	}()
-	return fn()
-}
+func guard(fn func() error) error { return mapguard.Run(ErrChanged, fn) }
