@@ -16,49 +16,52 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 )
 
-var (
-	buildOnce sync.Once
-	binDir    string
-	buildErr  error
-)
+// binDir holds clock and ss-relay, built by TestMain before any test starts
+// its deadline: a cold build takes minutes on a busy machine.
+var binDir string
 
-// binaries builds clock and ss-relay once per test run and returns their
-// directory.
+// buildBinaries builds clock and ss-relay into a new temporary directory.
+func buildBinaries() (string, error) {
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		return "", fmt.Errorf("the go command is needed to build the binaries: %w", err)
+	}
+	dir, err := os.MkdirTemp("", "ss-relay-e2e-")
+	if err != nil {
+		return "", err
+	}
+	out, err := exec.Command(gobin, "build", "-o", dir+string(os.PathSeparator),
+		"github.com/seastream/ss/cmd/clock", "github.com/seastream/ss/cmd/ss-relay").CombinedOutput()
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	return dir, nil
+}
+
+// binaries returns the directory of the built binaries.
 func binaries(t *testing.T) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		gobin, err := exec.LookPath("go")
-		if err != nil {
-			buildErr = fmt.Errorf("the go command is needed to build the binaries: %w", err)
-			return
-		}
-		binDir, buildErr = os.MkdirTemp("", "ss-relay-e2e-")
-		if buildErr != nil {
-			return
-		}
-		out, err := exec.Command(gobin, "build", "-o", binDir+string(os.PathSeparator),
-			"github.com/seastream/ss/cmd/clock", "github.com/seastream/ss/cmd/ss-relay").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+	if binDir == "" {
+		t.Fatal("the binaries were not built (see TestMain)")
 	}
 	return binDir
 }
 
 func TestMain(m *testing.M) {
-	code := m.Run()
-	if binDir != "" {
-		_ = os.RemoveAll(binDir)
+	dir, err := buildBinaries()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
 	}
+	binDir = dir
+	code := m.Run()
+	os.RemoveAll(binDir)
 	os.Exit(code)
 }
 
