@@ -55,6 +55,7 @@ func WithTimeout(d time.Duration) Option {
 
 // WithCreate sets whether opening a file:// URI creates the file
 // (URI option create=never|if-missing|only, or create=true for if-missing).
+// Creating a file creates its missing parent directories too.
 // The default is CreateNever.
 func WithCreate(mode CreateMode) Option {
 	return connectFunc(func(c *driver.ConnectOptions) { c.File.Create = mode })

@@ -11,7 +11,8 @@
 //
 //	create=never|if-missing|only  never (default): the file must exist; if-missing
 //	                              (or create, create=true) creates it; only creates
-//	                              it and fails (fs.ErrExist) if it exists
+//	                              it and fails (fs.ErrExist) if it exists; both
+//	                              create missing parent directories (mkdir -p)
 //	eos=true                      write an end-of-stream message when the file's
 //	                              writer closes (see Producers)
 //	beacon_interval=1MiB          beacon interval of a file created here

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"sync"
 
 	"github.com/seastream/ss/ssfile"
@@ -21,7 +22,8 @@ var _ driver.Driver = Driver{}
 
 // Open checks the URI's options and the file: with CreateNever (the
 // default) the file must exist and be a .ss file; CreateIfMissing creates it
-// when it does not exist; CreateOnly creates it and fails with a
+// when it does not exist, with its missing parent directories; CreateOnly
+// creates it (and its parents) and fails with a
 // *driver.ConnectError matching fs.ErrExist when it exists. Open does not
 // take the file's writer: that happens at the first NewProducer, so that a
 // process that only consumes never keeps another process from writing.
@@ -35,6 +37,13 @@ func (Driver) Open(ctx context.Context, u *driver.URI, opts driver.ConnectOption
 	}
 	connectErr := func(err error) error {
 		return &driver.ConnectError{Backend: Scheme, Addr: cfg.path, Err: err}
+	}
+	if cfg.create != driver.CreateNever {
+		// Creating a file creates its missing parent directories too, like
+		// mkdir -p: file://./data/app.ss?create=true works on a fresh checkout.
+		if err := os.MkdirAll(filepath.Dir(cfg.path), 0o755); err != nil {
+			return nil, connectErr(fmt.Errorf("creating the file's directory: %w", err))
+		}
 	}
 	switch cfg.create {
 	case driver.CreateOnly:
