@@ -26,6 +26,13 @@
 // open). OUT is written the same way, so a crash never leaves a partial file;
 // an existing OUT is replaced only with --force.
 //
+// Committed positions of Resumable consumers (IN.<group>.offsets) are left
+// as they are: a repair that dropped messages moves the ones after them, and
+// a consumer resuming checks that the message recorded before its committed
+// offset is still there; when it is not, it finds its position again by
+// sequence number through the beacons, so it goes on with the next message
+// and skips none. ss-repair says so when it dropped anything.
+//
 // Exit status: 0 when the repaired file was written, 1 when it could not be
 // (a header of which nothing sensible can be read: a file shorter than a
 // header, or damage to more than one part of it; an I/O error), 2 for bad
@@ -101,5 +108,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "%s: %d problems; wrote %s: kept %d messages, dropped %d damaged messages and %d bytes in all\n",
 		in, sum.Problems, out, sum.Messages, sum.LostMessages, sum.LostBytes)
+	if sum.LostMessages > 0 || sum.LostBytes > 0 {
+		fmt.Fprintf(stdout, "%s: messages after what was dropped have moved: Resumable consumers find their committed positions again by sequence number when they resume\n", out)
+	}
 	return 0
 }

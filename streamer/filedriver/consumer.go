@@ -19,6 +19,7 @@ import (
 // end of the stream (err).
 type item struct {
 	msg  driver.Message
+	at   int64  // offset of msg's frame
 	next int64  // offset after msg
 	err  error  // driver.ErrStreamEnded or a read error; msg is empty
 	gen  uint64 // the consumer's generation when it was read
@@ -143,23 +144,10 @@ func newConsumer(ctx context.Context, cn *conn, streams []driver.StreamKey, opts
 	c.header = h
 	if c.store != nil {
 		resume, resumed, err = c.store.load(h)
-		if err == nil && resumed && resume.offset > src.r.Size() {
-			c.log.Warn("filedriver: the committed offset is past the end of the file; starting over",
-				"offsets", c.store.path, "offset", resume.offset, "size", src.r.Size())
-			resumed = false
-		}
 		if err == nil {
 			switch {
 			case resumed:
-				err = src.setOffset(resume.offset)
-				f.after = resume.seqs
-				if resume.from != nil {
-					f.from = resume.from.clone()
-					f.from.started = make(map[driver.StreamShard]bool, len(resume.seqs))
-					for ss := range resume.seqs {
-						f.from.started[ss] = true
-					}
-				}
+				err = c.resume(src, f, &resume)
 			case opts.AutoStreamReset == driver.ResetLatest:
 				err = src.seekEnd()
 			}
@@ -169,7 +157,7 @@ func newConsumer(ctx context.Context, cn *conn, streams []driver.StreamKey, opts
 			return nil, err
 		}
 	}
-	c.pos = position{offset: src.pos, seqs: make(map[driver.StreamShard]driver.SeqNo)}
+	c.pos = position{offset: src.pos, last: src.prev, seqs: make(map[driver.StreamShard]driver.SeqNo)}
 	if resumed {
 		c.pos = resume.clone()
 	}
@@ -225,6 +213,7 @@ func (c *consumer) Next(ctx context.Context) (driver.Message, error) {
 				return driver.Message{}, it.err
 			}
 			c.pos.offset = it.next
+			c.pos.last = frameID{at: it.at, key: string(it.msg.StreamKey), shard: uint64(it.msg.Shard), seq: uint64(it.msg.Seq)}
 			c.pos.seqs[it.msg.StreamShard()] = it.msg.Seq
 			c.mu.Unlock()
 			return it.msg, nil
@@ -284,7 +273,7 @@ func (c *consumer) reposition(ctx context.Context, move func(*source, *filter) e
 	if err != nil {
 		err = &driver.BackendError{Backend: Scheme, Op: "seek", Err: err}
 	}
-	c.pos = position{offset: src.pos, seqs: make(map[driver.StreamShard]driver.SeqNo)}
+	c.pos = position{offset: src.pos, last: src.prev, seqs: make(map[driver.StreamShard]driver.SeqNo)}
 	if f.from != nil {
 		c.pos.from = &startCond{byTime: f.from.byTime, ts: f.from.ts, seq: f.from.seq}
 	}
@@ -456,7 +445,7 @@ func (s *solo) run(ctx context.Context, f *filter, out chan<- item, gen uint64, 
 			continue
 		}
 		st.matched.Add(1)
-		if !emit(item{msg: toMessage(&m), next: next, gen: gen}) {
+		if !emit(item{msg: toMessage(&m), at: m.Offset, next: next, gen: gen}) {
 			return
 		}
 	}

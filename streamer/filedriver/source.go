@@ -28,6 +28,10 @@ type source struct {
 	// the reader started (Live) or moved (SeekEnd) past it without returning
 	// it, else -1. A new writer cuts that message away.
 	eosAt int64
+	// prev is the last message other than an end-of-stream message that
+	// ends at or before pos, when the source knows it (after SeekEnd), else
+	// zero: a committed position records it to be verified on resume.
+	prev frameID
 }
 
 func openSource(path string, mode ssfile.Mode, log *slog.Logger) (*source, error) {
@@ -65,6 +69,7 @@ func (s *source) findEOS() error {
 	// A done context makes Next return what is complete without waiting.
 	done, cancel := context.WithCancel(context.Background())
 	cancel()
+	s.prev = frameID{}
 	for {
 		m, err := s.r.Next(done)
 		if err != nil || m.Offset >= end {
@@ -74,6 +79,7 @@ func (s *source) findEOS() error {
 			s.eosAt = m.Offset
 		} else {
 			s.eosAt = -1
+			s.prev = frameIDOf(&m)
 		}
 	}
 	return s.r.SetOffset(end)
@@ -185,7 +191,7 @@ func (s *source) setOffset(off int64) error {
 	if err := s.r.SetOffset(off); err != nil {
 		return err
 	}
-	s.pos, s.eosAt = off, -1
+	s.pos, s.eosAt, s.prev = off, -1, frameID{}
 	return nil
 }
 
@@ -193,7 +199,7 @@ func (s *source) rewind(n int) error {
 	if err := s.r.Rewind(n); err != nil {
 		return err
 	}
-	s.pos, s.eosAt = s.r.Offset(), -1
+	s.pos, s.eosAt, s.prev = s.r.Offset(), -1, frameID{}
 	return nil
 }
 
@@ -309,4 +315,60 @@ func readError(err error) error {
 		return driver.ErrStreamEnded
 	}
 	return &driver.BackendError{Backend: Scheme, Op: "next", Err: err}
+}
+
+// done is a context that is already done: Next returns what the file holds
+// without waiting.
+var done = func() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}()
+
+// confirms reports whether the message id is where it says and ends at off
+// (or ends at an end-of-stream message that does). It moves the reader:
+// position it afterwards.
+func (s *source) confirms(id frameID, off int64) bool {
+	if id.at < format.HeaderSize || id.at >= off || off > s.r.Size() {
+		return false
+	}
+	if err := s.r.SetOffset(id.at); err != nil {
+		return false
+	}
+	m, err := s.r.Next(done)
+	if err != nil || !id.is(&m) {
+		return false
+	}
+	if s.r.Offset() == off {
+		return true
+	}
+	m, err = s.r.Next(done)
+	return err == nil && m.IsEndOfStream() && s.r.Offset() == off
+}
+
+// frameAt reports whether a message starts at off or off is the end of the
+// file. It moves the reader.
+func (s *source) frameAt(off int64) bool {
+	if off == s.r.Size() {
+		return true
+	}
+	if off > s.r.Size() || s.r.SetOffset(off) != nil {
+		return false
+	}
+	m, err := s.r.Next(done)
+	return err == nil && m.Offset == off
+}
+
+// endOf returns the offset after the message (key, shard, seq), found
+// through the beacons, and where it is, if it is in the file. It moves the
+// reader.
+func (s *source) endOf(key string, shard, seq uint64) (int64, frameID, bool) {
+	if err := s.r.Seek(ssfile.SeqNoTarget(key, shard, seq)); err != nil {
+		return 0, frameID{}, false
+	}
+	m, err := s.r.Next(done)
+	if err != nil || m.StreamKey != key || m.ShardID != shard || m.SeqNo != seq {
+		return 0, frameID{}, false
+	}
+	return s.r.Offset(), frameIDOf(&m), true
 }
