@@ -4,7 +4,7 @@
 //
 // Usage:
 //
-//	clock [--stream clock] [--interval 1s] [--count N] [--output URI]
+//	clock [--stream clock|URI] [--interval 1s] [--count N] [--output URI]
 //
 // Examples:
 //
@@ -14,10 +14,12 @@
 //
 //	clock --interval 0 --count 1000000 | ss-relay --input stdio:///clock --output file://clock.ss/clock
 //	clock --interval 100ms --output kafka://localhost:9092/clock
+//	clock --interval 100ms --stream kafka://localhost:9092/clock   # the same, as SeaStreamer's producer takes it
 //
 // Flags:
 //
-//	--stream    stream key of the ticks (default: the output URI's, else "clock")
+//	--stream    stream key of the ticks (default: the output URI's, else "clock"); a
+//	            value with "://" is a URI with one stream key, used as --output
 //	--interval  time between ticks: 1s, 100ms, 10us; 0 sends as fast as possible (default 1s)
 //	--count     stop after N ticks; 0 runs until interrupted (default 0)
 //	--output    where to send the ticks (default stdio:///<stream>); a file is
@@ -34,6 +36,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -50,12 +53,12 @@ func main() {
 func run(args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("clock", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	stream := fs.String("stream", "", "stream key of the ticks (default: the output URI's, else \"clock\")")
+	stream := fs.String("stream", "", "stream key of the ticks (default: the output URI's, else \"clock\"), or a URI with one stream key to send them to")
 	interval := fs.Duration("interval", time.Second, "time between ticks, e.g. 1s, 100ms; 0 sends as fast as possible")
 	count := fs.Int64("count", 0, "stop after this many ticks; 0 runs until interrupted")
 	output := fs.String("output", "", "streamer URI to send the ticks to (default stdio:///<stream>)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: clock [--stream KEY] [--interval 1s] [--count N] [--output URI]\n\nSends { \"tick\": N } messages, N counting from 0, one per interval.\n\n")
+		fmt.Fprintf(stderr, "Usage: clock [--stream KEY|URI] [--interval 1s] [--count N] [--output URI]\n\nSends { \"tick\": N } messages, N counting from 0, one per interval.\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -68,6 +71,23 @@ func run(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "clock: unexpected argument %q\n", fs.Arg(0))
 		fs.Usage()
 		return 2
+	}
+	if strings.Contains(*stream, "://") {
+		// A URI, as SeaStreamer's producer takes: the stream is its key.
+		if *output != "" {
+			fmt.Fprintln(stderr, "clock: --stream URI and --output URI both say where to send: give one")
+			return 2
+		}
+		u, err := streamer.ParseURI(*stream)
+		if err != nil {
+			fmt.Fprintf(stderr, "clock: --stream: %v\n", err)
+			return 2
+		}
+		if len(u.Streams) != 1 {
+			fmt.Fprintf(stderr, "clock: --stream %s must name one stream key, e.g. file://clock.ss/clock\n", *stream)
+			return 2
+		}
+		*output, *stream = *stream, ""
 	}
 	if *interval < 0 || *count < 0 {
 		fmt.Fprintln(stderr, "clock: --interval and --count must not be negative")
