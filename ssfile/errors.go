@@ -43,9 +43,17 @@ var (
 	// ErrNotFound means a seek target is beyond every message in the file.
 	ErrNotFound = errors.New("ssfile: no message matches the seek target")
 
-	// ErrWriterFailed means an earlier write failed; the Writer latched into
-	// this state and must be reopened with Append.
-	ErrWriterFailed = errors.New("ssfile: an earlier write failed; reopen the file with Append")
+	// ErrWriterFailed means a write to the file failed (the error also
+	// matches its cause, such as syscall.ENOSPC or ErrShrunk). The file was
+	// cut back to where the last successful Flush left it; the Writer latched
+	// into this state and must be closed and the file reopened with Append.
+	ErrWriterFailed = errors.New("ssfile: writing to the file failed; messages not covered by a successful Flush are not in it; close the Writer and reopen the file with Append once the cause is fixed")
+
+	// ErrShrunk means the file became shorter than what the Writer had
+	// written to it: another program truncated it, typically logrotate with
+	// copytruncate. The Writer latches (ErrWriterFailed) without writing
+	// past the hole this would leave; rotate .ss files by renaming them.
+	ErrShrunk = errors.New("ssfile: the file was truncated by another program (logrotate copytruncate?) while being written; rotate .ss files by renaming them, not with copytruncate, then reopen the file with Append")
 )
 
 // OffsetError reports a problem at a place in a file.

@@ -24,8 +24,9 @@ type Writer struct {
 	header  format.Header
 	mux     *beacon.Muxer
 	buf     []byte // encoded bytes not yet written to the file
-	flushed int64  // bytes in the file
-	dirty   bool   // flushed bytes not yet synced
+	flushed int64  // the file's size as of the last successful Flush
+	ahead   int64  // bytes writeLoop wrote past flushed since then
+	dirty   bool   // written bytes not yet synced
 
 	// A full buffer is written by writeLoop while the next one fills: the
 	// write(2) of one overlaps the encoding and checksumming of the other.
@@ -59,12 +60,8 @@ func Create(path string, opts ...Option) (*Writer, error) {
 	if cfg.exclusive {
 		flag |= os.O_EXCL
 	}
-	f, err := os.OpenFile(path, flag, 0o644)
+	f, err := openLocked("create", path, flag)
 	if err != nil {
-		return nil, fmt.Errorf("ssfile: create: %w", err)
-	}
-	if err := lockFile(f); err != nil {
-		f.Close()
 		return nil, err
 	}
 	if err := f.Truncate(0); err != nil {
@@ -83,12 +80,8 @@ func Append(path string, opts ...Option) (*Writer, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := openLocked("append", path, os.O_RDWR|os.O_CREATE)
 	if err != nil {
-		return nil, fmt.Errorf("ssfile: append: %w", err)
-	}
-	if err := lockFile(f); err != nil {
-		f.Close()
 		return nil, err
 	}
 	rec, err := recoverFile(f, path)
@@ -186,7 +179,9 @@ func (w *Writer) Path() string { return w.path }
 
 // Write appends one message. Its timestamp is in milliseconds; the Writer
 // does not change the header. Write only buffers (see Flush), unless the
-// buffer is full.
+// buffer is full. An error matching ErrWriterFailed means a write to the file
+// failed: as after a failed Flush, the file ends where the last successful
+// Flush left it.
 func (w *Writer) Write(h format.MessageHeader, payload []byte) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -230,7 +225,10 @@ func (w *Writer) writeLoop() {
 	for buf := range w.jobs {
 		// The offset is read here, not passed: handOff sends a buffer
 		// only after collecting the previous one, so flushed is stable.
-		n, err := w.f.WriteAt(buf, w.flushedAt)
+		n, err := 0, w.checkSize(w.flushedAt)
+		if err == nil {
+			n, err = w.f.WriteAt(buf, w.flushedAt)
+		}
 		w.results <- writeResult{buf, n, err}
 	}
 }
@@ -240,7 +238,7 @@ func (w *Writer) handOff() error {
 	if err := w.collect(); err != nil {
 		return err
 	}
-	w.flushedAt = w.flushed
+	w.flushedAt = w.flushed + w.ahead
 	w.inflight = true
 	w.jobs <- w.buf
 	if w.spare == nil {
@@ -261,21 +259,51 @@ func (w *Writer) collect() error {
 	return w.wrote(r.n, r.err)
 }
 
-// wrote accounts for a write of n bytes at the end of the file. A failed
-// write is cut back, so that no part of a frame is left behind, and the
-// Writer refuses further writes.
+// wrote accounts for a write of n bytes at the end of the file; a failed
+// one fails the Writer.
 func (w *Writer) wrote(n int, err error) error {
-	if err != nil {
-		w.err = fmt.Errorf("%w: %w", ErrWriterFailed, err)
-		if n > 0 {
-			if terr := w.f.Truncate(w.flushed); terr != nil {
-				w.err = fmt.Errorf("%w: %w (cutting the partial write also failed: %v)", ErrWriterFailed, err, terr)
-			}
-		}
-		return w.err
+	if err != nil || w.err != nil { // after a failed sync, collect still cuts back
+		return w.fail(err)
 	}
-	w.flushed += int64(n)
+	w.ahead += int64(n)
 	w.dirty = true
+	return nil
+}
+
+// fail latches err (unless a failure is latched already) and cuts the file
+// back to where the last successful Flush left it, so that the file ends
+// after a complete frame and holds no message of a failed Flush. The size is
+// taken from fstat, not from the write's count: os.File.WriteAt reports 0
+// bytes when one pwrite(2) of its loop wrote part of the buffer and the next
+// failed. A file found shorter than that (ErrShrunk) is left alone: cutting
+// would extend it.
+func (w *Writer) fail(err error) error {
+	if w.err == nil {
+		w.err = fmt.Errorf("%w: %w", ErrWriterFailed, err)
+	}
+	w.ahead = 0
+	size, serr := fileSize(w.f)
+	if serr == nil && size > w.flushed {
+		serr = w.f.Truncate(w.flushed)
+	}
+	if serr != nil {
+		w.err = fmt.Errorf("%w (cutting the file back to %d bytes, the end of the last flushed message, also failed: %v; Append will cut the rest)", w.err, w.flushed, serr)
+	}
+	return w.err
+}
+
+// checkSize fails with ErrShrunk if the file is shorter than end, the bytes
+// the Writer put in it: another program truncated it (logrotate's
+// copytruncate does). Writing at end would leave a hole of zeros, header
+// included, that no reader takes for a .ss file.
+func (w *Writer) checkSize(end int64) error {
+	size, err := fileSize(w.f)
+	if err != nil {
+		return fmt.Errorf("ssfile: %s: checking the file size: %w", w.path, err)
+	}
+	if size < end {
+		return fmt.Errorf("%w: %s has %d bytes, the Writer wrote %d", ErrShrunk, w.path, size, end)
+	}
 	return nil
 }
 
@@ -305,6 +333,15 @@ func (w *Writer) writeEndOfStream() error {
 // Flush writes the buffered messages to the file. After it returns nil they
 // survive a crash of this process and readers can see them; with SyncOnFlush
 // they are also on stable storage.
+//
+// When a write fails (a full disk, an I/O error), Flush cuts the file back to
+// where the last successful Flush left it: every message written since is
+// not in the file, and the file ends after a complete frame. The error
+// matches ErrWriterFailed and the cause (for example syscall.ENOSPC); the
+// Writer refuses further writes until the file is reopened with Append. If
+// the file became shorter than what the Writer wrote (another program
+// truncated it), Flush fails with an error matching ErrShrunk and writes
+// nothing.
 func (w *Writer) Flush() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -318,18 +355,26 @@ func (w *Writer) flush() error {
 	if err := w.collect(); err != nil {
 		return err
 	}
+	end := w.flushed + w.ahead
+	if err := w.checkSize(end); err != nil { // one fstat per flush
+		return w.fail(err)
+	}
 	if len(w.buf) > 0 {
 		// pwrite at the known end: the file offset is not trusted, and the
 		// bytes still go through write(2), which inotify reports to readers.
-		n, err := w.f.WriteAt(w.buf, w.flushed)
+		n, err := w.f.WriteAt(w.buf, end)
 		if err := w.wrote(n, err); err != nil {
 			return err
 		}
 		w.buf = w.buf[:0]
 	}
 	if w.cfg.durability.onFlush {
-		return w.sync()
+		if err := w.sync(); err != nil {
+			return w.fail(err) // its messages are not flushed: cut them too
+		}
 	}
+	w.flushed += w.ahead
+	w.ahead = 0
 	return nil
 }
 
@@ -408,6 +453,15 @@ func (w *Writer) Size() int64 {
 	return w.mux.Offset()
 }
 
+// Flushed returns the size of the file as of the last successful Flush, Sync
+// or Close: it ends after every message they covered. After a failed write
+// the file is cut back to this size.
+func (w *Writer) Flushed() int64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.flushed
+}
+
 // Close writes the end-of-stream message if WithEndOfStream was given,
 // flushes, syncs, stops the Writer's goroutines, waiting for them, and closes
 // the file.
@@ -426,7 +480,9 @@ func (w *Writer) Close() error {
 			err = w.sync()
 		}
 	}
-	err = errors.Join(err, w.collect()) // nothing is in flight after a flush, but after a failure there may be
+	if cerr := w.collect(); err == nil { // nothing is in flight after a flush, but after a failure there may be
+		err = cerr
+	}
 	w.closed = true
 	close(w.jobs)
 	w.mu.Unlock()
