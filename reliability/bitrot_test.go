@@ -19,6 +19,7 @@ import (
 
 	"github.com/seastream/ss/format"
 	"github.com/seastream/ss/internal/sscheck"
+	"github.com/seastream/ss/internal/testkit"
 	"github.com/seastream/ss/ssfile"
 )
 
@@ -70,7 +71,7 @@ func rotFiles(t *testing.T) []*rotFile {
 func bitrotCases(t *testing.T) int {
 	s := os.Getenv("SS_BITROT_CASES")
 	if s == "" {
-		return 1000
+		return testkit.Count(1000, 150)
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 1 {

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/seastream/ss/format"
+	"github.com/seastream/ss/internal/testkit"
 	"github.com/seastream/ss/ssfile"
 )
 
@@ -115,7 +116,8 @@ func tornCuts(t *testing.T, f *tornFile) []string {
 	dir := fastDir(t)
 	path := filepath.Join(dir, "cut.ss")
 	var torn, clean, appended, short int
-	for cut := 0; cut <= len(f.data); cut++ {
+	stride := testkit.Stride(len(f.data), 400)
+	for cut := 0; cut <= len(f.data); cut += stride {
 		if err := os.WriteFile(path, f.data[:cut], 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -137,7 +139,7 @@ func tornCuts(t *testing.T, f *tornFile) []string {
 	}
 	beacons := (len(f.data) - 1) / int(f.interval)
 	return []string{
-		fmt.Sprintf("cut at every byte: %d-byte file, interval %d, %d beacons, %d messages", len(f.data), f.interval, beacons, len(f.msgs)),
+		fmt.Sprintf("cut at every %sbyte: %d-byte file, interval %d, %d beacons, %d messages", ordinal(stride), len(f.data), f.interval, beacons, len(f.msgs)),
 		fmt.Sprint(len(f.data) + 1),
 		fmt.Sprintf("ssfile.Open+Replay: %d shorter than the header → format.ErrShortInput; %d clean cuts → every message, io.EOF; %d torn → every whole message, ErrTornTail at the right offset, io.EOF. Seek to the last whole message and SeekEnd work on all. ssfile.Append: %d/%d recovered and, writing the rest, reproduced the uncut file byte for byte. No panic.", short, clean, torn, appended, len(f.data)+1),
 	}
@@ -252,9 +254,9 @@ func TestTornWritesTools(t *testing.T) {
 	for _, f := range tornFiles(t) {
 		// Every cut in a full run; by default every cut of the small file
 		// and every 4th of the other.
-		stride := 1
+		stride := testkit.Stride(len(f.data), 100)
 		if !fullRun() && f.interval != 128 {
-			stride = 4
+			stride = max(stride, 4)
 		}
 		cuts := make(chan int)
 		var mu sync.Mutex
@@ -361,4 +363,17 @@ func checkCutTools(f *tornFile, dir, decode, repair string, cut int) (decoded, r
 		return 0, 0, fmt.Errorf("the repaired file holds %d messages (%v), want the %d whole ones", len(got), err, kept)
 	}
 	return decoded, 1, nil
+}
+
+// ordinal names a stride of a loop over byte offsets: "" for every byte,
+// "3rd " for every third.
+func ordinal(n int) string {
+	if n == 1 {
+		return ""
+	}
+	suffix := "th"
+	if n%100 < 11 || n%100 > 13 {
+		suffix = [10]string{"th", "st", "nd", "rd", "th", "th", "th", "th", "th", "th"}[n%10]
+	}
+	return fmt.Sprintf("%d%s ", n, suffix)
 }

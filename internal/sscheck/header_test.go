@@ -107,6 +107,9 @@ func TestHeaderFlipsRepair(t *testing.T) {
 		in, out := filepath.Join(dir, "in.ss"), filepath.Join(dir, "out.ss")
 		for off := range format.HeaderSize {
 			for bit := range 8 {
+				if testing.Short() && bit != off%8 {
+					continue // one bit of each byte
+				}
 				desc := fmt.Sprintf("interval %d, header byte %d bit %d", iv, off, bit)
 				bad := slices.Clone(data)
 				bad[off] ^= 1 << bit

@@ -153,6 +153,9 @@ func TestHeaderFlips(t *testing.T) {
 			for k, field := range fields(m) {
 				off := frameByteOffset(t, data, m, int64(iv), k)
 				for bit := range 8 {
+					if testing.Short() && bit != (i+k)%8 {
+						continue // one bit of each byte
+					}
 					bad := slices.Clone(data)
 					bad[off] ^= 1 << bit
 					desc := fmt.Sprintf("interval %d, message %d, %s byte %d bit %d", iv, i, field, k, bit)
