@@ -9,12 +9,12 @@ import (
 // does not allocate per message once its buffers have grown. It is not safe
 // for concurrent use.
 type Muxer struct {
-	layout   Layout
-	markers  int
-	offset   int64 // file offset of the next byte appended
-	tracker  *Tracker
-	scratch  []format.Marker
-	beaconBu []byte
+	layout  Layout
+	markers int
+	offset  int64 // file offset of the next byte appended
+	tracker *Tracker
+	scratch []format.Marker
+	head    []byte // the frame head of the message being laid out
 }
 
 // NewMuxer returns a Muxer for a file with the given beacon interval whose
@@ -75,41 +75,65 @@ func (m *Muxer) appendEmptyBeacon(dst []byte) []byte {
 
 // AppendMessage appends one message frame, spliced around any beacons it
 // crosses, and returns the payload checksum. On error dst is returned as it
-// was and no state changes.
+// was and no state changes. It copies each byte of the frame once, so its
+// time is linear in the frame's size.
 func (m *Muxer) AppendMessage(dst []byte, h format.MessageHeader, payload []byte) ([]byte, uint16, error) {
-	start := len(dst)
-	dst, sum, err := format.AppendMessage(dst, h, payload)
+	return m.appendMessage(dst, 0, h, payload, nil)
+}
+
+// AppendMessageChunked lays out a message as AppendMessage does, for a
+// payload too large to buffer whole: whenever dst holds limit bytes or more,
+// it passes dst to flush and goes on appending to the slice flush returns
+// (typically dst[:0] or another empty buffer). flush may be called in the
+// middle of the frame; the bytes it receives, followed by the returned dst,
+// are exactly what AppendMessage would append. When validation fails nothing
+// changes, as with AppendMessage. When flush fails, its error is returned,
+// and the Muxer stands in the middle of the frame: it must not be used again.
+func (m *Muxer) AppendMessageChunked(dst []byte, limit int, h format.MessageHeader, payload []byte,
+	flush func([]byte) ([]byte, error)) ([]byte, uint16, error) {
+	return m.appendMessage(dst, max(limit, 1), h, payload, flush)
+}
+
+func (m *Muxer) appendMessage(dst []byte, limit int, h format.MessageHeader, payload []byte,
+	flush func([]byte) ([]byte, error)) ([]byte, uint16, error) {
+	head, err := format.AppendMessageHead(m.head[:0], h, len(payload))
 	if err != nil {
-		return dst[:start], 0, err
+		return dst, 0, err
 	}
+	m.head = head
+	sum := format.Checksum(payload)
+	var tail [3]byte
 	// SeaStreamer updates the stream state before writing, so the beacon
 	// splicing this message already counts it.
 	m.tracker.Update(h.StreamKey, h.ShardID, h.SeqNo, h.Timestamp, sum)
-	pos := start
-	left := int64(len(dst) - start)
-	for {
-		room := m.layout.Room(m.offset)
-		if left < room {
-			m.offset += left
-			return dst, sum, nil
-		}
-		pos += int(room)
-		m.offset += room
-		left -= room
-		tail := len(dst) - pos
-		dst = m.appendBeacon(dst, uint32(left))
-		// The beacon went to the end; rotate it to pos, before the tail.
-		n := len(dst) - pos - tail
-		if tail > 0 {
-			m.beaconBu = append(m.beaconBu[:0], dst[len(dst)-n:]...)
-			copy(dst[pos+n:], dst[pos:pos+tail])
-			copy(dst[pos:], m.beaconBu)
-		}
-		pos += n
-		if left == 0 {
-			return dst, sum, nil
+	// The frame is head, payload, tail; each piece is copied once, cut
+	// where a beacon falls (and, chunked, where dst is full).
+	left := int64(len(head) + len(payload) + len(tail)) // frame bytes not yet appended
+	room := m.layout.Room(m.offset)
+	for _, p := range [...][]byte{head, payload, format.AppendMessageTail(tail[:0], sum)} {
+		for len(p) > 0 {
+			n := min(int64(len(p)), room)
+			if limit > 0 {
+				n = min(n, int64(max(limit-len(dst), 1)))
+			}
+			dst = append(dst, p[:n]...)
+			p = p[n:]
+			m.offset += n
+			left -= n
+			if room -= n; room == 0 {
+				// A frame ending on a boundary gets its beacon now, with
+				// Remaining 0, as SeaStreamer writes it.
+				dst = m.appendBeacon(dst, uint32(left))
+				room = m.layout.Room(m.offset)
+			}
+			if limit > 0 && len(dst) >= limit && left > 0 {
+				if dst, err = flush(dst); err != nil {
+					return dst, sum, err
+				}
+			}
 		}
 	}
+	return dst, sum, nil
 }
 
 // appendBeacon appends a beacon with the next markers and advances the offset.

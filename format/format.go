@@ -200,18 +200,35 @@ func MessageSize(keyLen, payloadLen int) int { return messageOverhead + keyLen +
 // AppendMessage appends the frame of one message to dst and returns it with
 // the payload checksum. It does not allocate when dst has room.
 func AppendMessage(dst []byte, h MessageHeader, payload []byte) ([]byte, uint16, error) {
-	if err := h.validate(); err != nil {
+	dst, err := AppendMessageHead(dst, h, len(payload))
+	if err != nil {
 		return dst, 0, err
 	}
-	if uint64(len(payload)) > MaxPayloadSize {
-		return dst, 0, ErrPayloadTooLarge
-	}
 	sum := Checksum(payload)
-	dst = appendMessageHeader(dst, h)
-	dst = be.AppendUint32(dst, uint32(len(payload)))
 	dst = append(dst, payload...)
+	return AppendMessageTail(dst, sum), sum, nil
+}
+
+// AppendMessageHead appends what precedes the payload in a message frame: the
+// header and the payload length. The frame goes on with the payload and
+// AppendMessageTail; this is for callers that place the payload themselves,
+// in pieces. It fails as AppendMessage does.
+func AppendMessageHead(dst []byte, h MessageHeader, payloadLen int) ([]byte, error) {
+	if err := h.validate(); err != nil {
+		return dst, err
+	}
+	if payloadLen < 0 || uint64(payloadLen) > MaxPayloadSize {
+		return dst, ErrPayloadTooLarge
+	}
+	dst = appendMessageHeader(dst, h)
+	return be.AppendUint32(dst, uint32(payloadLen)), nil
+}
+
+// AppendMessageTail appends what follows the payload in a message frame: the
+// payload checksum sum (Checksum of the payload) and the terminator.
+func AppendMessageTail(dst []byte, sum uint16) []byte {
 	dst = be.AppendUint16(dst, sum)
-	return append(dst, Terminator), sum, nil
+	return append(dst, Terminator)
 }
 
 // RawMessage is a decoded message frame. StreamKey and Payload alias the
