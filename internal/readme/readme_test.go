@@ -173,3 +173,27 @@ func untracked(t *testing.T) string {
 	}
 	return string(out)
 }
+
+// TestCICallsTheTestCommand: .ci/run runs the README's test command, so that
+// what a user runs is what CI checks.
+func TestCICallsTheTestCommand(t *testing.T) {
+	var readme string
+	for _, b := range blocks(t, filepath.Join(root, "README.md")) {
+		for _, l := range strings.Split(b.text, "\n") {
+			if strings.HasPrefix(l, "go test") && readme == "" {
+				readme = strings.TrimSpace(strings.SplitN(l, "#", 2)[0])
+			}
+		}
+	}
+	if readme == "" {
+		t.Fatal("README.md has no go test command")
+	}
+	ci, err := os.ReadFile(filepath.Join(root, ".ci", "run"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "TEST_CMD=(" + readme + ")"
+	if !bytes.Contains(ci, []byte("\n"+want+"\n")) {
+		t.Fatalf(".ci/run does not set %s: CI must run the README's test command", want)
+	}
+}
