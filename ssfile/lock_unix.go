@@ -3,26 +3,10 @@
 package ssfile
 
 import (
-	"errors"
-	"fmt"
 	"os"
 
 	"golang.org/x/sys/unix"
 )
-
-// lockFile takes an exclusive advisory lock (flock) on f, so that a second
-// writer, in any process, fails instead of interleaving its bytes. The lock
-// goes with the file descriptor: closing f, or the process dying, releases it.
-func lockFile(f *os.File) error {
-	err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-	if errors.Is(err, unix.EWOULDBLOCK) {
-		return fmt.Errorf("%w: %s", ErrLocked, f.Name())
-	}
-	if err != nil {
-		return fmt.Errorf("ssfile: locking %s: %w", f.Name(), err)
-	}
-	return nil
-}
 
 func syncData(f *os.File) error { return unix.Fdatasync(int(f.Fd())) }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/seastream/ss/beacon"
 	"github.com/seastream/ss/format"
+	"github.com/seastream/ss/internal/regfile"
 )
 
 // Mode is how a Reader reads a file.
@@ -138,7 +139,7 @@ func Open(path string, opts ...ReaderOption) (*Reader, error) {
 			return nil, err
 		}
 	}
-	f, err := os.Open(path)
+	f, err := regfile.Open(path, os.O_RDONLY, 0)
 	if err != nil {
 		return nil, fmt.Errorf("ssfile: open: %w", err)
 	}
