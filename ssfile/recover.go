@@ -136,8 +136,12 @@ func validDataAfter(sc *scanner) bool {
 		return true
 	}
 	for n := int(sc.pos/sc.layout.Interval) + 1; sc.layout.Offset(n) < int64(len(sc.data)); n++ {
+		// A probe: only whether the message reads matters here, and a
+		// message cut by the end of the file must not start a search of
+		// its own after each beacon.
 		probe := *sc
 		probe.keys = make(map[string]string)
+		probe.probe, probe.work = true, new(int64)
 		if probe.seekBeacon(n) != nil {
 			continue
 		}

@@ -1,6 +1,7 @@
 package ssfile
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -20,8 +21,9 @@ type scanner struct {
 	keys map[string]string // interned stream keys
 	head []byte            // scratch for a message header split by a beacon
 
-	probe   bool // a scanner of validAfter: no nested search
-	lenient bool // do not check beacons' counts of remaining bytes
+	probe   bool   // a scanner of validAfter: no nested search, errors are errProbe
+	lenient bool   // do not check beacons' counts of remaining bytes
+	work    *int64 // a probe adds here the bytes of the frames it decodes
 
 	lastValidAfter validAfterResult // callers retry the same offset
 }
@@ -38,6 +40,21 @@ func newScanner(path string, data []byte, h format.Header) *scanner {
 
 // errShort means the data ends before the message does.
 var errShort = format.ErrShortInput
+
+// errProbe is what a probe returns for a frame that does not read: the
+// search of validAfter tries a frame at almost every offset, and only needs
+// to know that it fails, not why; building an error that says why would
+// cost more than the rest of the try. It never leaves the package.
+var errProbe = errors.New("ssfile: no valid frame here")
+
+// corrupt is the package's corrupt for the frame or beacon at off, or
+// errProbe in a probe.
+func (s *scanner) corrupt(off int64, err error) error {
+	if s.probe {
+		return errProbe
+	}
+	return corrupt(s.path, off, err)
+}
 
 // next decodes the message at pos and moves past it. When the data ends
 // first it returns errShort and pos stays. A damaged message returns an error
@@ -57,7 +74,7 @@ func (s *scanner) read(verify bool) (Message, error) {
 		return Message{}, errShort
 	}
 	if k := int(s.data[p]); k > format.MaxStreamKeyLen {
-		return Message{}, corrupt(s.path, p, format.ErrInvalidStreamKey)
+		return Message{}, s.corrupt(p, format.ErrInvalidStreamKey)
 	}
 	// The header up to and including the payload size field.
 	headLen := 1 + int(s.data[p]) + 24 + 4
@@ -99,12 +116,20 @@ func (s *scanner) read(verify bool) (Message, error) {
 
 func (s *scanner) decode(start int64, frame []byte, end int64, verify bool) (Message, error) {
 	decode := format.DecodeMessage
-	if !verify {
+	if !verify || s.probe {
 		decode = format.DecodeMessageUnverified
 	}
 	raw, _, err := decode(frame)
 	if err != nil {
 		return Message{}, s.fail(start, err)
+	}
+	if s.probe {
+		// Checked here rather than by DecodeMessage, whose
+		// *ChecksumError a probe would only drop.
+		*s.work += int64(len(frame))
+		if verify && format.Checksum(raw.Payload) != raw.Checksum {
+			return Message{}, errProbe
+		}
 	}
 	key, ok := s.keys[string(raw.StreamKey)]
 	if !ok {
@@ -124,7 +149,7 @@ func (s *scanner) fail(off int64, err error) error {
 	if errors.Is(err, format.ErrShortInput) {
 		return errShort
 	}
-	return corrupt(s.path, off, err)
+	return s.corrupt(off, err)
 }
 
 // gather appends to buf the n message bytes that start at p, skipping the
@@ -166,9 +191,15 @@ func (s *scanner) skipBeacon(p int64, remaining int) (int64, error) {
 		if errors.Is(err, format.ErrShortInput) {
 			return p, errShort
 		}
+		if s.probe {
+			return p, errProbe
+		}
 		return p, corrupt(s.path, p, fmt.Errorf("beacon: %w", err))
 	}
 	if remaining >= 0 && int(info.Remaining) != remaining && !s.lenient {
+		if s.probe {
+			return p, errProbe
+		}
 		return p, corrupt(s.path, p, fmt.Errorf("beacon says %d bytes of a message remain, the message has %d", info.Remaining, remaining))
 	}
 	return p + int64(info.Size), nil
@@ -184,6 +215,9 @@ func (s *scanner) seekBeacon(n int) error {
 	p := s.layout.Offset(n)
 	info, err := format.ScanBeacon(s.data[min(p, int64(len(s.data))):])
 	if err != nil {
+		if s.probe && !errors.Is(err, format.ErrShortInput) {
+			return errProbe
+		}
 		return s.fail(p, fmt.Errorf("beacon %d: %w", n, err))
 	}
 	p += int64(info.Size)
@@ -323,31 +357,47 @@ type validAfterResult struct {
 	valid   bool
 }
 
-// chainAfter is the search of validAfter, in linear time: a chain that fails
-// marks the frame starts it passed, and a later candidate that lands on one
-// of them would fail the same way.
+// chainAfter is the search of validAfter, in time linear in the bytes after
+// p. Most offsets fail in a few bytes (a key length or character, a
+// timestamp, the 0x0D or the beacon's count where the size field puts
+// them), without building an error (see errProbe). A chain that fails marks
+// the frame starts it passed, and a later candidate that lands on one of
+// them would fail the same way, so each frame start is decoded once. What
+// is left is the checksums of frames that overlap, which damage crafted to
+// that end could make quadratic: the bytes they cover are counted against
+// an allowance of a few times the searched length, past which the search
+// gives up and finds nothing; Append's look for messages after the
+// beacons (validDataAfter) still protects those.
 func (s *scanner) chainAfter(p int64) bool {
 	end := int64(len(s.data))
-	dead := make([]bool, end-p) // frame starts already on a failed chain
-	for q := p; q < end; q++ {
-		if dead[q-p] {
+	dead := make([]uint64, (end-p+63)/64) // frame starts already on a failed chain, by offset from p
+	var work int64
+	budget := 4*(end-p) + 1<<20
+	passed := make([]int64, 0, 16)
+	probe := scanner{path: s.path, data: s.data, layout: s.layout, keys: s.keys, probe: true, work: &work}
+	iv := s.layout.Interval
+	next := (p/iv + 1) * iv // the next beacon position, kept without a division per offset
+	for q := p; q < end && work <= budget; q++ {
+		if q == next {
+			next += iv
+		}
+		if i := uint64(q - p); dead[i/64]&(1<<(i%64)) != 0 {
 			continue
 		}
-		probe := scanner{path: s.path, data: s.data, layout: s.layout, keys: s.keys, probe: true, lenient: q == p}
+		probe.lenient = q == p
 		if q == p {
 			probe.pos = p
-		} else if s.layout.IsBoundary(q) {
-			if probe.seekBeacon(int(q/s.layout.Interval)) != nil {
+		} else if q == next-iv {
+			if probe.seekBeacon(int(q/iv)) != nil {
 				continue
 			}
 		} else {
-			k := int64(s.data[q])
-			if k > format.MaxStreamKeyLen || q+1+k > end || !format.ValidStreamKey(s.data[q+1:q+1+k]) {
+			if !s.mayStart(q, next-q) {
 				continue
 			}
 			probe.pos = q
 		}
-		var passed []int64
+		passed = passed[:0]
 		for {
 			passed = append(passed, probe.pos)
 			if _, err := probe.next(); err != nil {
@@ -359,11 +409,38 @@ func (s *scanner) chainAfter(p int64) bool {
 		}
 		for _, at := range passed {
 			if at > p && at < end {
-				dead[at-p] = true
+				i := uint64(at - p)
+				dead[i/64] |= 1 << (i % 64)
 			}
 		}
 	}
 	return false
+}
+
+// mayStart checks, on the bytes in place, what rules out a message frame
+// at q, which is not a beacon position and has room bytes before the next:
+// its key length and characters, its timestamp, and, when the frame is not
+// spliced by a beacon, the 0x0D where its size field ends it. A frame that
+// passes may still fail to read.
+func (s *scanner) mayStart(q, room int64) bool {
+	data := s.data
+	k := int64(data[q])
+	headLen := 1 + k + 28
+	if k > format.MaxStreamKeyLen {
+		return false
+	}
+	if headLen > room || q+headLen > int64(len(data)) {
+		// The header is split, or cut: the probe reads it.
+		return q+1+k <= int64(len(data)) && format.ValidStreamKey(data[q+1:q+1+k])
+	}
+	h := data[q : q+headLen]
+	total := headLen + int64(binary.BigEndian.Uint32(h[headLen-4:])) + 3
+	if total <= room && q+total <= int64(len(data)) && data[q+total-1] != format.Terminator {
+		return false // the commonest way out, so first
+	}
+	// Otherwise spliced, past the end (the probe's walk decides), or with
+	// its 0x0D in place.
+	return binary.BigEndian.Uint64(h[headLen-12:]) <= format.MaxTimestamp && format.ValidStreamKey(h[1:1+k])
 }
 
 // survivesBeacon reports whether the frame at p, spliced by one beacon whose
