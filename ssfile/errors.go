@@ -72,6 +72,18 @@ func (e *OffsetError) Error() string {
 
 func (e *OffsetError) Unwrap() error { return e.Err }
 
+// WriteError is the error of a Writer after a write to its file failed. It
+// matches ErrWriterFailed and, through Unwrap, the cause (an *fs.PathError
+// for syscall.ENOSPC, ErrShrunk...).
+type WriteError struct {
+	Path string
+	Err  error // the cause
+}
+
+func (e *WriteError) Error() string { return ErrWriterFailed.Error() + ": " + e.Err.Error() }
+
+func (e *WriteError) Unwrap() []error { return []error{ErrWriterFailed, e.Err} }
+
 // corrupt wraps a format error so that it matches both ErrCorrupt and itself.
 func corrupt(path string, off int64, err error) error {
 	return &OffsetError{Path: path, Offset: off, Err: fmt.Errorf("%w: %w", ErrCorrupt, err)}

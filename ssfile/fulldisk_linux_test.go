@@ -92,6 +92,10 @@ func TestFullDisk(t *testing.T) {
 		if !errors.Is(werr, syscall.ENOSPC) || !errors.Is(werr, ErrWriterFailed) {
 			t.Fatalf("run %d: error %v, want ENOSPC and ErrWriterFailed", run, werr)
 		}
+		var we *WriteError
+		if !errors.As(werr, &we) || we.Path != path {
+			t.Fatalf("run %d: error %v, want a *WriteError for %s", run, werr, path)
+		}
 		if err := w.Write(msgs[0].h, nil); !errors.Is(err, ErrWriterFailed) {
 			t.Fatalf("run %d: write after the failure: %v", run, err)
 		}

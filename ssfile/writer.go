@@ -278,17 +278,21 @@ func (w *Writer) wrote(n int, err error) error {
 // failed. A file found shorter than that (ErrShrunk) is left alone: cutting
 // would extend it.
 func (w *Writer) fail(err error) error {
-	if w.err == nil {
-		w.err = fmt.Errorf("%w: %w", ErrWriterFailed, err)
-	}
 	w.ahead = 0
 	size, serr := fileSize(w.f)
 	if serr == nil && size > w.flushed {
 		serr = w.f.Truncate(w.flushed)
 	}
-	if serr != nil {
-		w.err = fmt.Errorf("%w (cutting the file back to %d bytes, the end of the last flushed message, also failed: %v; Append will cut the rest)", w.err, w.flushed, serr)
+	if w.err != nil && serr == nil {
+		return w.err
 	}
+	if prev, ok := w.err.(*WriteError); ok {
+		err = prev.Err
+	}
+	if serr != nil {
+		err = fmt.Errorf("%w (cutting the file back to %d bytes, the end of the last flushed message, also failed: %v; Append will cut the rest)", err, w.flushed, serr)
+	}
+	w.err = &WriteError{Path: w.path, Err: err}
 	return w.err
 }
 
@@ -397,7 +401,7 @@ func (w *Writer) sync() error {
 		return nil
 	}
 	if err := syncData(w.f); err != nil {
-		w.err = fmt.Errorf("%w: sync: %w", ErrWriterFailed, err)
+		w.err = &WriteError{Path: w.path, Err: fmt.Errorf("sync: %w", err)}
 		return w.err
 	}
 	w.dirty = false

@@ -122,6 +122,11 @@ func (c *conn) writer(ctx context.Context) (*sharedWriter, error) {
 	if c.closed {
 		return nil, driver.ErrClosed
 	}
+	if c.w != nil && c.w.hasFailed() {
+		// A write failed: this producer reopens the file.
+		_ = c.w.release(false)
+		c.w = nil
+	}
 	if c.w == nil {
 		w, err := acquireWriter(ctx, c.cfg)
 		if err != nil {

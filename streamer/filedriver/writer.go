@@ -27,7 +27,8 @@ const maxPending = 1 << 14
 // Conns of this process may produce to it. They all share one
 // *ssfile.Writer, which also keeps sequence numbers contiguous per (stream,
 // shard) and lets one flush serve every producer (group commit). An entry
-// lives while at least one Conn holds it.
+// lives while at least one Conn holds it, or until a write to the file fails:
+// then the next producer reopens the file (see retire).
 var writers = struct {
 	sync.Mutex
 	m map[string]*sharedWriter
@@ -42,11 +43,12 @@ type sharedWriter struct {
 
 	refs    int           // Conns holding it; guarded by writers
 	eos     bool          // a Conn asked for an end-of-stream message; guarded by writers
-	closing chan struct{} // closed when Close has finished; set when refs drop to 0
+	closing chan struct{} // closed when Close has finished; set when refs drop to 0 or by retire
 
 	mu      sync.Mutex    // orders sequence numbers with writes, guards queue and stopped
 	queue   []queued      // written, waiting for the next flush
 	stopped bool          // the last Conn released it: nothing more is queued
+	failed  error         // a write to the file failed: nothing more is written
 	kick    chan struct{} // wakes the flusher
 	slots   chan struct{} // one per queued send: backpressure
 
@@ -59,7 +61,8 @@ type sharedWriter struct {
 type queued struct {
 	fut  *driver.Future
 	h    driver.Header
-	send bool // holds a slot
+	end  int64 // where the message ends in the file
+	send bool  // holds a slot
 }
 
 // acquireWriter returns the shared writer of cfg.path, opening (and
@@ -71,12 +74,18 @@ func acquireWriter(ctx context.Context, cfg config) (*sharedWriter, error) {
 		if sw == nil {
 			break // keep the lock: open it below
 		}
+		if sw.closing == nil && sw.hasFailed() {
+			writers.Unlock()
+			sw.retire() // unless the flusher is at it already
+			continue
+		}
 		if sw.closing == nil {
 			sw.refs++
 			writers.Unlock()
 			return sw, nil
 		}
-		// The last Conn is closing it: wait, then open it again.
+		// The last Conn is closing it, or it failed and is being
+		// retired: wait, then open it again.
 		closing := sw.closing
 		writers.Unlock()
 		select {
@@ -125,8 +134,11 @@ func (sw *sharedWriter) release(eos bool) error {
 		writers.Unlock()
 		return nil
 	}
+	retired := sw.closing != nil // by the flusher, which has closed the file
 	closing := make(chan struct{})
-	sw.closing = closing
+	if !retired {
+		sw.closing = closing
+	}
 	writeEOS := sw.eos
 	writers.Unlock()
 
@@ -135,6 +147,9 @@ func (sw *sharedWriter) release(eos bool) error {
 	sw.mu.Unlock()
 	close(sw.stop)
 	<-sw.done
+	if retired {
+		return nil // the sends and receipts reported the failure
+	}
 	var errs []error
 	if writeEOS {
 		h := format.MessageHeader{StreamKey: format.InternalStreamKey, Timestamp: uint64(time.Now().UnixMilli())}
@@ -147,7 +162,9 @@ func (sw *sharedWriter) release(eos bool) error {
 	}
 
 	writers.Lock()
-	delete(writers.m, sw.path)
+	if writers.m[sw.path] == sw {
+		delete(writers.m, sw.path)
+	}
 	writers.Unlock()
 	close(closing)
 	if err := errors.Join(errs...); err != nil {
@@ -178,10 +195,14 @@ func (sw *sharedWriter) send(ctx context.Context, h driver.Header, payload []byt
 		return nil, ctx.Err()
 	}
 	sw.mu.Lock()
-	if sw.stopped {
+	if sw.stopped || sw.failed != nil {
+		err := sw.failed
 		sw.mu.Unlock()
 		<-sw.slots
-		return nil, driver.ErrProducerEnded
+		if err == nil {
+			err = driver.ErrProducerEnded
+		}
+		return nil, err
 	}
 	if !verbatim {
 		st, _ := sw.w.Stream(string(h.StreamKey), uint64(h.Shard))
@@ -192,13 +213,18 @@ func (sw *sharedWriter) send(ctx context.Context, h driver.Header, payload []byt
 	}
 	mh := format.MessageHeader{StreamKey: string(h.StreamKey), ShardID: uint64(h.Shard), SeqNo: uint64(h.Seq), Timestamp: ts}
 	if err := sw.w.Write(mh, payload); err != nil {
+		err = sw.writeError("send", err)
+		if errors.Is(err, ssfile.ErrWriterFailed) {
+			sw.failed = err
+		}
 		sw.mu.Unlock()
 		<-sw.slots
-		return nil, sw.writeError("send", err)
+		sw.wake() // the flusher fails the queued receipts and retires the writer
+		return nil, err
 	}
 	h.Timestamp = time.UnixMilli(int64(ts)).UTC()
 	fut := driver.NewFuture()
-	sw.queue = append(sw.queue, queued{fut: fut, h: h, send: true})
+	sw.queue = append(sw.queue, queued{fut: fut, h: h, end: sw.w.Size(), send: true})
 	sw.mu.Unlock()
 	sw.wake()
 	return fut, nil
@@ -208,9 +234,13 @@ func (sw *sharedWriter) send(ctx context.Context, h driver.Header, payload []byt
 func (sw *sharedWriter) flush(ctx context.Context) error {
 	fut := driver.NewFuture()
 	sw.mu.Lock()
-	if sw.stopped {
+	if sw.stopped || sw.failed != nil {
+		err := sw.failed
 		sw.mu.Unlock()
-		return driver.ErrProducerEnded
+		if err == nil {
+			err = driver.ErrProducerEnded
+		}
+		return err
 	}
 	sw.queue = append(sw.queue, queued{fut: fut})
 	sw.mu.Unlock()
@@ -227,9 +257,11 @@ func (sw *sharedWriter) wake() {
 }
 
 // flusher flushes what the producers wrote, one Flush per batch, and
-// resolves the receipts of the batch.
+// resolves the receipts of the batch. Once a write failed it resolves them by
+// what the file holds, and retires the writer.
 func (sw *sharedWriter) flusher() {
 	defer close(sw.done)
+	retired := false
 	for {
 		stopping := false
 		select {
@@ -240,22 +272,42 @@ func (sw *sharedWriter) flusher() {
 		sw.mu.Lock()
 		batch := sw.queue
 		sw.queue = nil
+		failed := sw.failed
 		sw.mu.Unlock()
-		if len(batch) > 0 {
-			var err error
-			if ferr := sw.w.Flush(); ferr != nil {
-				err = sw.writeError("flush", ferr)
-			}
-			for _, q := range batch {
-				if err != nil {
-					q.fut.Resolve(driver.Header{}, err)
-				} else {
-					q.fut.Resolve(q.h, nil)
+		if len(batch) > 0 && failed == nil {
+			if err := sw.w.Flush(); err != nil {
+				sw.mu.Lock()
+				if sw.failed == nil && errors.Is(err, ssfile.ErrWriterFailed) {
+					sw.failed = sw.writeError("flush", err)
 				}
-				if q.send {
-					<-sw.slots
+				failed = sw.failed // not ErrClosed if retire closed the file meanwhile
+				sw.mu.Unlock()
+				if failed == nil {
+					failed = sw.writeError("flush", err)
 				}
 			}
+		}
+		// After a failure the file ends where the writer's last successful
+		// Flush left it: a message before that end is stored, even if its
+		// receipt is in this batch (a Flush can cover messages sent after
+		// its batch was taken); any after it is not in the file.
+		var flushed int64
+		if failed != nil {
+			flushed = sw.w.Flushed()
+		}
+		for _, q := range batch {
+			if failed != nil && (!q.send || q.end > flushed) {
+				q.fut.Resolve(driver.Header{}, failed)
+			} else {
+				q.fut.Resolve(q.h, nil)
+			}
+			if q.send {
+				<-sw.slots
+			}
+		}
+		if failed != nil && !retired && sw.hasFailed() {
+			retired = true
+			sw.retire()
 		}
 		if stopping {
 			return
@@ -263,12 +315,65 @@ func (sw *sharedWriter) flusher() {
 	}
 }
 
+// retire takes a failed writer out of the registry and closes its file, so
+// that the next producer of this process reopens the file, recovering it,
+// instead of sharing a writer that refuses every write. The Conns that hold
+// it keep getting its failure.
+func (sw *sharedWriter) retire() {
+	writers.Lock()
+	if writers.m[sw.path] != sw || sw.closing != nil {
+		writers.Unlock()
+		return // retired already, or the last Conn is closing it
+	}
+	closing := make(chan struct{})
+	sw.closing = closing
+	writers.Unlock()
+	sw.mu.Lock()
+	cause := sw.failed
+	sw.mu.Unlock()
+	if err := sw.w.Close(); err != nil && cause == nil {
+		cause = err
+	}
+	sw.cfg.logger.Error("filedriver: writing the file failed; the next producer reopens it", "path", sw.path, "err", cause)
+	writers.Lock()
+	delete(writers.m, sw.path)
+	writers.Unlock()
+	close(closing)
+}
+
+// hasFailed reports whether a write to the file failed: a new producer
+// releases such a writer and acquires the file's writer again.
+func (sw *sharedWriter) hasFailed() bool {
+	sw.mu.Lock()
+	defer sw.mu.Unlock()
+	return sw.failed != nil
+}
+
+// writeError translates an error of the ssfile.Writer.
 func (sw *sharedWriter) writeError(op string, err error) error {
 	if errors.Is(err, ssfile.ErrClosed) {
 		return driver.ErrProducerEnded
 	}
+	var we *ssfile.WriteError
+	if errors.As(err, &we) {
+		err = &writeFailure{path: sw.path, err: we}
+	}
 	return &driver.BackendError{Backend: Scheme, Op: op + " to " + strconv.Quote(sw.path), Err: err}
 }
+
+// writeFailure is the error of every send, receipt and flush of a shared
+// writer after a write to its file failed (a full disk, a file truncated by
+// another program). It matches ssfile.ErrWriterFailed and the cause.
+type writeFailure struct {
+	path string
+	err  *ssfile.WriteError
+}
+
+func (e *writeFailure) Error() string {
+	return fmt.Sprintf("writing the file failed: %v; no message whose receipt failed is in the file: once the cause is fixed, send them again through a new producer, which reopens and recovers the file", e.err.Err)
+}
+
+func (e *writeFailure) Unwrap() error { return e.err }
 
 // createFile creates the file for Open (CreateIfMissing, CreateOnly). It
 // returns an error matching fs.ErrExist if the file exists.

@@ -1,0 +1,125 @@
+package archtest
+
+import (
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/seastream/ss/"
+
+// allowed lists, for each package (a path relative to the module root, or
+// a prefix ending in "/"), the packages of this module it may import; a
+// package may always import the standard library and packages under its
+// own internal/. ARCHITECTURE.md has the same table.
+var allowed = map[string][]string{
+	"format":              {},
+	"beacon":              {"format"},
+	"ssfile":              {"format", "beacon", "internal/mapguard", "internal/regfile"},
+	"streamer/driver":     {},
+	"streamer":            {"streamer/driver", "streamer/filedriver"},
+	"streamer/filedriver": {"format", "beacon", "ssfile", "streamer/driver"},
+	"adapters/":           {"streamer", "streamer/driver"},
+	"internal/sscheck":    {"format", "beacon", "internal/"},
+	"internal/ssdecode":   {"format", "ssfile", "internal/"},
+}
+
+// clients are the libraries only adapters (and programs) may link.
+var clients = []string{"github.com/twmb/franz-go", "github.com/redis/go-redis"}
+
+// imports returns the imports of the non-test Go files of dir.
+func imports(t *testing.T, dir string) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	fset := token.NewFileSet()
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		af, err := parser.ParseFile(fset, f, nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, im := range af.Imports {
+			p, _ := strconv.Unquote(im.Path.Value)
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func rule(pkg string) ([]string, bool) {
+	if r, ok := allowed[pkg]; ok {
+		return r, true
+	}
+	for k, r := range allowed {
+		if strings.HasSuffix(k, "/") && strings.HasPrefix(pkg, k) {
+			return r, true
+		}
+	}
+	return nil, false
+}
+
+func permitted(pkg, imp string, rules []string) bool {
+	if strings.HasPrefix(imp, pkg+"/internal/") {
+		return true
+	}
+	return slices.ContainsFunc(rules, func(r string) bool {
+		return imp == r || strings.HasSuffix(r, "/") && strings.HasPrefix(imp, r)
+	})
+}
+
+// TestLayering walks the module and checks every package with a rule.
+func TestLayering(t *testing.T) {
+	root := filepath.Join("..", "..")
+	checked := 0
+	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil || !d.IsDir() {
+			return err
+		}
+		name := d.Name()
+		if path != root && (strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") || name == "testdata") {
+			return filepath.SkipDir
+		}
+		rel, _ := filepath.Rel(root, path)
+		pkg := filepath.ToSlash(rel)
+		rules, ok := rule(pkg)
+		if !ok {
+			return nil
+		}
+		ims := imports(t, path)
+		if len(ims) == 0 {
+			return nil
+		}
+		checked++
+		core := !strings.HasPrefix(pkg, "adapters/")
+		for _, imp := range ims {
+			if core && slices.ContainsFunc(clients, func(c string) bool { return strings.HasPrefix(imp, c) }) {
+				t.Errorf("%s imports %s: only adapters may link a server's client", pkg, imp)
+			}
+			mine, ok := strings.CutPrefix(imp, module)
+			if !ok {
+				continue
+			}
+			if !permitted(pkg, mine, rules) {
+				t.Errorf("%s imports %s, which ARCHITECTURE.md does not allow (allowed: %v)", pkg, mine, rules)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if checked < len(allowed) {
+		t.Fatalf("checked %d packages, fewer than the %d rules: a rule names a package that does not exist", checked, len(allowed))
+	}
+}

@@ -1,0 +1,173 @@
+package filedriver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/seastream/ss/ssfile"
+	"github.com/seastream/ss/streamer/driver"
+)
+
+// mountTmpfs mounts a tmpfs of the given size (for example "2m") on a new
+// directory and unmounts it when the test ends. It skips the test unless it
+// runs as root.
+func mountTmpfs(t *testing.T, size string) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("mounting a small tmpfs needs root")
+	}
+	dir := t.TempDir()
+	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size="+size); err != nil {
+		t.Skipf("mount tmpfs: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := unix.Unmount(dir, 0); err != nil {
+			t.Errorf("unmount %s: %v", dir, err)
+		}
+	})
+	return dir
+}
+
+// fillDisk fills the file system of dir with a file, then frees free bytes of
+// it. It returns the filler's path.
+func fillDisk(t *testing.T, dir string, free int64) string {
+	t.Helper()
+	path := filepath.Join(dir, "filler")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	chunk := make([]byte, 64<<10)
+	for {
+		if _, err := f.Write(chunk); err != nil {
+			if !errors.Is(err, syscall.ENOSPC) {
+				t.Fatal(err)
+			}
+			break
+		}
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(max(0, fi.Size()-free)); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// filePayloads reads the whole file; a torn or damaged tail fails the test.
+func filePayloads(t *testing.T, path string) []string {
+	t.Helper()
+	r, err := ssfile.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var out []string
+	for {
+		m, err := r.Next(context.Background())
+		if errors.Is(err, io.EOF) {
+			return out
+		}
+		if err != nil {
+			t.Fatalf("reading %s after %d messages: %v", path, len(out), err)
+		}
+		if !m.IsEndOfStream() {
+			out = append(out, string(m.Payload))
+		}
+	}
+}
+
+// TestFullDisk: when the disk fills, the file holds exactly the messages
+// whose receipts succeeded, ending after a complete frame; once space is
+// freed, a new Conn of the same process produces again while the old ones
+// still hold the failed writer.
+func TestFullDisk(t *testing.T) {
+	ctx := testCtx(t)
+	dir := mountTmpfs(t, "2m")
+	const runs = 5
+	for run := range runs {
+		path := filepath.Join(dir, fmt.Sprintf("x%d.ss", run))
+		c := open(t, path, "create=if-missing")
+		p := newProducer(t, c)
+		holder := open(t, path, "") // another Conn sharing the writer
+		newProducer(t, holder)
+		send(t, ctx, p, driver.Header{StreamKey: "s"}, "first")
+		filler := fillDisk(t, dir, int64(16<<10+run*3001))
+
+		pad := strings.Repeat("x", 200+run*50)
+		var pend []driver.Pending
+		var sendErr error
+		for i := 0; sendErr == nil; i++ {
+			if i == 100000 {
+				t.Fatal("the disk never filled")
+			}
+			var pd driver.Pending
+			pd, sendErr = p.Send(ctx, driver.Header{StreamKey: "s"}, fmt.Appendf(nil, "m%d-%s", i, pad))
+			if sendErr == nil {
+				pend = append(pend, pd)
+			}
+		}
+		wantFailure(t, sendErr)
+		want := []string{"first"}
+		failed := 0
+		for i, pd := range pend {
+			if _, err := pd.Wait(ctx); err != nil {
+				wantFailure(t, err)
+				failed++
+				continue
+			}
+			want = append(want, fmt.Sprintf("m%d-%s", i, pad))
+		}
+		wantFailure(t, p.Flush(ctx))
+		if err := os.Remove(filler); err != nil {
+			t.Fatal(err)
+		}
+		got := filePayloads(t, path)
+		if strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Fatalf("run %d: the file holds %d messages, the %d successful receipts say %d", run, len(got), len(pend)-failed, len(want))
+		}
+		t.Logf("run %d: %d receipts ok, %d failed", run, len(want)-1, failed)
+
+		// The space is back: a new Conn produces, the old ones still open.
+		c2 := open(t, path, "")
+		h := send(t, ctx, newProducer(t, c2), driver.Header{StreamKey: "s"}, "after")
+		if h.Seq != driver.SeqNo(len(want)+1) {
+			t.Fatalf("run %d: seq %d after %d messages", run, h.Seq, len(want))
+		}
+		// So does a new producer of the Conn whose writer failed.
+		send(t, ctx, newProducer(t, c), driver.Header{StreamKey: "s"}, "again")
+		for _, conn := range []driver.Conn{c, holder, c2} {
+			_ = conn.Close(ctx)
+		}
+		if got := filePayloads(t, path); len(got) != len(want)+2 || got[len(got)-1] != "again" {
+			t.Fatalf("run %d: after recovery the file holds %d messages, want %d", run, len(got), len(want)+2)
+		}
+		if err := os.Remove(path); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// wantFailure checks the error of a send, receipt or flush after the disk
+// filled: it matches the cause and says what a streamer user can do.
+func wantFailure(t *testing.T, err error) {
+	t.Helper()
+	if !errors.Is(err, syscall.ENOSPC) || !errors.Is(err, ssfile.ErrWriterFailed) {
+		t.Fatalf("error %v, want ENOSPC and ssfile.ErrWriterFailed", err)
+	}
+	if msg := err.Error(); strings.Contains(msg, "Append") || !strings.Contains(msg, "new producer") {
+		t.Fatalf("error %q does not tell a streamer user what to do", msg)
+	}
+}
