@@ -1,8 +1,11 @@
 // Package stdio is the stdio:// backend of package streamer: SeaStreamer's
 // standard I/O backend (sea-streamer-stdio), one message per line, made for
-// Unix pipelines such as
+// Unix pipelines such as this one of the examples (run from the module's
+// root; examples/README.md has more):
 //
-//	clock --stream tick | processor --input stdio:///tick --output stdio:///out | consumer
+//	go run ./examples/producer --stream stdio:///tick --count 5 --interval 100ms |
+//		go run ./examples/processor --input stdio:///tick --output stdio:///out |
+//		go run ./examples/consumer --stream stdio:///out
 //
 // # Line format
 //
