@@ -13,8 +13,8 @@ import (
 	"github.com/seastream/ss/format"
 )
 
-// writeTornFile writes a file with a few messages and then a message of
-// zero payload, cut tail bytes into its frame, as a writer
+// writeTornFile writes a file with a few messages and then a message with
+// a payload of zeros, cut tail bytes into its frame, as a writer
 // crash inside a large message leaves it. It returns the path and where the
 // torn frame starts.
 func writeTornFile(tb testing.TB, tail int64) (string, int64) {
@@ -38,7 +38,7 @@ func writeTornFileCut(tb testing.TB, tail, cut int64) (string, int64) {
 		}
 	}
 	start := w.Size()
-	if err := w.Write(format.MessageHeader{StreamKey: "s", SeqNo: 4, Timestamp: 1}, make([]byte, tail+4096)); err != nil {
+	if err := w.Write(format.MessageHeader{StreamKey: "s", SeqNo: 4, Timestamp: 1}, make([]byte, cut+4096)); err != nil {
 		tb.Fatal(err)
 	}
 	if err := w.Close(); err != nil {
