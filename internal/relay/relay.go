@@ -15,6 +15,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
+	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -22,6 +25,7 @@ import (
 
 	"github.com/seastream/ss/adapters/redis"
 	"github.com/seastream/ss/adapters/stdio"
+	"github.com/seastream/ss/internal/ssdecode"
 	"github.com/seastream/ss/streamer"
 )
 
@@ -95,6 +99,8 @@ type Stats struct {
 	Bytes       int64         // payload bytes relayed
 	Elapsed     time.Duration //
 	Interrupted bool          // ctx was cancelled: the relay stopped early, after flushing
+
+	ended bool // the input ended (end of a replay, of stdin, an end-of-stream message)
 }
 
 // ErrConfig is wrapped by errors about the Config itself.
@@ -118,6 +124,18 @@ func Run(ctx context.Context, cfg Config) (st Stats, err error) {
 	}
 	if cfg.Input == cfg.Output && !strings.HasPrefix(strings.ToLower(cfg.Input), "stdio:") {
 		return st, fmt.Errorf("%w: the input and the output are the same URI %q", ErrConfig, cfg.Input)
+	}
+	// Checked before connecting: a URI that cannot be parsed is left to
+	// Open, which reports it.
+	inURI, inErr := streamer.ParseURI(cfg.Input)
+	outURI, outErr := streamer.ParseURI(cfg.Output)
+	if inErr == nil && len(inURI.Streams) == 0 {
+		return st, fmt.Errorf("%w: the input URI %q names no stream: %s", ErrConfig, cfg.Input, streamHint(inURI))
+	}
+	if inErr == nil && outErr == nil {
+		if err := checkLoop(inURI, outURI); err != nil {
+			return st, err
+		}
 	}
 	if !cfg.Since.IsZero() && !cfg.Until.IsZero() && cfg.Until.Before(cfg.Since) {
 		return st, fmt.Errorf("%w: --until %s is before --since %s", ErrConfig, cfg.Until.Format(time.RFC3339Nano), cfg.Since.Format(time.RFC3339Nano))
@@ -152,9 +170,6 @@ func Run(ctx context.Context, cfg Config) (st Stats, err error) {
 		}
 	}()
 	streams := in.URI().Streams
-	if len(streams) == 0 {
-		return st, fmt.Errorf("%w: the input URI %q names no stream: add the stream keys (…/clock, or %s for every stream of a file)", ErrConfig, cfg.Input, streamer.Wildcard)
-	}
 
 	out, err := mux.Open(ctx, cfg.Output, streamer.WithCreate(streamer.CreateIfMissing), logs)
 	if err != nil {
@@ -204,7 +219,7 @@ func Run(ctx context.Context, cfg Config) (st Stats, err error) {
 	}
 	prod, err := out.NewProducer(ctx, rename, popts...)
 	if verbatim && errors.Is(err, streamer.ErrUnsupported) {
-		fmt.Fprintf(stderr, "ss-relay: %s:// assigns sequence numbers: keeping stream keys, shards and timestamps only\n", out.Scheme())
+		renumberNote(stderr, out.Scheme())
 		verbatim = false
 		prod, err = out.NewProducer(ctx, rename)
 	}
@@ -240,7 +255,7 @@ func Run(ctx context.Context, cfg Config) (st Stats, err error) {
 	stopProgress := startProgress(cfg, stderr, start, &relayed, &bytes)
 
 	w := &writer{out: out, prod: prod, rename: rename, verbatim: verbatim, stderr: stderr}
-	loopErr := relayLoop(rctx, cfg, cons, w, receipts, &st)
+	last, loopErr := relayLoop(rctx, cfg, cons, w, receipts, &st)
 
 	// Flush and end the producers (every receipt then has its outcome), then
 	// wait for the checker.
@@ -249,6 +264,12 @@ func Run(ctx context.Context, cfg Config) (st Stats, err error) {
 	cancel()
 	if endErr != nil {
 		cancelWait() // receipts may never resolve
+	}
+	if last != nil {
+		// Sent as ctx was cancelled: it is checked and counted like the
+		// others. The checker drains until close, so this does not block
+		// for long.
+		receipts <- *last
 	}
 	close(receipts)
 	<-checked
@@ -267,7 +288,92 @@ func Run(ctx context.Context, cfg Config) (st Stats, err error) {
 	if cfg.Progress > 0 {
 		fmt.Fprintf(stderr, "%s%s\n", progressPrefix(cfg), summary(st))
 	}
+	if st.ended && cfg.Replay && inURI != nil && inURI.Scheme == "file" {
+		// The file driver ends a replay at a torn tail in silence, as a
+		// writer may be in the middle of that message; like ss-decode,
+		// say that the rest was not read.
+		if w, err := ssdecode.TornTail(filePath(inURI)); err == nil && w != nil {
+			fmt.Fprintf(stderr, "ss-relay: warning: %s: %v\n", filePath(inURI), w)
+		}
+	}
+	if note := nothingNote(cfg, streams, st); note != "" {
+		fmt.Fprintln(stderr, note)
+	}
 	return st, nil
+}
+
+// nothingNote says why a relay that ended without error relayed nothing,
+// or returns "": a stream key that matches nothing (a typo) would otherwise
+// end in silence. A live input interrupted before its first message gets
+// the note too, in the past tense of waiting.
+func nothingNote(cfg Config, streams []streamer.StreamKey, st Stats) string {
+	if st.Relayed > 0 || st.Skipped > 0 {
+		return ""
+	}
+	keys := make([]string, len(streams))
+	for i, k := range streams {
+		keys[i] = string(k)
+	}
+	names := strings.Join(keys, ",")
+	var when string
+	if !cfg.Since.IsZero() || !cfg.Until.IsZero() {
+		when = " in the time range of --since and --until"
+	}
+	if st.Interrupted {
+		return fmt.Sprintf("ss-relay: no message of stream(s) %s arrived from %q%s before the interrupt", names, cfg.Input, when)
+	}
+	return fmt.Sprintf("ss-relay: no message of stream(s) %s in %q%s", names, cfg.Input, when)
+}
+
+// streamHint says how to name the streams of u's backend.
+func streamHint(u *streamer.URI) string {
+	switch u.Scheme {
+	case "file":
+		return fmt.Sprintf("add the stream keys after the file (file://%s/clock,orders), or %s for every stream of the file", u.Addr, streamer.Wildcard)
+	case "kafka":
+		return fmt.Sprintf("add the topics after the brokers (kafka://%s/orders,payments), or %s for every topic", u.Addr, streamer.Wildcard)
+	case "stdio":
+		return fmt.Sprintf("add the stream keys (stdio:///clock), or %s for every stream on standard input", streamer.Wildcard)
+	case "redis", "rediss":
+		return fmt.Sprintf("add the stream keys after the server (%s://%s/orders,payments); Redis has no key for every stream", u.Scheme, u.Addr)
+	}
+	return fmt.Sprintf("add the stream keys after the address (%s://%s/orders)", u.Scheme, u.Addr)
+}
+
+// checkLoop refuses an output that is the input's own file, written in a
+// stream the input reads: every message relayed would be read again, a
+// feedback loop that grows the file without end. Spellings of one file
+// (file://a.ss, file://./a.ss, a symbolic or hard link) are the same file:
+// they are compared by what they resolve to (os.SameFile). An output that does
+// not exist yet cannot be the input.
+func checkLoop(in, out *streamer.URI) error {
+	if in.Scheme != "file" || out.Scheme != "file" {
+		return nil
+	}
+	ip, op := filePath(in), filePath(out)
+	ifi, err := os.Stat(ip)
+	if err != nil {
+		return nil // a missing input is reported when it is opened
+	}
+	ofi, err := os.Stat(op)
+	if err != nil || !os.SameFile(ifi, ofi) {
+		return nil
+	}
+	// The same file: a loop unless the output's single stream is one the
+	// input does not read.
+	if len(out.Streams) == 1 && !slices.Contains(in.Streams, out.Streams[0]) && !slices.Contains(in.Streams, streamer.Wildcard) {
+		return nil
+	}
+	return fmt.Errorf("%w: the output %q is the input's file %q, and its messages would be read again (a feedback loop): write to another file, or to a stream the input does not read", ErrConfig, out.Raw, ip)
+}
+
+// filePath is the path of a file:// URI's file.
+func filePath(u *streamer.URI) string {
+	p, err := url.PathUnescape(u.Addr)
+	if err != nil {
+		return u.Addr // the backend reports it
+	}
+	return p
 }
 
 type receipt struct {
@@ -305,7 +411,7 @@ func (w *writer) send(ctx context.Context, cfg Config, m streamer.Message) (stre
 	}
 	// Switch to a producer that lets the output number the messages, after
 	// everything sent so far is stored, so that the order is kept.
-	fmt.Fprintf(w.stderr, "ss-relay: %s:// cannot store the input's sequence numbers (%v): keeping stream keys, shards and timestamps only\n", w.out.Scheme(), err)
+	renumberNote(w.stderr, w.out.Scheme())
 	if err := w.prod.End(ctx); err != nil {
 		return streamer.Receipt{}, err
 	}
@@ -317,6 +423,12 @@ func (w *writer) send(ctx context.Context, cfg Config, m streamer.Message) (stre
 	return w.send(ctx, cfg, m)
 }
 
+// renumberNote tells that the output numbers the messages itself: a note,
+// not a failure, printed once per relay.
+func renumberNote(w io.Writer, scheme string) {
+	fmt.Fprintf(w, "ss-relay: note: %s:// assigns sequence numbers; stream keys, shards and timestamps are kept\n", scheme)
+}
+
 // rejectsVerbatim reports whether err is an output refusing a verbatim
 // header it cannot store.
 func rejectsVerbatim(err error) bool {
@@ -324,43 +436,52 @@ func rejectsVerbatim(err error) bool {
 }
 
 // relayLoop reads and sends until the end; it returns nil when the input
-// ends, a limit is reached or ctx is cancelled.
-func relayLoop(ctx context.Context, cfg Config, cons *streamer.Consumer, w *writer, receipts chan<- receipt, st *Stats) error {
+// ends, a limit is reached or ctx is cancelled. A message sent when ctx is
+// cancelled, whose receipt it did not queue (the queue was full), is
+// returned as last, for the caller to check after flushing.
+func relayLoop(ctx context.Context, cfg Config, cons *streamer.Consumer, w *writer, receipts chan<- receipt, st *Stats) (last *receipt, err error) {
 	var n int64
 	for cfg.Count <= 0 || n < cfg.Count {
 		m, err := cons.Next(ctx)
 		if err != nil {
-			if errors.Is(err, streamer.ErrStreamEnded) || ctx.Err() != nil {
-				return nil
+			if errors.Is(err, streamer.ErrStreamEnded) {
+				st.ended = true
+				return nil, nil
 			}
-			return fmt.Errorf("reading %q: %w", cfg.Input, err)
+			if ctx.Err() != nil {
+				return nil, nil
+			}
+			return nil, fmt.Errorf("reading %q: %w", cfg.Input, err)
 		}
 		if !cfg.Since.IsZero() && m.Timestamp.Before(cfg.Since) {
 			continue
 		}
 		if !cfg.Until.IsZero() && m.Timestamp.After(cfg.Until) {
-			return nil
+			return nil, nil
 		}
 		n++
 		r, err := w.send(ctx, cfg, m)
 		if err != nil {
 			if ctx.Err() != nil {
-				return nil
+				return nil, nil
 			}
 			if unrepresentable(err) {
 				st.Skipped++
 				fmt.Fprintf(w.stderr, "ss-relay: skipped message %s (%d bytes): %v\n", m.Header, len(m.Payload), err)
 				continue
 			}
-			return fmt.Errorf("sending message %s to %q: %w", m.Header, cfg.Output, err)
+			return nil, fmt.Errorf("sending message %s to %q: %w", m.Header, cfg.Output, err)
 		}
+		// The message is sent: if ctx is done now, its receipt is handed
+		// back rather than dropped, to be checked and counted too.
+		rc := receipt{r: r, size: len(m.Payload)}
 		select {
-		case receipts <- receipt{r: r, size: len(m.Payload)}:
+		case receipts <- rc:
 		case <-ctx.Done():
-			return nil
+			return &rc, nil
 		}
 	}
-	return nil
+	return nil, nil
 }
 
 // unrepresentable reports whether err means the output cannot hold this one

@@ -381,7 +381,7 @@ func TestReplayIntoKafka(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Relayed != 90 || !strings.Contains(notes.String(), "kafka:// assigns sequence numbers") {
+	if st.Relayed != 90 || !strings.Contains(notes.String(), "kafka:// assigns sequence numbers;") {
 		t.Fatalf("into Kafka: %+v; notes %q", st, notes.String())
 	}
 	got := replay(t, Config{Input: "kafka://" + brokers + "/" + a + "," + b, Start: Start, Count: 90})
