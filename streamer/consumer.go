@@ -20,6 +20,7 @@ type Consumer struct {
 	dc      driver.Consumer
 	streams []StreamKey
 	mode    ConsumerMode
+	hooks   *hookSet // nil without hooks
 
 	next       turn          // one Next at a time reaches the driver, unless concurrent
 	concurrent bool          // the driver's Next may be called concurrently (driver.ConcurrentNext)
@@ -33,7 +34,7 @@ type Consumer struct {
 func newConsumer(s *Streamer, dc driver.Consumer, streams []StreamKey, mode ConsumerMode) *Consumer {
 	_, concurrent := dc.(driver.ConcurrentNext)
 	return &Consumer{
-		s: s, dc: dc, streams: streams, mode: mode, concurrent: concurrent,
+		s: s, dc: dc, streams: streams, mode: mode, concurrent: concurrent, hooks: s.hooks,
 		next:    turn{wake: make(chan struct{}, 1)},
 		ctrlSem: make(chan struct{}, 1),
 		done:    make(chan struct{}),
@@ -88,6 +89,31 @@ func (c *Consumer) acquire(ctx context.Context, sem chan struct{}) error {
 // it. Messages of one (stream, shard) come in order. The payload is
 // read-only and valid until the consumer is closed (see Message).
 func (c *Consumer) Next(ctx context.Context) (Message, error) {
+	m, err := c.nextMessage(ctx)
+	if c.hooks != nil {
+		c.observe(ctx, m, err)
+	}
+	return m, err
+}
+
+func (c *Consumer) observe(ctx context.Context, m Message, err error) {
+	if err != nil {
+		c.hooks.onError(ctx, OpNext, "", err)
+		return
+	}
+	if len(c.hooks.consume) == 0 {
+		return
+	}
+	ev := ConsumeEvent{Header: m.Header, Bytes: len(m.Payload)}
+	if !m.Timestamp.IsZero() {
+		ev.Delay = time.Since(m.Timestamp)
+	}
+	for _, h := range c.hooks.consume {
+		h.OnConsume(ev)
+	}
+}
+
+func (c *Consumer) nextMessage(ctx context.Context) (Message, error) {
 	if c.concurrent {
 		if c.isClosed() {
 			return Message{}, ErrClosed
@@ -252,7 +278,19 @@ func (c *Consumer) Commit(ctx context.Context) error {
 		return err
 	}
 	defer func() { <-c.ctrlSem }()
-	return c.dc.Commit(ctx)
+	if c.hooks == nil {
+		return c.dc.Commit(ctx)
+	}
+	start := time.Now()
+	err := c.dc.Commit(ctx)
+	ev := CommitEvent{Streams: c.streams, Latency: time.Since(start), Err: err}
+	for _, h := range c.hooks.commit {
+		h.OnCommit(ev)
+	}
+	if err != nil {
+		c.hooks.onError(ctx, OpCommit, "", err)
+	}
+	return err
 }
 
 // Close releases the consumer and waits for its background work to stop. A

@@ -43,6 +43,26 @@
 // (*StreamKeyError, *URIError, *OptionError, *ConnectError, *BackendError)
 // reached with errors.As; see package driver for when each is returned.
 //
+// # Metrics and hooks
+//
+// WithHooks, given to Open, adds hooks in the style of franz-go's
+// kgo.WithHooks: a hook is any value implementing one or more small
+// interfaces, and is called for those only. HookProduce sees each message
+// sent once its receipt is known (stream, shard, bytes, latency until the
+// receipt, error); HookConsume each message Next returns (stream, shard,
+// bytes, delay since its timestamp); HookCommit and HookFlush each commit
+// and flush (latency, error); HookError the backends' errors. HookFsync and
+// HookRollover are for backends to call (package driver): they are handed
+// to the driver, and the file backend is to call them (it does not yet).
+// Without hooks nothing is measured, and with or without them Send and Next
+// allocate nothing per message. Package metrics/prometheus turns the hooks
+// into Prometheus metrics.
+//
+// Consumer.Lag reports how many messages are stored after a consumer's
+// position, per (stream, shard), for backends whose consumer implements
+// driver.Lagger; the others return ErrUnsupported. (As of this writing the
+// file, Redis and Kafka backends have still to implement it.)
+//
 // # Writing a backend
 //
 // A backend implements the interfaces of package driver and registers its

@@ -119,6 +119,10 @@ func (m *Mux) Open(ctx context.Context, uri string, opts ...Option) (*Streamer, 
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	hooks, err := newHookSet(cfg.Hooks)
+	if err != nil {
+		return nil, err
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -126,7 +130,9 @@ func (m *Mux) Open(ctx context.Context, uri string, opts ...Option) (*Streamer, 
 	if err != nil {
 		return nil, err
 	}
-	return newStreamer(u, conn, cfg.Logger), nil
+	s := newStreamer(u, conn, cfg.Logger)
+	s.hooks = hooks
+	return s, nil
 }
 
 func checkConnect(c *driver.ConnectOptions) error {
@@ -140,6 +146,7 @@ func checkConnect(c *driver.ConnectOptions) error {
 		return invalidOption("create", c.File.Create.String(), "use CreateNever, CreateIfMissing or CreateOnly")
 	}
 	c.Extra = slices.Clone(c.Extra)
+	c.Hooks = slices.Clone(c.Hooks)
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/seastream/ss/streamer/driver"
@@ -17,6 +18,8 @@ type Producer struct {
 	stream     StreamKey
 	shardCount uint64
 	verbatim   bool
+	hooks      *hookSet        // nil without hooks
+	watch      *receiptWatcher // nil without a HookProduce
 
 	mu    sync.RWMutex // Send and Flush hold it shared; End exclusively
 	state error        // nil while open, then ErrProducerEnded or ErrClosed
@@ -46,8 +49,8 @@ func (p *Producer) Send(ctx context.Context, payload []byte, opts ...SendOption)
 // in the order sent. payload is copied (or written out) before SendTo
 // returns, so the caller may reuse it.
 //
-// SendTo blocks only while the backend's buffer is full (backpressure), until
-// ctx is done. It returns a *StreamKeyError for an invalid or reserved key,
+// SendTo blocks only while the backend's buffer is full (backpressure), or
+// while a HookProduce is 8192 messages behind, until ctx is done. It returns a *StreamKeyError for an invalid or reserved key,
 // ErrProducerEnded after End, ErrClosed after the Streamer closed, and ctx's
 // error if ctx is already done.
 func (p *Producer) SendTo(ctx context.Context, stream StreamKey, payload []byte, opts ...SendOption) (Receipt, error) {
@@ -98,9 +101,30 @@ func (p *Producer) send(ctx context.Context, stream StreamKey, payload []byte, o
 	if p.state != nil {
 		return Receipt{}, p.state
 	}
+	if p.hooks == nil {
+		pending, err := p.dp.Send(ctx, h, payload)
+		if err != nil {
+			return Receipt{}, err
+		}
+		return Receipt{pending: pending}, nil
+	}
+	var sent time.Time
+	if p.watch != nil {
+		if err := p.watch.reserve(ctx); err != nil {
+			return Receipt{}, err
+		}
+		sent = time.Now()
+	}
 	pending, err := p.dp.Send(ctx, h, payload)
 	if err != nil {
+		if p.watch != nil {
+			p.watch.unreserve()
+		}
+		p.hooks.onError(ctx, OpSend, stream, err)
 		return Receipt{}, err
+	}
+	if p.watch != nil {
+		p.watch.add(pending, h, len(payload), sent)
 	}
 	return Receipt{pending: pending}, nil
 }
@@ -139,7 +163,19 @@ func (p *Producer) Flush(ctx context.Context) error {
 	if p.state != nil {
 		return p.state
 	}
-	return p.dp.Flush(ctx)
+	if p.hooks == nil {
+		return p.dp.Flush(ctx)
+	}
+	start := time.Now()
+	err := p.dp.Flush(ctx)
+	ev := FlushEvent{Stream: p.stream, Latency: time.Since(start), Err: err}
+	for _, h := range p.hooks.flush {
+		h.OnFlush(ev)
+	}
+	if err != nil {
+		p.hooks.onError(ctx, OpFlush, p.stream, err)
+	}
+	return err
 }
 
 // End flushes the producer and releases it; later calls return
@@ -159,7 +195,11 @@ func (p *Producer) shutdown(ctx context.Context, reason error) error {
 	}
 	p.state = reason
 	p.mu.Unlock()
-	return p.dp.End(ctx)
+	err := p.dp.End(ctx)
+	if p.watch != nil {
+		p.watch.stop() // no Send runs any more: report the last receipts
+	}
+	return err
 }
 
 // Receipt is the outcome of one send. It is a small value, returned by

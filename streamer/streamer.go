@@ -19,6 +19,9 @@ type Streamer struct {
 	uri  *URI
 	conn driver.Conn
 	log  *slog.Logger
+	// hooks is nil without portable-layer hooks: the hot paths test it
+	// and do nothing else.
+	hooks *hookSet
 
 	mu        sync.Mutex
 	closed    bool
@@ -79,7 +82,10 @@ func (s *Streamer) NewProducer(ctx context.Context, stream StreamKey, opts ...Pr
 	if err != nil {
 		return nil, err
 	}
-	p := &Producer{s: s, dp: dp, stream: stream, shardCount: cfg.shardCount, verbatim: cfg.Verbatim}
+	p := &Producer{s: s, dp: dp, stream: stream, shardCount: cfg.shardCount, verbatim: cfg.Verbatim, hooks: s.hooks}
+	if s.hooks != nil && len(s.hooks.produce) > 0 {
+		p.watch = newReceiptWatcher(s.hooks)
+	}
 	s.mu.Lock()
 	s.producers[p] = struct{}{}
 	s.mu.Unlock()

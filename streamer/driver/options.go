@@ -102,6 +102,11 @@ type ConnectOptions struct {
 	// defines its own types). A driver rejects a value whose type it does not
 	// know, with UnknownExtraError.
 	Extra []any
+
+	// Hooks are the user's hooks (streamer.WithHooks). A driver calls those
+	// implementing the hook interfaces of this package (HookFsync,
+	// HookRollover) and ignores the rest; it must not reject any.
+	Hooks []any
 }
 
 // FileOptions are the file backend's connect options; zero values mean the
@@ -150,6 +155,12 @@ type ProducerOptions struct {
 	// relays that keep headers). Backends that cannot (Kafka assigns offsets)
 	// return ErrUnsupported from NewProducer.
 	Verbatim bool
+
+	// ShardCount is the number of shards the producer routes over, as given
+	// with streamer.WithShardCount (0 when not given). A backend whose key
+	// layout depends on whether a producer shards (Redis: SeaStreamer puts
+	// every shard of a sharded stream, 0 included, in "<stream>:<n>") reads it.
+	ShardCount uint64
 
 	// Extra holds backend-specific option values; see ConnectOptions.Extra.
 	Extra []any
