@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -50,9 +51,11 @@ type consumer struct {
 	assigned map[driver.StreamShard]bool
 	endErr   error // returned by every Next of generation endGen
 	endGen   uint64
-	pos      position      // what Commit stores
-	store    *offsetStore  // Resumable only
-	header   format.Header // of the file, for the offsets
+	pos      position                        // what Commit stores
+	changed  map[driver.StreamShard]struct{} // in pos.seqs since the last Commit
+	reset    bool                            // pos.seqs was cleared since the last Commit
+	store    *offsetStore                    // Resumable only
+	header   format.Header                   // of the file, for the offsets
 }
 
 // stats lets tests watch the reading goroutine.
@@ -104,6 +107,7 @@ func newConsumer(ctx context.Context, cn *conn, streams []driver.StreamKey, opts
 		closed:   make(chan struct{}),
 		assigned: make(map[driver.StreamShard]bool),
 		pos:      position{seqs: make(map[driver.StreamShard]driver.SeqNo)},
+		changed:  make(map[driver.StreamShard]struct{}),
 	}
 	if opts.Mode == driver.LoadBalanced {
 		g, err := joinGroup(cn.cfg, opts, c, prefetch)
@@ -131,7 +135,7 @@ func newConsumer(ctx context.Context, cn *conn, streams []driver.StreamKey, opts
 		if group == "" {
 			group = DefaultGroup()
 		}
-		c.store = &offsetStore{path: OffsetsPath(cn.cfg.path, group), group: group}
+		c.store = &offsetStore{path: OffsetsPath(cn.cfg.path, group), group: group, compactMin: 1 << 20}
 		if mode == ssfile.Live {
 			mode = ssfile.LiveReplay // Live would first scan to the end
 		}
@@ -144,6 +148,10 @@ func newConsumer(ctx context.Context, cn *conn, streams []driver.StreamKey, opts
 	c.header = h
 	if c.store != nil {
 		resume, resumed, err = c.store.load(h)
+		if err != nil {
+			src.close()
+			return nil, err
+		}
 		if err == nil {
 			switch {
 			case resumed:
@@ -214,7 +222,9 @@ func (c *consumer) Next(ctx context.Context) (driver.Message, error) {
 			}
 			c.pos.offset = it.next
 			c.pos.last = frameID{at: it.at, key: string(it.msg.StreamKey), shard: uint64(it.msg.Shard), seq: uint64(it.msg.Seq)}
-			c.pos.seqs[it.msg.StreamShard()] = it.msg.Seq
+			ss := it.msg.StreamShard()
+			c.pos.seqs[ss] = it.msg.Seq
+			c.changed[ss] = struct{}{}
 			c.mu.Unlock()
 			return it.msg, nil
 		case <-c.closed:
@@ -274,6 +284,8 @@ func (c *consumer) reposition(ctx context.Context, move func(*source, *filter) e
 		err = &driver.BackendError{Backend: Scheme, Op: "seek", Err: err}
 	}
 	c.pos = position{offset: src.pos, last: src.prev, seqs: make(map[driver.StreamShard]driver.SeqNo)}
+	c.reset = true
+	clear(c.changed)
 	if f.from != nil {
 		c.pos.from = &startCond{byTime: f.from.byTime, ts: f.from.ts, seq: f.from.seq}
 	}
@@ -343,21 +355,47 @@ func (c *consumer) Commit(ctx context.Context) error {
 		return err
 	}
 	c.mu.Lock()
+	closed := c.isClosed
+	c.mu.Unlock()
+	switch {
+	case closed:
+		return driver.ErrClosed
+	case c.mode == driver.RealTime:
+		return driver.ErrCommitNotAllowed
+	case c.mode == driver.LoadBalanced:
+		return nil
+	}
+	// The store's lock is held from taking the changes to writing them, so
+	// that concurrent commits are written in the order they were taken.
+	c.store.mu.Lock()
+	defer c.store.mu.Unlock()
+	c.mu.Lock()
 	if c.isClosed {
 		c.mu.Unlock()
 		return driver.ErrClosed
 	}
-	switch c.mode {
-	case driver.RealTime:
-		c.mu.Unlock()
-		return driver.ErrCommitNotAllowed
-	case driver.LoadBalanced:
-		c.mu.Unlock()
-		return nil
+	// Only what changed since the last commit is copied, and written.
+	p := position{offset: c.pos.offset, last: c.pos.last, from: c.pos.from}
+	var delta []streamPos
+	full := c.reset
+	if full {
+		p.seqs = maps.Clone(c.pos.seqs)
+	} else {
+		delta = make([]streamPos, 0, len(c.changed))
+		for ss := range c.changed {
+			delta = append(delta, streamPos{Key: string(ss.Stream), Shard: uint64(ss.Shard), Seq: uint64(c.pos.seqs[ss])})
+		}
 	}
-	p := c.pos.clone()
+	c.reset = false
+	clear(c.changed)
 	c.mu.Unlock()
-	return c.store.save(ctx, c.header, p)
+	err := c.store.commit(ctx, &p, delta)
+	if err != nil {
+		c.mu.Lock()
+		c.reset = true // write everything next time
+		c.mu.Unlock()
+	}
+	return err
 }
 
 // Close stops the consumer's reading goroutine, or leaves its group, and
@@ -381,6 +419,11 @@ func (c *consumer) Close(ctx context.Context) error {
 	held := c.held
 	c.held = nil
 	c.mu.Unlock()
+	if c.store != nil {
+		c.store.mu.Lock()
+		c.store.close()
+		c.store.mu.Unlock()
+	}
 	for _, g := range held {
 		g.release()
 	}

@@ -67,12 +67,27 @@
 //     Resumable consumer without a group uses DefaultGroup (per host). The
 //     store holds the offset of the next message to read, the last sequence
 //     number returned per (stream, shard) (messages at or below it are
-//     skipped on resume, as a check) and the last Seek or Rewind target, and
-//     identifies the .ss file by its header so that a recreated file starts
-//     over. Commit replaces it atomically: temporary file, fsync, rename,
-//     fsync of the directory; after a crash it holds the last completed
-//     commit. Without a committed position, AutoStreamReset decides.
-//     Consumers of one group write the same store: the last commit wins.
+//     skipped on resume, as a check), the message returned last, and the
+//     last Seek or Rewind target, and identifies the .ss file by its header
+//     so that a recreated file starts over. On resume the offset is used
+//     only if the message returned last is still where it was and ends
+//     there; else (the file was repaired by ss-repair, which keeps the
+//     header but moves the messages after a damaged one) the position is
+//     found again by sequence number through the beacons: a resume never
+//     skips a message. The store is a JSON snapshot plus a commit log,
+//     app.ss.g.offsets.log: Commit appends one checksummed record of what
+//     changed since the last commit and fsyncs it, so its cost does not
+//     grow with the streams that did not change, and now and then writes
+//     a new snapshot (temporary file, fsync, rename, fsync of the
+//     directory) and starts the log again. A commit that returned is kept
+//     after a crash; one cut by a crash leaves a torn record that is
+//     ignored. Opening a group's store removes the temporary snapshot files
+//     of crashed commits: they are written only under the log's flock,
+//     which opening takes. Offsets files of older versions (JSON only) load;
+//     older versions reading a store written since see only its snapshot, an
+//     older position. Without a committed position, AutoStreamReset decides.
+//     Consumers of one group write the same store: the last commit wins,
+//     whole.
 //   - LoadBalanced members of one group share one reader per (file, group,
 //     stream set) in this process and take turns: see Groups below.
 //

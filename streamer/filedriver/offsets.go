@@ -1,16 +1,22 @@
 package filedriver
 
 import (
+	"cmp"
 	"context"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
+	"io"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cespare/xxhash/v2"
@@ -86,6 +92,14 @@ type offsetsFile struct {
 	Last      *frameJSON  `json:"last,omitempty"` // absent in files written before it was added
 	From      *fromJSON   `json:"from,omitempty"`
 	Streams   []streamPos `json:"streams,omitempty"`
+	// Log is the generation of the commit log that continues this snapshot
+	// (0: none). In a log record it is unused.
+	Log uint64 `json:"log,omitempty"`
+	// Writer and Full are set in log records: the store that wrote it, and
+	// whether Streams lists every (stream, shard) or only those that changed
+	// since that store's previous record.
+	Writer uint64 `json:"writer,omitempty"`
+	Full   bool   `json:"full,omitempty"`
 }
 
 // frameJSON identifies the message before the committed offset, so that a
@@ -110,86 +124,399 @@ type streamPos struct {
 	Seq   uint64 `json:"seq"`
 }
 
-// offsetStore reads and writes one group's offsets file.
+// offsetStore keeps one group's committed position for one file: a snapshot,
+// the JSON offsets file at path (the only form older versions wrote), and a
+// commit log beside it, path + ".log".
+//
+// A commit appends one checksummed record to the log and syncs it: the
+// (stream, shard)s returned since the previous commit, with the offset and
+// start condition, so that its cost does not grow with streams that did not
+// change. A store's first record, and its first after another store
+// compacted, lists every (stream, shard). When the log outgrows the last
+// full state written (4 times, at least 1 MiB), the commit compacts: it
+// writes the full state as a new snapshot (temporary file, fsync, rename,
+// fsync of the directory) naming a new log generation, then starts the log
+// again with that generation. A log whose generation is not the snapshot's
+// (a crash between the two steps) is ignored: the snapshot holds it all.
+//
+// Loading replays the records of the writer of the last valid record from
+// its last full one (or the snapshot it compacted), so the last commit wins
+// whole, as with one file; a torn record at the end (a crash mid-commit) is
+// ignored and cut by the next commit. Every step holds an exclusive flock
+// on the log, which is never renamed or removed, so that consumers of one
+// group in several processes do not interleave.
 type offsetStore struct {
 	path  string
 	group string
+
+	mu       sync.Mutex // serialises commits; held while a delta is taken from the consumer
+	f        *os.File   // the log, opened by load
+	gen      uint64     // log generation last seen
+	end      int64      // valid end of the log as last seen; 0: unknown
+	based    bool       // this store wrote a full state in generation gen
+	writer   uint64     // random id in this store's records
+	fullSize int64      // size of the last full state written
+	state    position   // this store's committed position (or the loaded one)
+	hdr      format.Header
+	// compactMin is the log size below which it is never compacted; tests
+	// lower it.
+	compactMin int64
 }
 
-// load returns the committed position, or ok == false if there is none for
-// this file (none was committed, or it was committed for another file of the
-// same name: h differs).
+const (
+	logMagic      = "ssoffs1\n"
+	logHeaderSize = 16
+	recHeaderSize = 8 // length, CRC-32C of the body
+	maxRecord     = 1 << 30
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+func (s *offsetStore) logPath() string { return s.path + ".log" }
+
+// load opens the store and returns the committed position, or ok == false
+// if there is none for this file (none was committed, or it was committed
+// for another file of the same name: h differs). It removes the temporary
+// files of commits that crashed.
 func (s *offsetStore) load(h format.Header) (p position, ok bool, err error) {
-	data, err := os.ReadFile(s.path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return p, false, nil
+	s.hdr = h
+	s.writer = rand.Uint64() | 1
+	s.state = position{seqs: make(map[driver.StreamShard]driver.SeqNo)}
+	fail := func(err error) (position, bool, error) {
+		return position{}, false, &OffsetsError{Path: s.path, Op: "load", Err: err}
 	}
-	if err != nil {
-		return p, false, &OffsetsError{Path: s.path, Op: "load", Err: err}
+	if s.f, err = os.OpenFile(s.logPath(), os.O_RDWR|os.O_CREATE, 0o644); err != nil {
+		return fail(err)
 	}
-	var f offsetsFile
-	if err := json.Unmarshal(data, &f); err != nil {
-		return p, false, &OffsetsError{Path: s.path, Op: "load", Err: fmt.Errorf("%w: %w", ErrOffsetsCorrupt, err)}
+	if err := lockFile(s.f); err != nil {
+		s.close()
+		return fail(err)
 	}
-	if f.Version != 1 || f.Group != s.group || f.Offset < format.HeaderSize {
-		return p, false, &OffsetsError{Path: s.path, Op: "load",
-			Err: fmt.Errorf("%w: version %d, group %q, offset %d", ErrOffsetsCorrupt, f.Version, f.Group, f.Offset)}
+	defer unlockFile(s.f)
+	s.removeTemps()
+	snap, exists, err := s.readSnapshot()
+	if err != nil || !exists {
+		if err != nil {
+			s.close()
+		}
+		return position{}, false, err
 	}
-	if f.File != h.FileName || f.CreatedAt != h.CreatedAt {
-		return p, false, nil
+	st := snap
+	seqs := make(map[driver.StreamShard]driver.SeqNo, len(snap.Streams))
+	apply := func(f *offsetsFile) {
+		if f.Full {
+			clear(seqs)
+		}
+		for _, x := range f.Streams {
+			seqs[driver.StreamShard{Stream: driver.StreamKey(x.Key), Shard: driver.ShardID(x.Shard)}] = driver.SeqNo(x.Seq)
+		}
+		st.File, st.CreatedAt, st.Offset, st.Last, st.From = f.File, f.CreatedAt, f.Offset, f.Last, f.From
 	}
-	p.offset = f.Offset
-	p.seqs = make(map[driver.StreamShard]driver.SeqNo, len(f.Streams))
-	for _, s := range f.Streams {
-		p.seqs[driver.StreamShard{Stream: driver.StreamKey(s.Key), Shard: driver.ShardID(s.Shard)}] = driver.SeqNo(s.Seq)
+	apply(&snap)
+	if snap.Log != 0 {
+		data, err := io.ReadAll(io.NewSectionReader(s.f, 0, 1<<62))
+		if err != nil {
+			s.close()
+			return fail(err)
+		}
+		if gen, ok := logGen(data); ok && gen == snap.Log {
+			var recs []offsetsFile
+			scanRecords(data, logHeaderSize, func(body []byte) bool {
+				var r offsetsFile
+				if json.Unmarshal(body, &r) != nil {
+					return false
+				}
+				recs = append(recs, r)
+				return true
+			})
+			if n := len(recs); n > 0 {
+				w, from := recs[n-1].Writer, 0
+				for i := n - 1; i >= 0; i-- {
+					if recs[i].Writer == w && recs[i].Full {
+						from = i
+						break
+					}
+				}
+				for i := from; i < n; i++ {
+					if recs[i].Writer == w {
+						apply(&recs[i])
+					}
+				}
+			}
+		}
 	}
-	if l := f.Last; l != nil && l.Offset >= format.HeaderSize {
+	if st.Offset < format.HeaderSize {
+		s.close()
+		return fail(fmt.Errorf("%w: offset %d", ErrOffsetsCorrupt, st.Offset))
+	}
+	if st.File != h.FileName || st.CreatedAt != h.CreatedAt {
+		return position{}, false, nil
+	}
+	p.offset = st.Offset
+	p.seqs = seqs
+	if l := st.Last; l != nil && l.Offset >= format.HeaderSize {
 		p.last = frameID{at: l.Offset, key: l.Key, shard: l.Shard, seq: l.Seq}
 	}
-	if f.From != nil {
-		p.from = &startCond{byTime: f.From.ByTime, ts: f.From.Timestamp, seq: driver.SeqNo(f.From.Seq)}
+	if st.From != nil {
+		p.from = &startCond{byTime: st.From.ByTime, ts: st.From.Timestamp, seq: driver.SeqNo(st.From.Seq)}
 	}
+	s.state = p.clone()
 	return p, true, nil
 }
 
-// save replaces the offsets file with p, crash-safely: it writes a
-// temporary file in the same directory, syncs it, renames it over the old
-// one and syncs the directory. After a crash the file holds either the old
-// position or the new one, never a mix; a stray "*.tmp-*" file may be left,
-// which is ignored.
-func (s *offsetStore) save(ctx context.Context, h format.Header, p position) error {
+// readSnapshot reads the JSON offsets file.
+func (s *offsetStore) readSnapshot() (f offsetsFile, exists bool, err error) {
+	data, err := os.ReadFile(s.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return f, false, nil
+	}
+	if err != nil {
+		return f, false, &OffsetsError{Path: s.path, Op: "load", Err: err}
+	}
+	if err := json.Unmarshal(data, &f); err != nil {
+		return f, false, &OffsetsError{Path: s.path, Op: "load", Err: fmt.Errorf("%w: %w", ErrOffsetsCorrupt, err)}
+	}
+	if f.Version != 1 || f.Group != s.group || f.Offset < format.HeaderSize {
+		return f, false, &OffsetsError{Path: s.path, Op: "load",
+			Err: fmt.Errorf("%w: version %d, group %q, offset %d", ErrOffsetsCorrupt, f.Version, f.Group, f.Offset)}
+	}
+	return f, true, nil
+}
+
+// removeTemps removes the temporary files of snapshots whose commit
+// crashed: with the log locked, no store of this group is writing one (they
+// are written only under the lock). Another group's files never match: a
+// temporary name ends in ".tmp-" and digits only.
+func (s *offsetStore) removeTemps() {
+	dir, base := filepath.Split(s.path)
+	if dir == "" {
+		dir = "."
+	}
+	names, err := filepath.Glob(filepath.Join(dir, globEscape(base)+".tmp-*"))
+	if err != nil {
+		return
+	}
+	for _, name := range names {
+		suffix := strings.TrimPrefix(filepath.Base(name), base+".tmp-")
+		if suffix != "" && strings.Trim(suffix, "0123456789") == "" {
+			_ = os.Remove(name)
+		}
+	}
+}
+
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, c := range s {
+		if strings.ContainsRune(`*?[\`, c) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+func (s *offsetStore) close() {
+	if s.f != nil {
+		s.f.Close()
+		s.f = nil
+	}
+}
+
+// logGen returns the generation in a log's header.
+func logGen(data []byte) (uint64, bool) {
+	if len(data) < logHeaderSize || string(data[:8]) != logMagic {
+		return 0, false
+	}
+	return binary.LittleEndian.Uint64(data[8:16]), true
+}
+
+// scanRecords calls fn with the body of each valid record from off, and
+// returns the offset after the last valid one: a torn or damaged record
+// ends the log.
+func scanRecords(data []byte, off int64, fn func(body []byte) bool) int64 {
+	for int64(len(data))-off >= recHeaderSize {
+		n := int64(binary.LittleEndian.Uint32(data[off:]))
+		sum := binary.LittleEndian.Uint32(data[off+4:])
+		if n > int64(len(data))-off-recHeaderSize {
+			break
+		}
+		body := data[off+recHeaderSize : off+recHeaderSize+n]
+		if crc32.Checksum(body, castagnoli) != sum || (fn != nil && !fn(body)) {
+			break
+		}
+		off += recHeaderSize + n
+	}
+	return off
+}
+
+// commit stores the position p: if p.seqs is nil, its sequence numbers
+// are this store's committed ones updated with delta (the (stream, shard)s
+// returned since the last commit), else p.seqs, which the store keeps.
+func (s *offsetStore) commit(ctx context.Context, p *position, delta []streamPos) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	f := offsetsFile{Version: 1, Group: s.group, File: h.FileName, CreatedAt: h.CreatedAt, Offset: p.offset}
+	if s.f == nil {
+		return &OffsetsError{Path: s.path, Op: "commit", Err: fs.ErrClosed}
+	}
+	// Bring this store's committed state forward; a failed commit leaves it
+	// ahead of the files, which is harmless: the next record lists it all.
+	s.state.offset, s.state.last, s.state.from = p.offset, p.last, p.from
+	rec := offsetsFile{Version: 1, Group: s.group, File: s.hdr.FileName, CreatedAt: s.hdr.CreatedAt, Offset: p.offset, Writer: s.writer, Streams: delta}
+	if p.seqs != nil {
+		s.state.seqs = p.seqs
+		s.based = false
+	} else {
+		for _, x := range delta {
+			s.state.seqs[driver.StreamShard{Stream: driver.StreamKey(x.Key), Shard: driver.ShardID(x.Shard)}] = driver.SeqNo(x.Seq)
+		}
+	}
+	setScalars(&rec, &s.state)
+	if err := lockFile(s.f); err != nil {
+		return &OffsetsError{Path: s.path, Op: "commit", Err: err}
+	}
+	defer unlockFile(s.f)
+	if err := s.appendOrCompact(&rec); err != nil {
+		s.end, s.based = 0, false
+		return &OffsetsError{Path: s.path, Op: "commit", Err: err}
+	}
+	return nil
+}
+
+func setScalars(f *offsetsFile, p *position) {
 	if l := p.last; l.at != 0 {
 		f.Last = &frameJSON{Offset: l.at, Key: l.key, Shard: l.shard, Seq: l.seq}
 	}
 	if p.from != nil {
 		f.From = &fromJSON{ByTime: p.from.byTime, Timestamp: p.from.ts, Seq: uint64(p.from.seq)}
 	}
-	for ss, seq := range p.seqs {
+}
+
+// fullState is this store's committed position in full.
+func (s *offsetStore) fullState() offsetsFile {
+	f := offsetsFile{Version: 1, Group: s.group, File: s.hdr.FileName, CreatedAt: s.hdr.CreatedAt, Offset: s.state.offset, Writer: s.writer, Full: true}
+	setScalars(&f, &s.state)
+	f.Streams = make([]streamPos, 0, len(s.state.seqs))
+	for ss, seq := range s.state.seqs {
 		f.Streams = append(f.Streams, streamPos{Key: string(ss.Stream), Shard: uint64(ss.Shard), Seq: uint64(seq)})
 	}
 	slices.SortFunc(f.Streams, func(a, b streamPos) int {
 		if c := strings.Compare(a.Key, b.Key); c != 0 {
 			return c
 		}
-		switch {
-		case a.Shard < b.Shard:
-			return -1
-		case a.Shard > b.Shard:
-			return 1
-		}
-		return 0
+		return cmp.Compare(a.Shard, b.Shard)
 	})
+	return f
+}
+
+// appendOrCompact writes delta to the log, or the full state if this store
+// has none in the log's generation; the log must be locked.
+func (s *offsetStore) appendOrCompact(delta *offsetsFile) error {
+	var hdr [logHeaderSize]byte
+	n, err := s.f.ReadAt(hdr[:], 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	gen, ok := logGen(hdr[:n])
+	if !ok {
+		return s.compact() // a new log, or a compaction that crashed while starting it
+	}
+	if gen != s.gen {
+		// Another store compacted (or this is the first commit): make sure
+		// the snapshot continues into this log, else the records would be
+		// ignored.
+		snap, exists, err := s.readSnapshot()
+		if err != nil || !exists || snap.Log != gen {
+			return s.compact()
+		}
+		s.gen, s.end, s.based = gen, 0, false
+	}
+	size, err := s.f.Seek(0, io.SeekEnd)
+	if err != nil {
+		return err
+	}
+	if s.end == 0 || size != s.end {
+		// Others appended, or a commit crashed: find the valid end.
+		start := s.end
+		if start == 0 || start > size {
+			start = logHeaderSize
+		}
+		data := make([]byte, size-start)
+		if _, err := s.f.ReadAt(data, start); err != nil {
+			return err
+		}
+		s.end = start + scanRecords(data, 0, nil)
+		if s.end < size {
+			if err := s.f.Truncate(s.end); err != nil {
+				return err
+			}
+		}
+	}
+	rec := delta
+	full := !s.based
+	if full {
+		f := s.fullState()
+		rec = &f
+	}
+	body, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	if len(body) > maxRecord {
+		return s.compact()
+	}
+	buf := make([]byte, recHeaderSize, recHeaderSize+len(body))
+	binary.LittleEndian.PutUint32(buf, uint32(len(body)))
+	binary.LittleEndian.PutUint32(buf[4:], crc32.Checksum(body, castagnoli))
+	buf = append(buf, body...)
+	if _, err := s.f.WriteAt(buf, s.end); err != nil {
+		_ = s.f.Truncate(s.end)
+		return err
+	}
+	if err := s.f.Sync(); err != nil {
+		return err
+	}
+	s.end += int64(len(buf))
+	if full {
+		s.based, s.fullSize = true, int64(len(buf))
+	}
+	if s.end > max(s.compactMin, 4*s.fullSize) {
+		// The commit is durable already: a failed compaction only means the
+		// next commit tries again.
+		if err := s.compact(); err != nil {
+			s.end = 0
+		}
+	}
+	return nil
+}
+
+// compact writes the full state as the snapshot of a new generation, then
+// starts the log of that generation; the log must be locked.
+func (s *offsetStore) compact() error {
+	f := s.fullState()
+	f.Writer, f.Full = 0, false
+	f.Log = rand.Uint64() | 1
 	data, err := json.MarshalIndent(f, "", "\t")
 	if err != nil {
-		return &OffsetsError{Path: s.path, Op: "commit", Err: err}
+		return err
 	}
 	if err := writeFileAtomic(s.path, append(data, '\n')); err != nil {
-		return &OffsetsError{Path: s.path, Op: "commit", Err: err}
+		return err
 	}
+	s.gen, s.end, s.based, s.fullSize = 0, 0, false, int64(len(data))
+	var hdr [logHeaderSize]byte
+	copy(hdr[:], logMagic)
+	binary.LittleEndian.PutUint64(hdr[8:], f.Log)
+	if err := s.f.Truncate(0); err != nil {
+		return err
+	}
+	if _, err := s.f.WriteAt(hdr[:], 0); err != nil {
+		return err
+	}
+	if err := s.f.Sync(); err != nil {
+		return err
+	}
+	s.gen, s.end, s.based = f.Log, logHeaderSize, true
 	return nil
 }
 
