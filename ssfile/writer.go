@@ -203,7 +203,18 @@ func (w *Writer) write(h format.MessageHeader, payload []byte) error {
 		}
 	}
 	var err error
-	if w.buf, _, err = w.mux.AppendMessage(w.buf, h, payload); err != nil {
+	if chunk := max(w.cfg.bufferSize, minChunk); frame < int64(chunk) {
+		w.buf, _, err = w.mux.AppendMessage(w.buf, h, payload)
+	} else {
+		// A frame larger than the buffer goes to writeLoop in chunks as it
+		// is laid out, so that no buffer grows to its size. A chunk that
+		// fails cuts the file back to the last Flush, as any write does.
+		w.buf, _, err = w.mux.AppendMessageChunked(w.buf, chunk, h, payload, w.handOffChunk)
+	}
+	if err != nil {
+		if w.err != nil { // a chunk's write failed
+			return err
+		}
 		return fmt.Errorf("ssfile: write: %w", err)
 	}
 	if len(w.buf) >= w.cfg.bufferSize {
@@ -246,6 +257,20 @@ func (w *Writer) handOff() error {
 	}
 	w.buf, w.spare = w.spare[:0], nil
 	return nil
+}
+
+// minChunk is the smallest chunk a large frame is written in, whatever the
+// buffer size: fewer, larger write(2) calls.
+const minChunk = 64 << 10
+
+// handOffChunk is handOff for AppendMessageChunked: buf is a full buffer,
+// which may end in the middle of a frame.
+func (w *Writer) handOffChunk(buf []byte) ([]byte, error) {
+	w.buf = buf
+	if err := w.handOff(); err != nil {
+		return buf, err
+	}
+	return w.buf, nil
 }
 
 // collect waits for the buffer writeLoop has, if any.
@@ -324,7 +349,7 @@ func (w *Writer) beaconBound(n int64) int64 {
 func fitsExactly(m *beacon.Muxer, h format.MessageHeader, payload []byte, room int64) bool {
 	trial := m.Clone()
 	start := trial.Offset()
-	_, _, err := trial.AppendMessage(nil, h, payload)
+	_, _, err := trial.AppendMessageChunked(nil, minChunk, h, payload, func(b []byte) ([]byte, error) { return b[:0], nil })
 	return err == nil && trial.Offset()-start <= room
 }
 
