@@ -7,6 +7,7 @@ import (
 	"github.com/edsrzf/mmap-go"
 
 	"github.com/seastream/ss/internal/mapguard"
+	"github.com/seastream/ss/internal/regfile"
 )
 
 // ScanFile scans the file at path (see Scan, and its options) through a read-only memory
@@ -45,19 +46,28 @@ func releaser(data []byte) func(lo, hi int64) {
 	}
 }
 
+// ErrNotRegular means the path names a named pipe, a device, a directory or
+// anything else than a regular file: ScanFile and Repair refuse it before
+// opening it for data, so that a named pipe cannot block them. It is
+// ssfile.ErrNotRegular.
+var ErrNotRegular = regfile.ErrNotRegular
+
 // mapFile maps the file at path read-only.
 func mapFile(path string) ([]byte, func(), error) {
-	f, err := os.Open(path)
+	f, err := regfile.Open(path, os.O_RDONLY, 0)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer f.Close()
+	return mapOpen(f, path)
+}
+
+// mapOpen maps the regular file f, opened at path, read-only. The mapping
+// outlives f.
+func mapOpen(f *os.File, path string) ([]byte, func(), error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, nil, fmt.Errorf("sscheck: %s is not a regular file", path)
 	}
 	if fi.Size() == 0 {
 		return nil, func() {}, nil

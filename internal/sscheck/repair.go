@@ -10,6 +10,7 @@ import (
 
 	"github.com/seastream/ss/beacon"
 	"github.com/seastream/ss/format"
+	"github.com/seastream/ss/internal/regfile"
 )
 
 // RepairOptions says where a repair writes.
@@ -63,18 +64,28 @@ func Repair(in string, o RepairOptions, report func(*Problem) error) (sum Summar
 		}
 	}
 
-	data, unmap, err := mapFile(in)
+	var data []byte
+	var unmap func()
+	if o.InPlace {
+		// Lock first, then map what was locked: a writer that appended
+		// between the mapping and the lock would be missing from the copy.
+		// The lock is held until the copy is renamed over the file.
+		f, err := regfile.OpenLocked(in, os.O_RDONLY, 0, ErrLocked)
+		if err != nil {
+			return sum, fmt.Errorf("sscheck: repair: %w", err)
+		}
+		defer f.Close()
+		if inInfo, err = f.Stat(); err != nil {
+			return sum, fmt.Errorf("sscheck: repair: %w", err)
+		}
+		data, unmap, err = mapOpen(f, in)
+	} else {
+		data, unmap, err = mapFile(in)
+	}
 	if err != nil {
 		return sum, fmt.Errorf("sscheck: repair: %w", err)
 	}
 	defer unmap()
-	if o.InPlace {
-		unlock, err := lockExclusive(in)
-		if err != nil {
-			return sum, err
-		}
-		defer unlock()
-	}
 	header, headerProblems, err := readHeaderGuarded(data)
 	if err != nil {
 		return sum, err
