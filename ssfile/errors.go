@@ -53,7 +53,7 @@ var (
 	// written to it: another program truncated it, typically logrotate with
 	// copytruncate. The Writer latches (ErrWriterFailed) without writing
 	// past the hole this would leave; rotate .ss files by renaming them.
-	ErrShrunk = errors.New("ssfile: the file was truncated by another program (logrotate copytruncate?) while being written; rotate .ss files by renaming them, not with copytruncate, then reopen the file with Append")
+	ErrShrunk = errors.New("ssfile: the file was truncated by another program (logrotate copytruncate?) while being written; rotate .ss files by renaming them, not with copytruncate")
 )
 
 // OffsetError reports a problem at a place in a file.

@@ -1,10 +1,8 @@
 package filedriver
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -64,29 +62,6 @@ func fillDisk(t *testing.T, dir string, free int64) string {
 		t.Fatal(err)
 	}
 	return path
-}
-
-// filePayloads reads the whole file; a torn or damaged tail fails the test.
-func filePayloads(t *testing.T, path string) []string {
-	t.Helper()
-	r, err := ssfile.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	var out []string
-	for {
-		m, err := r.Next(context.Background())
-		if errors.Is(err, io.EOF) {
-			return out
-		}
-		if err != nil {
-			t.Fatalf("reading %s after %d messages: %v", path, len(out), err)
-		}
-		if !m.IsEndOfStream() {
-			out = append(out, string(m.Payload))
-		}
-	}
 }
 
 // TestFullDisk: when the disk fills, the file holds exactly the messages
