@@ -1,7 +1,8 @@
 package examples_test
 
 // End-to-end tests: they build the examples once and run them, alone and in
-// pipelines connected by OS pipes, on files and standard I/O.
+// pipelines connected by OS pipes, on files and standard I/O. go test's cache
+// does not see changes to the examples' main.go files: use -count=1.
 
 import (
 	"bytes"
@@ -303,4 +304,57 @@ func TestServerPipeline(t *testing.T) {
 			checkTicks(t, lines(t, got.String(), regexp.MustCompile(`^\[`+ts+`\.\d{3} \| `+key+` \| \d+ \| 0\] "tick (\d+)" processed$`)), 5)
 		})
 	}
+}
+
+// TestResumableKilled: a run killed with SIGKILL at any moment loses
+// nothing. The next run starts at most one message after the last one the
+// killed run wrote (a message is committed after its output is written), and
+// not before its first.
+func TestResumableKilled(t *testing.T) {
+	in := produce(t, 200)
+	line := regexp.MustCompile(`^\[` + ts + ` \| out \| \d+\] "tick (\d+)" processed$`)
+	killed := command(t, "resumable", "--input", in, "--output", "stdio:///out")
+	stdout, err := killed.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := killed.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var got []byte
+	buf := make([]byte, 4096)
+	for bytes.Count(got, []byte("\n")) < 5 {
+		n, err := stdout.Read(buf)
+		got = append(got, buf[:n]...)
+		if err != nil {
+			t.Fatalf("resumable: %v after:\n%s", err, got)
+		}
+	}
+	if err := killed.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	rest, _ := io.ReadAll(stdout)
+	got = append(got, rest...)
+	killed.Wait()
+	first := lines(t, string(got[:bytes.LastIndexByte(got, '\n')+1]), line)
+	checkTicks(t, first, len(first))
+	last, _ := strconv.Atoi(first[len(first)-1][1])
+
+	second := lines(t, run(t, command(t, "resumable", "--input", in, "--output", "stdio:///out")), line)
+	if len(second) == 0 {
+		if last != 199 {
+			t.Fatalf("the killed run wrote ticks 0 to %d, and the next one nothing", last)
+		}
+		return
+	}
+	resumed, _ := strconv.Atoi(second[0][1])
+	if resumed < 1 || resumed > last+1 {
+		t.Fatalf("the killed run wrote ticks 0 to %d, and the next one resumed at %d", last, resumed)
+	}
+	for i, m := range second {
+		if m[1] != strconv.Itoa(resumed+i) || resumed+len(second) != 200 {
+			t.Fatalf("the run after the kill wrote ticks %s to %s (%d lines), want %d to 199", second[0][1], second[len(second)-1][1], len(second), resumed)
+		}
+	}
+	t.Logf("killed after tick %d; resumed at %d", last, resumed)
 }

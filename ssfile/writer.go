@@ -192,6 +192,9 @@ func (w *Writer) Write(h format.MessageHeader, payload []byte) error {
 }
 
 func (w *Writer) write(h format.MessageHeader, payload []byte) error {
+	if h.StreamKey == "" { // the format can hold one; SeaStreamer refuses it
+		return fmt.Errorf("ssfile: write: the stream key is empty: %w", format.ErrInvalidStreamKey)
+	}
 	off := w.mux.Offset()
 	room := w.cfg.sizeLimit - off
 	// A frame grows by at most one beacon per interval it crosses; check
