@@ -148,7 +148,7 @@ func WithReplay() ConsumerOption {
 // message is sent WithRoutingKey: shard = xxhash64(key) % n. Without it the
 // backend's count is used if it has one (Kafka partitions).
 func WithShardCount(n uint64) ProducerOption {
-	return producerFunc(func(c *producerConfig) { c.shardCount = n })
+	return producerFunc(func(c *producerConfig) { c.shardCount, c.ShardCount = n, n })
 }
 
 // WithVerbatimHeaders makes the producer store the sequence numbers and

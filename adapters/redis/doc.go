@@ -30,7 +30,8 @@
 //	maxlen=N, minage=24h        producer: trim at each XADD (WithTrimMaxLen, WithTrimMinAge)
 //	exact_trim=true             producer: "=" instead of "~" (WithExactTrim)
 //	late_timestamps=reject      producer: or clamp (WithLateTimestamps)
-//	shard0_suffix=true          producer: shard 0 in "<stream>:0" (WithShardZeroSuffix)
+//	shard0_suffix=true|false    producer: shard 0 in "<stream>:0" or "<stream>" (default: as
+//	                            SeaStreamer, "<stream>:0" when the producer shards; WithShardZeroSuffix)
 //	ack=delayed                 consumer: immediate|delayed|rolling|disabled (WithAckMode)
 //	commit_delay=5s             consumer: AckDelayed's delay (WithCommitDelay)
 //	commit_interval=1s          consumer: background acknowledgements (WithCommitInterval)

@@ -12,7 +12,8 @@ import (
 
 // Shards of a stream live in separate Redis keys, as in SeaStreamer:
 //
-//	shard 0   "<stream>"    ("<stream>:0" with WithShardZeroSuffix)
+//	shard 0   "<stream>:0" from a producer that shards (WithShardCount(n > 1)),
+//	          else "<stream>" (WithShardZeroSuffix overrides)
 //	shard N   "<stream>:N"  (N in decimal, no leading zeros)
 //
 // A valid stream key has no ':', so these names never collide with another

@@ -104,7 +104,7 @@ type config struct {
 	minAge       time.Duration
 	exactTrim    bool
 	late         LateMode
-	shard0Suffix bool
+	shard0Suffix *bool // nil: as SeaStreamer, suffixed when the producer shards
 
 	// consumer
 	ack              AckMode
@@ -275,12 +275,24 @@ func WithLateTimestamps(m LateMode) Option {
 	})
 }
 
-// WithShardZeroSuffix makes a producer write shard 0 of a stream to the
-// Redis key "<stream>:0" instead of "<stream>" (URI option shard0_suffix),
-// as SeaStreamer's sharders do: use it when SeaStreamer consumers read the
-// sharded streams, since they ignore "<stream>" once "<stream>:N" keys exist.
+// WithShardZeroSuffix sets whether a producer writes shard 0 of a stream to
+// the Redis key "<stream>:0" (true) or "<stream>" (false) (URI option
+// shard0_suffix). By default it does what SeaStreamer does: a producer that
+// shards (created with streamer.WithShardCount(n), n > 1) writes every shard,
+// 0 included, to "<stream>:<n>", since SeaStreamer's consumers ignore
+// "<stream>" once "<stream>:N" keys exist; any other producer writes shard 0
+// to "<stream>". Consumers read both layouts.
 func WithShardZeroSuffix(v bool) Option {
-	return opt("shard0_suffix", scopeProducer, v, func(cfg *config) error { cfg.shard0Suffix = v; return nil })
+	return opt("shard0_suffix", scopeProducer, v, func(cfg *config) error { cfg.shard0Suffix = &v; return nil })
+}
+
+// zeroSuffix reports whether a producer created with opts writes shard 0 to
+// "<stream>:0".
+func (cfg *config) zeroSuffix(opts driver.ProducerOptions) bool {
+	if cfg.shard0Suffix != nil {
+		return *cfg.shard0Suffix
+	}
+	return opts.ShardCount > 1
 }
 
 // WithAckMode sets when group consumers acknowledge messages (URI option

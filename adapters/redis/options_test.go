@@ -33,11 +33,11 @@ func TestURIOptions(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := defaultConfig()
-	want.db, want.field, want.batchSize, want.maxLen, want.exactTrim, want.late, want.shard0Suffix = 3, "payload", 64, 100, true, LateClamp, true
+	want.db, want.field, want.batchSize, want.maxLen, want.exactTrim, want.late = 3, "payload", 64, 100, true, LateClamp
 	want.ack, want.commitDelay, want.commitInterval, want.claimInterval, want.claimIdle = AckRolling, 2*time.Second, 250*time.Millisecond, 5*time.Second, 9*time.Second
 	want.readCount, want.mkStream, want.heartbeat, want.discoverInterval, want.timeout = 33, false, 300*time.Millisecond, 0, 3*time.Second
 	if c.db != want.db || c.field != want.field || c.batchSize != want.batchSize || c.maxLen != want.maxLen || c.exactTrim != want.exactTrim ||
-		c.late != want.late || c.shard0Suffix != want.shard0Suffix || c.ack != want.ack || c.commitDelay != want.commitDelay ||
+		c.late != want.late || c.shard0Suffix == nil || !*c.shard0Suffix || c.ack != want.ack || c.commitDelay != want.commitDelay ||
 		c.commitInterval != want.commitInterval || c.claimInterval != want.claimInterval || c.claimIdle != want.claimIdle ||
 		c.readCount != want.readCount || c.mkStream != want.mkStream || c.heartbeat != want.heartbeat ||
 		c.discoverInterval != want.discoverInterval || c.timeout != want.timeout {

@@ -37,6 +37,7 @@ type Producer struct {
 	conn     *Conn
 	cfg      config
 	verbatim bool
+	suffix0  bool // shard 0 goes to "<stream>:0" (see WithShardZeroSuffix)
 	client   *goredis.Client
 	log      *slog.Logger
 	sha      string // of clampScript, in LateClamp mode
@@ -125,6 +126,7 @@ func (c *Conn) NewProducer(ctx context.Context, stream driver.StreamKey, opts dr
 		conn:     c,
 		cfg:      cfg,
 		verbatim: opts.Verbatim,
+		suffix0:  cfg.zeroSuffix(opts),
 		log:      c.log.With("producer", string(stream)),
 		slots:    make(chan struct{}, maxPending),
 		kick:     make(chan struct{}, 1),
@@ -204,7 +206,7 @@ func (p *Producer) Send(ctx context.Context, h driver.Header, payload []byte) (d
 			b.n++
 			it := b.item(i)
 			it.b, it.stream, it.shard, it.kind, it.id = b, h.StreamKey, h.Shard, kind, id
-			it.key = shardKey(h.StreamKey, h.Shard, p.cfg.shard0Suffix)
+			it.key = shardKey(h.StreamKey, h.Shard, p.suffix0)
 			it.lo = len(b.buf)
 			b.buf = append(b.buf, payload...)
 			it.hi = len(b.buf)
