@@ -58,6 +58,7 @@ func (Driver) Open(ctx context.Context, u *driver.URI, opts driver.ConnectOption
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	installLibLogger()
 	c := &Conn{uri: u, cfg: cfg, gopts: gopts, log: log.With("backend", scheme)}
 	c.client = goredis.NewClient(c.clientOpts(nil))
 	pctx, cancel := context.WithTimeout(ctx, cfg.timeout)
