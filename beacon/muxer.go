@@ -96,6 +96,17 @@ func (m *Muxer) AppendMessageChunked(dst []byte, limit int, h format.MessageHead
 
 func (m *Muxer) appendMessage(dst []byte, limit int, h format.MessageHeader, payload []byte,
 	flush func([]byte) ([]byte, error)) ([]byte, uint16, error) {
+	if limit == 0 && int64(format.MessageSize(len(h.StreamKey), len(payload))) < m.layout.Room(m.offset) {
+		// The common case, a frame that reaches no boundary: in one piece.
+		n := len(dst)
+		dst, sum, err := format.AppendMessage(dst, h, payload)
+		if err != nil {
+			return dst, 0, err
+		}
+		m.tracker.Update(h.StreamKey, h.ShardID, h.SeqNo, h.Timestamp, sum)
+		m.offset += int64(len(dst) - n)
+		return dst, sum, nil
+	}
 	head, err := format.AppendMessageHead(m.head[:0], h, len(payload))
 	if err != nil {
 		return dst, 0, err
