@@ -47,7 +47,10 @@
 // stderr too: a Kafka broker being waited for, or messages older than a
 // Kafka topic's retention.ms (the broker stores them, then deletes them at
 // its next retention check: raise retention.ms before relaying an old
-// archive). Exit status: 0 done, 1 error, 2 usage error.
+// archive). A relay that finds no message of its streams says so. An output
+// that is the input's own file (under any spelling) in a stream the input
+// reads is refused: it would read its own messages again. Exit status: 0
+// done, 1 error, 2 usage error.
 package main
 
 import (
