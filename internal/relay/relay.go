@@ -54,6 +54,10 @@ type Config struct {
 	// Mux opens both URIs; nil means streamer's default Mux.
 	Mux *streamer.Mux
 
+	// Options are given to both Opens, after the relay's own (e.g.
+	// streamer.WithHooks for metrics).
+	Options []streamer.Option
+
 	// Start is where to begin without Since.
 	Start Offset
 
@@ -158,7 +162,7 @@ func Run(ctx context.Context, cfg Config) (st Stats, err error) {
 			return a
 		},
 	})))
-	in, err := mux.Open(ctx, cfg.Input, logs)
+	in, err := mux.Open(ctx, cfg.Input, append([]streamer.Option{logs}, cfg.Options...)...)
 	if err != nil {
 		return st, fmt.Errorf("opening the input: %w", err)
 	}
@@ -171,7 +175,7 @@ func Run(ctx context.Context, cfg Config) (st Stats, err error) {
 	}()
 	streams := in.URI().Streams
 
-	out, err := mux.Open(ctx, cfg.Output, streamer.WithCreate(streamer.CreateIfMissing), logs)
+	out, err := mux.Open(ctx, cfg.Output, append([]streamer.Option{streamer.WithCreate(streamer.CreateIfMissing), logs}, cfg.Options...)...)
 	if err != nil {
 		return st, fmt.Errorf("opening the output: %w", err)
 	}
