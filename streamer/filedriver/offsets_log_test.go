@@ -268,3 +268,51 @@ func TestOffsetsLegacyFile(t *testing.T) {
 		t.Fatalf("after a commit on a legacy offsets file got %q", got)
 	}
 }
+
+// TestCommitLogCutAtEveryByte cuts the commit log at every byte, as a crash
+// in the middle of a commit would: the store always loads, at the last
+// commit whose record is whole.
+func TestCommitLogCutAtEveryByte(t *testing.T) {
+	ctx := testCtx(t)
+	path := tempFile(t)
+	c := open(t, path, "create")
+	sendN(t, ctx, newProducer(t, c), "a", "m", 20)
+	cons := newCons(t, c, resumable("r"), "a")
+	store := OffsetsPath(path, "r")
+	var ends, offsets []int64 // log size and offset committed by commit i
+	for range 6 {
+		payloads(t, ctx, cons, 1)
+		if err := cons.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+		fi, err := os.Stat(store + ".log")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ends = append(ends, fi.Size())
+		offsets = append(offsets, cons.(*consumer).pos.offset)
+	}
+	h := cons.(*consumer).header
+	cons.Close(ctx)
+	full, _ := os.ReadFile(store + ".log")
+	if int64(len(full)) != ends[len(ends)-1] || ends[0] >= ends[1] {
+		t.Fatalf("log sizes %v, file %d bytes", ends, len(full))
+	}
+	for cut := range len(full) + 1 {
+		if err := os.WriteFile(store+".log", full[:cut], 0o644); err != nil {
+			t.Fatal(err)
+		}
+		want := offsets[0] // the first commit is in the snapshot
+		for i, end := range ends {
+			if int64(cut) >= end {
+				want = offsets[i]
+			}
+		}
+		s := &offsetStore{path: store, group: "r"}
+		p, ok, err := s.load(h)
+		s.close()
+		if err != nil || !ok || p.offset != want || p.seqs[driver.StreamShard{Stream: "a"}] == 0 {
+			t.Fatalf("log cut at %d (ends %v): loaded %v %v offset %d (seqs %v), want offset %d", cut, ends, ok, err, p.offset, p.seqs, want)
+		}
+	}
+}
