@@ -119,3 +119,53 @@ func TestResumeAfterRepair(t *testing.T) {
 		})
 	}
 }
+
+// TestResumeLatestAfterRepair: a consumer that committed at the end before
+// reading anything (ResetLatest) resumes, after a repair moved the end, with
+// the first message written after its commit.
+func TestResumeLatestAfterRepair(t *testing.T) {
+	ctx := testCtx(t)
+	path := tempFile(t)
+	c, err := openErr(path, "create&beacon_interval=4KiB")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newProducer(t, c)
+	for i := range 300 {
+		if _, err := p.Send(ctx, driver.Header{StreamKey: "a"}, []byte(repairPayload(i, true))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	opts := driver.ConsumerOptions{Mode: driver.Resumable, Group: "r"} // ResetLatest
+	cons := newCons(t, c, opts, "a")
+	if err := cons.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cons.Close(ctx)
+	c.Close(ctx)
+
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := bytes.Index(data, []byte(repairPayload(100, false)))
+	data[at+3] ^= 0x01
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sscheck.Repair(path, sscheck.RepairOptions{InPlace: true}, func(*sscheck.Problem) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	c2 := open(t, path, "")
+	p2 := newProducer(t, c2)
+	for i := range 3 {
+		send(t, ctx, p2, driver.Header{StreamKey: "a"}, fmt.Sprintf("new%d-%s", i, strings.Repeat("y", 200)))
+	}
+	cons = restart(t, path, opts, "a")
+	if got := payloads(t, ctx, cons, 1); !strings.HasPrefix(got[0], "new0-") {
+		t.Fatalf("after the repair resumed with %.12q, want new0", got[0])
+	}
+}
