@@ -7,6 +7,7 @@ package examples_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -357,4 +358,32 @@ func TestResumableKilled(t *testing.T) {
 		}
 	}
 	t.Logf("killed after tick %d; resumed at %d", last, resumed)
+}
+
+// TestBadArguments: each example says what is wrong with its arguments.
+func TestBadArguments(t *testing.T) {
+	for _, c := range []struct {
+		args   []string
+		status int
+		stderr string
+	}{
+		{[]string{"producer"}, 2, "--stream URI is required"},
+		{[]string{"producer", "--stream", "stdio:///a,b"}, 1, "must name one stream key"},
+		{[]string{"consumer"}, 2, "--stream URI is required"},
+		{[]string{"processor", "--input", "stdio:///a"}, 2, "--output URI are required"},
+		{[]string{"processor", "--input", "stdio:///a", "--output", "stdio:///"}, 1, "must name one stream key"},
+		{[]string{"processor", "--input", "nosuch:///a", "--output", "stdio:///b"}, 1, "--input: "},
+		{[]string{"resumable", "--input", "stdio:///a", "--output", "stdio:///b"}, 1, "Resumable consumers on stdio"},
+		{[]string{"buffered", "--input", "stdio:///a", "--output", "stdio:///b", "--delay", "-1s"}, 2, "must not be negative"},
+		{[]string{"blocking", "--input", "stdio:///a", "--output", "stdio:///b", "--workers", "0"}, 2, "at least 1"},
+	} {
+		cmd := command(t, c.args[0], c.args[1:]...)
+		var stderr bytes.Buffer
+		cmd.Stdin, cmd.Stderr = strings.NewReader(""), &stderr
+		err := cmd.Run()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != c.status || !strings.Contains(stderr.String(), c.stderr) {
+			t.Errorf("%q: %v, stderr %q; want status %d and %q", c.args, err, stderr.String(), c.status, c.stderr)
+		}
+	}
 }

@@ -55,6 +55,9 @@ func run(ctx context.Context, uri string, count int, interval time.Duration) (er
 	}
 	// Closing flushes what was sent, even after Ctrl-C cancelled ctx.
 	defer func() { err = errors.Join(err, s.Close(context.WithoutCancel(ctx))) }()
+	if len(s.URI().Streams) != 1 {
+		return fmt.Errorf("--stream %s must name one stream key, e.g. stdio:///hello", uri)
+	}
 	p, err := s.NewProducer(ctx, "") // the URI's stream
 	if err != nil {
 		return err
