@@ -47,6 +47,11 @@ type Writer struct {
 
 // Create creates the file at path, or truncates it unless WithExclusive is
 // given, and writes a new header.
+//
+// Create and Append refuse a path that is not a regular file (ErrNotRegular)
+// and fail with ErrLocked while another Writer or an in-place repair holds
+// the file. The lock they take is on the file the path names once it is
+// taken: a file renamed over the path meanwhile is opened in its place.
 func Create(path string, opts ...Option) (*Writer, error) {
 	cfg, err := applyOptions(opts)
 	if err != nil {
