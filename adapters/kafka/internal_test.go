@@ -2,8 +2,6 @@ package kafka
 
 import (
 	"errors"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/seastream/ss/streamer/driver"
@@ -38,28 +36,3 @@ func TestExtraScopes(t *testing.T) {
 	}
 }
 
-func TestHostID(t *testing.T) {
-	t.Setenv("HOST_ID", "myhost")
-	if got := computeHostID(); got != "myhost" {
-		t.Fatalf("with HOST_ID: %q", got)
-	}
-	t.Setenv("HOST_ID", "")
-	if got := computeHostID(); got == "" {
-		t.Fatal("empty host id")
-	}
-	dir := t.TempDir()
-	docker := filepath.Join(dir, "cgroup")
-	if err := os.WriteFile(docker, []byte("1:name=x:/\n0::/docker/0123456789abcdef0123\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if got := dockerID(docker); got != "0123456789ab" {
-		t.Fatalf("docker id %q", got)
-	}
-	plain := filepath.Join(dir, "plain")
-	if err := os.WriteFile(plain, []byte("0::/user.slice\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if got := dockerID(plain); got != "" {
-		t.Fatalf("docker id outside docker: %q", got)
-	}
-}

@@ -181,7 +181,7 @@ func (c *Conn) NewConsumer(ctx context.Context, streams []driver.StreamKey, opts
 	case driver.Resumable:
 		k.group = opts.Group
 		if k.group == "" {
-			k.group = hostID() + ":r"
+			k.group = driver.HostID() + ":r"
 		}
 		k.name = opts.ConsumerID
 		if k.name == "" {
@@ -374,23 +374,12 @@ func (k *Consumer) setReading(shards []*shardState) {
 	k.mu.Unlock()
 }
 
-// hostID names this host for Resumable groups, as SeaStreamer: $HOST_ID,
-// else the host name.
-func hostID() string {
-	if h := os.Getenv("HOST_ID"); h != "" {
-		return h
-	}
-	if h, err := os.Hostname(); err == nil && h != "" {
-		return h
-	}
-	return "localhost"
-}
 
 // uniqueName names a LoadBalanced consumer: host, process and a random part.
 func uniqueName() string {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
-	return hostID() + ":" + strconv.Itoa(os.Getpid()) + ":" + hex.EncodeToString(b[:])
+	return driver.HostID() + ":" + strconv.Itoa(os.Getpid()) + ":" + hex.EncodeToString(b[:])
 }
 
 // Group returns the consumer group, "" for a RealTime consumer.

@@ -182,7 +182,7 @@ func TestResumableRestart(t *testing.T) {
 	p := e.producer(driver.ProducerOptions{})
 	opts := driver.ConsumerOptions{Mode: driver.Resumable, AutoStreamReset: driver.ResetEarliest}
 	c := e.consumer([]driver.StreamKey{k}, opts)
-	if c.Group() != hostID()+":r" || c.Name() != c.Group() {
+	if c.Group() != driver.HostID()+":r" || c.Name() != c.Group() {
 		t.Fatalf("default group %q, name %q; want the host's", c.Group(), c.Name())
 	}
 	sendN(e, p, driver.Header{StreamKey: k}, "m", 10)
