@@ -35,4 +35,3 @@ func TestExtraScopes(t *testing.T) {
 		t.Fatalf("consumer options: %v %+v", err, s)
 	}
 }
-

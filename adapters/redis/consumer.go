@@ -374,7 +374,6 @@ func (k *Consumer) setReading(shards []*shardState) {
 	k.mu.Unlock()
 }
 
-
 // uniqueName names a LoadBalanced consumer: host, process and a random part.
 func uniqueName() string {
 	var b [6]byte
