@@ -698,14 +698,20 @@ func (w *walker) frame(p int64, written uint64, force map[int64]guess) frameResu
 
 	// Gather the frame across the beacons that splice it.
 	buf := w.buf[:0]
+	// A frame that the file cannot hold, beacons or not, is torn (or its
+	// size field damaged): its payload is counted, not copied, which for
+	// a large message cut by a crash was most of the scan's time and
+	// memory. The beacons inside are read all the same.
+	skipped := 0
+	got := func() int { return len(buf) + skipped }
 	q := p
 	want, total := headLen, -1
 	var id *streamID
 	var idv streamID
 	for {
-		for len(buf) < want {
-			if len(buf) > 0 && w.isBoundary(q) {
-				if id == nil && len(buf) >= 1+keyLen+8 && format.ValidStreamKey(buf[1:1+keyLen]) {
+		for got() < want {
+			if got() > 0 && w.isBoundary(q) {
+				if id == nil && got() >= 1+keyLen+8 && format.ValidStreamKey(buf[1:1+keyLen]) {
 					idv = streamID{string(buf[1 : 1+keyLen]), binary.BigEndian.Uint64(buf[1+keyLen:])}
 					id = &idv
 				}
@@ -739,20 +745,20 @@ func (w *walker) frame(p int64, written uint64, force map[int64]guess) frameResu
 						g = f.guesses[0]
 						f.badBeacon, f.badErr = -1, nil
 					}
-					f.inner = append(f.inner, innerBeacon{off: q, done: len(buf), predicted: true, count: g.count, err: err})
+					f.inner = append(f.inner, innerBeacon{off: q, done: got(), predicted: true, count: g.count, err: err})
 					written += uint64(g.count)
 					q += g.size
 					continue
 				}
-				ib := innerBeacon{off: q, b: b, done: len(buf), size: n, written: written}
+				ib := innerBeacon{off: q, b: b, done: got(), size: n, written: written}
 				if id != nil {
 					ib.id = &streamID{id.key, id.shard}
 				}
 				f.inner = append(f.inner, ib)
-				if total >= 0 && int(b.Remaining) == total-len(buf) {
+				if total >= 0 && int(b.Remaining) == total-got() {
 					f.agree++
 				}
-				if total >= 0 && int(b.Remaining) != total-len(buf) {
+				if total >= 0 && int(b.Remaining) != total-got() {
 					if f.mismatch >= 0 {
 						// A second beacon disagrees: the size field is
 						// what is wrong. Stop before gathering more.
@@ -765,17 +771,21 @@ func (w *walker) frame(p int64, written uint64, force map[int64]guess) frameResu
 				written += uint64(len(b.Markers))
 				q += n
 			}
-			chunk := min(int64(want-len(buf)), w.iv-q%w.iv)
+			chunk := min(int64(want-got()), w.iv-q%w.iv)
 			if q+chunk > w.size {
 				f.status = frameShort
 				if total < 0 {
 					f.err = fmt.Errorf("the file ends inside its header")
 				} else {
-					f.err = fmt.Errorf("its frame needs %d bytes, the file has %d of them", total, len(buf)+int(w.size-q))
+					f.err = fmt.Errorf("its frame needs %d bytes, the file has %d of them", total, got()+int(w.size-q))
 				}
 				return w.shortOrBroken(f, buf)
 			}
-			buf = append(buf, w.data[q:q+chunk]...)
+			if skipped > 0 || total >= 0 && p+int64(total) > w.size {
+				skipped += int(chunk)
+			} else {
+				buf = append(buf, w.data[q:q+chunk]...)
+			}
 			q += chunk
 		}
 		if total >= 0 {
