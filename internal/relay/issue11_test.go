@@ -193,3 +193,27 @@ func TestRenumberIsANote(t *testing.T) {
 		t.Errorf("stderr %q, want just %q", errs.String(), want)
 	}
 }
+
+// TestNothingArrivedIsSaid: a live input interrupted before its first
+// message says so.
+func TestNothingArrivedIsSaid(t *testing.T) {
+	inR, inW := io.Pipe()
+	t.Cleanup(func() { _ = inW.Close() })
+	ctx, cancel := context.WithCancel(testCtx(t))
+	mux := newMux(t, inR, io.Discard)
+	var errs syncbuf.Buffer
+	// The write returns once the input has read the line (an io.Pipe), so
+	// the relay is open and waiting when ctx is cancelled; the line is of
+	// another stream.
+	go func() {
+		_, _ = io.WriteString(inW, "[other] x\n")
+		cancel()
+	}()
+	st, err := Run(ctx, Config{Mux: mux, Input: "stdio:///k", Output: "stdio:///", Stderr: &errs})
+	if err != nil || !st.Interrupted || st.Relayed != 0 {
+		t.Fatalf("Run = %+v, %v; want interrupted, nothing relayed", st, err)
+	}
+	if want := `ss-relay: no message of stream(s) k arrived from "stdio:///k" before the interrupt`; !strings.Contains(errs.String(), want) {
+		t.Errorf("stderr %q, want %q", errs.String(), want)
+	}
+}

@@ -44,7 +44,8 @@ const (
 type Config struct {
 	// Input is the URI to read, with its stream keys
 	// (file://a.ss/clock, kafka://host:9092/topic, stdio:///clock; the
-	// wildcard key SEA_STREAMER_WILDCARD reads every stream of a file).
+	// wildcard key SEA_STREAMER_WILDCARD reads every stream of a file,
+	// stdio or Kafka; Redis has none).
 	Input string
 
 	// Output is the URI to write. With one stream key, every message goes
