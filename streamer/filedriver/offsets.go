@@ -42,6 +42,7 @@ func DefaultGroup() string {
 // OffsetsPath returns the file that keeps the committed position of group
 // for the .ss file at path: path + "." + group + ".offsets", the group
 // percent-escaped outside [A-Za-z0-9._-] and shortened (with a hash) if long.
+// Its commit log is the same path + ".log" (see the package doc).
 func OffsetsPath(path, group string) string {
 	var b strings.Builder
 	for i := 0; i < len(group); i++ {
