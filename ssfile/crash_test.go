@@ -39,7 +39,7 @@ func crashPayload(seq uint64) []byte {
 // crashWriter appends messages forever, syncing every few, and prints the
 // last synced sequence number after each sync. It is killed from outside.
 func crashWriter(path string) {
-	w, err := Append(path, withAnyBeaconInterval(512), WithBufferSize(4096))
+	w, err := Append(path, WithAnyBeaconInterval(512), WithBufferSize(4096))
 	if err != nil {
 		fmt.Println("error", err)
 		os.Exit(1)
@@ -118,7 +118,7 @@ func TestCrashSafety(t *testing.T) {
 			t.Fatalf("kill %d: follower: %v", k, err)
 		}
 		follower.Close()
-		w, err := Append(path, withAnyBeaconInterval(512))
+		w, err := Append(path, WithAnyBeaconInterval(512))
 		if err != nil {
 			t.Fatalf("kill %d: append after the kill: %v", k, err)
 		}

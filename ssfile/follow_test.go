@@ -17,7 +17,7 @@ func TestFollowWhileWriting(t *testing.T) {
 	for _, mode := range []Mode{Live, LiveReplay} {
 		t.Run(mode.String(), func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "x.ss")
-			w, err := Create(path, withAnyBeaconInterval(256))
+			w, err := Create(path, WithAnyBeaconInterval(256))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -168,7 +168,7 @@ func TestSeekMatchesScan(t *testing.T) {
 			seq[key]++
 			msgs = append(msgs, rec{format.MessageHeader{StreamKey: key, SeqNo: seq[key], Timestamp: uint64(1000 + i/3)}, make([]byte, rng.IntN(200))})
 		}
-		writeFile(t, path, msgs, withAnyBeaconInterval(interval))
+		writeFile(t, path, msgs, WithAnyBeaconInterval(interval))
 		r, err := Open(path)
 		if err != nil {
 			t.Fatal(err)
@@ -218,7 +218,7 @@ func TestSeekMatchesScan(t *testing.T) {
 func TestRewindAndSeekEnd(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "x.ss")
 	msgs := randomMessages(rand.New(rand.NewPCG(3, 3)), 200, 100)
-	writeFile(t, path, msgs, withAnyBeaconInterval(1024))
+	writeFile(t, path, msgs, WithAnyBeaconInterval(1024))
 	r, _ := Open(path)
 	defer r.Close()
 	readAll(t, r)

@@ -92,7 +92,7 @@ func TestLargeMessagesRoundTrip(t *testing.T) {
 	}
 	for _, interval := range []uint32{128, 1000, 1024, 1 << 20} {
 		path := filepath.Join(t.TempDir(), "x.ss")
-		writeFile(t, path, msgs, withAnyBeaconInterval(interval), WithBufferSize(4096))
+		writeFile(t, path, msgs, WithAnyBeaconInterval(interval), WithBufferSize(4096))
 		checkMessages(t, path, msgs)
 	}
 }

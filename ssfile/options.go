@@ -58,7 +58,8 @@ func defaultWriterConfig() writerConfig {
 }
 
 // WithBeaconInterval sets the beacon interval of a new file: a positive
-// multiple of 1024 (default 1 MiB). Append keeps the interval of the file.
+// multiple of 1024 (default 1 MiB); WithAnyBeaconInterval takes the others
+// SeaStreamer writes. Append keeps the interval of the file.
 func WithBeaconInterval(n uint32) Option {
 	return func(c *writerConfig) error {
 		if n == 0 || n%1024 != 0 {
@@ -69,10 +70,23 @@ func WithBeaconInterval(n uint32) Option {
 	}
 }
 
-// withAnyBeaconInterval allows intervals down to 128 bytes, for tests that put
-// beacons inside message headers and checksums.
-func withAnyBeaconInterval(n uint32) Option {
-	return func(c *writerConfig) error { c.interval = n; return nil }
+// MinBeaconInterval is the smallest beacon interval WithAnyBeaconInterval
+// takes, SeaStreamer's: a beacon and a frame's header must fit between two.
+const MinBeaconInterval = 128
+
+// WithAnyBeaconInterval sets any beacon interval of at least
+// MinBeaconInterval bytes, as SeaStreamer's MessageSink writes (it wrote
+// files with 128, 640 and 1000), so that rewriting such a file gives its
+// bytes back. WithBeaconInterval, with its multiple-of-1024 rule, is the
+// checked choice for new files.
+func WithAnyBeaconInterval(n uint32) Option {
+	return func(c *writerConfig) error {
+		if n < MinBeaconInterval {
+			return fmt.Errorf("%w: beacon interval %d is below SeaStreamer's minimum of %d bytes", ErrInvalidOption, n, MinBeaconInterval)
+		}
+		c.interval = n
+		return nil
+	}
 }
 
 // WithSizeLimit caps the file size (default 16 GiB). A message that would

@@ -47,7 +47,7 @@ func openVector(t *testing.T, name string) (*Reader, []byte) {
 func rewrite(t *testing.T, h format.Header, msgs []Message, opts ...Option) []byte {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "out.ss")
-	opts = append([]Option{withAnyBeaconInterval(h.BeaconInterval), WithFileName(h.FileName),
+	opts = append([]Option{WithAnyBeaconInterval(h.BeaconInterval), WithFileName(h.FileName),
 		WithCreatedAt(time.UnixMilli(int64(h.CreatedAt)))}, opts...)
 	w, err := Create(path, opts...)
 	if err != nil {

@@ -80,7 +80,7 @@ func TestRoundTripSmallIntervals(t *testing.T) {
 		t.Run(fmt.Sprint(interval), func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "x.ss")
 			msgs := randomMessages(rng, 300, 3*int(interval))
-			writeFile(t, path, msgs, withAnyBeaconInterval(interval), WithBufferSize(333))
+			writeFile(t, path, msgs, WithAnyBeaconInterval(interval), WithBufferSize(333))
 			checkMessages(t, path, msgs)
 		})
 	}
@@ -159,7 +159,7 @@ func TestAppendRecoversEveryCut(t *testing.T) {
 		dir := t.TempDir()
 		full := filepath.Join(dir, "full.ss")
 		msgs := randomMessages(rng, 40, 150)
-		writeFile(t, full, msgs, withAnyBeaconInterval(interval), WithCreatedAt(fixedTime))
+		writeFile(t, full, msgs, WithAnyBeaconInterval(interval), WithCreatedAt(fixedTime))
 		data, _ := os.ReadFile(full)
 		// Where each message ends, to know how many a cut keeps.
 		r, _ := Open(full)
@@ -170,7 +170,7 @@ func TestAppendRecoversEveryCut(t *testing.T) {
 			if err := os.WriteFile(cutPath, data[:cut], 0o644); err != nil {
 				t.Fatal(err)
 			}
-			w, err := Append(cutPath, withAnyBeaconInterval(interval), WithCreatedAt(fixedTime))
+			w, err := Append(cutPath, WithAnyBeaconInterval(interval), WithCreatedAt(fixedTime))
 			if err != nil {
 				t.Fatalf("interval %d, cut %d: %v", interval, cut, err)
 			}
@@ -233,7 +233,7 @@ func beaconBefore(off int64, data []byte) int64 {
 func TestAppendDropsEndOfStreamAndContinues(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "x.ss")
 	msgs := randomMessages(rand.New(rand.NewPCG(1, 1)), 50, 100)
-	writeFile(t, path, msgs[:25], withAnyBeaconInterval(256), WithEndOfStream())
+	writeFile(t, path, msgs[:25], WithAnyBeaconInterval(256), WithEndOfStream())
 	w, err := Append(path)
 	if err != nil {
 		t.Fatal(err)
