@@ -8,6 +8,7 @@
 //
 //	ss-relay --input URI [--output URI] [--offset start|end] [--since T] [--until T]
 //	         [--replay] [--count N] [--renumber] [--shard N] [--progress]
+//	         [--metrics-addr ADDR]
 //
 // Examples:
 //
@@ -33,7 +34,12 @@
 //	            output can store them: file, stdio)
 //	--shard N   send every message to shard N (default: its own shard)
 //	--progress  report progress and rate on stderr every --progress-interval
-//	            (default: when stderr is a terminal); --progress=false disables it
+//	            (default: when stderr is a terminal or --metrics-addr is given);
+//	            --progress=false disables it
+//	--metrics-addr ADDR  serve Prometheus metrics at http://ADDR/metrics while
+//	            relaying (e.g. :9100): messages and bytes consumed and produced
+//	            per stream, produce latency, flush latency, errors (package
+//	            metrics/prometheus), and the Go runtime's
 //
 // Times T are 2022-01-01T00:00:00[.123] (UTC, SeaStreamer's form), RFC 3339
 // (2022-01-01T00:00:00+02:00), a date (2022-01-01) or a duration before now
@@ -59,14 +65,20 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
 	"syscall"
 	"time"
 
+	prom "github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	_ "github.com/seastream/ss/internal/allbackends"
 	"github.com/seastream/ss/internal/relay"
+	"github.com/seastream/ss/metrics/prometheus"
 	"github.com/seastream/ss/streamer"
 )
 
@@ -103,6 +115,7 @@ func run(args []string, stderr io.Writer) int {
 	var progress optBool
 	fs.Var(&progress, "progress", "report progress on stderr (default: when stderr is a terminal)")
 	every := fs.Duration("progress-interval", 2*time.Second, "time between progress reports")
+	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics while relaying, e.g. :9100 (turns --progress on unless --progress=false)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: ss-relay --input URI [--output URI] [flags]\n\nCopies messages from one streamer URI to another, keeping their headers.\nTimes: 2022-01-01T00:00:00[.123] (UTC), RFC 3339, 2022-01-01, or -1h (before now).\n\n")
 		fs.PrintDefaults()
@@ -160,11 +173,21 @@ func run(args []string, stderr io.Writer) int {
 		cfg.Shard = &id
 	}
 	terminal := isTerminal(os.Stderr)
-	if (progress.set && progress.v) || (!progress.set && terminal) {
+	if (progress.set && progress.v) || (!progress.set && (terminal || *metricsAddr != "")) {
 		if *every <= 0 {
 			return usage("--progress-interval must be positive")
 		}
 		cfg.Progress, cfg.Terminal = *every, terminal
+	}
+
+	if *metricsAddr != "" {
+		hook, stopMetrics, err := serveMetrics(*metricsAddr, stderr)
+		if err != nil {
+			fmt.Fprintf(stderr, "ss-relay: --metrics-addr: %v\n", err)
+			return 1
+		}
+		defer stopMetrics()
+		cfg.Options = append(cfg.Options, streamer.WithHooks(hook))
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -185,6 +208,33 @@ func run(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "ss-relay: interrupted after relaying %d messages, all flushed\n", st.Relayed)
 	}
 	return 0
+}
+
+// serveMetrics listens on addr and serves /metrics from a registry holding
+// the streamer plug-in's metrics and the Go runtime's; it returns the hook to
+// give both streamers, and a function that stops the server and waits for it.
+// The address is reported on stderr, resolved (":0" picks a free port).
+func serveMetrics(addr string, stderr io.Writer) (streamer.Hook, func(), error) {
+	reg := prom.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m, err := prometheus.New(reg, prometheus.Options{})
+	if err != nil {
+		return nil, nil, err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		srv.Serve(ln) // returns http.ErrServerClosed once stopped
+	}()
+	fmt.Fprintf(stderr, "ss-relay: serving metrics on http://%s/metrics\n", ln.Addr())
+	return m, func() { srv.Close(); <-done }, nil
 }
 
 // isTerminal reports whether f is a character device (a terminal).

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+var metricsLine = regexp.MustCompile(`^ss-relay: serving metrics on (http://\S+/metrics)$`)
+
+// TestMetricsAddr: with --metrics-addr, ss-relay serves the streamer's
+// metrics while it relays, and reports progress on stderr by default.
+func TestMetricsAddr(t *testing.T) {
+	archive := filepath.Join(t.TempDir(), "m.ss")
+	relay := command(t, "ss-relay", "--input", "stdio:///clock", "--output", "file://"+archive+"/clock",
+		"--metrics-addr", "127.0.0.1:0", "--progress-interval", "20ms")
+	stdin, err := relay.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr, err := relay.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := relay.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string, 100)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	var url string
+	var all []string
+	for l := range lines {
+		all = append(all, l)
+		if m := metricsLine.FindStringSubmatch(l); m != nil {
+			url = m[1]
+			break
+		}
+	}
+	if url == "" {
+		t.Fatalf("no metrics address on stderr:\n%s", strings.Join(all, "\n"))
+	}
+	if _, err := io.WriteString(stdin, "one\ntwo\nthree\n"); err != nil {
+		t.Fatal(err)
+	}
+
+	// The messages are consumed and stored while stdin stays open; poll the
+	// endpoint until it says so (the test's deadline bounds the wait).
+	ctx := testCtx(t)
+	// Plain lines on stdio belong to the stream "broadcast" (SeaStreamer's
+	// rule); the output puts them in its one stream, clock.
+	want := []string{
+		`ss_consumed_messages_total{stream="broadcast"} 3`,
+		`ss_consumed_bytes_total{stream="broadcast"} 11`,
+		`ss_produced_messages_total{stream="clock"} 3`,
+		`ss_produced_bytes_total{stream="clock"} 11`,
+		`go_goroutines `,
+	}
+	var body string
+	for {
+		req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("GET %s: %v", url, err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %d %v", url, resp.StatusCode, err)
+		}
+		body = string(b)
+		missing := false
+		for _, w := range want {
+			if !strings.Contains(body, w) {
+				missing = true
+			}
+		}
+		if !missing {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("metrics never showed %q; last scrape:\n%s", want, body)
+		case <-time.After(10 * time.Millisecond): // poll interval, not synchronisation
+		}
+	}
+
+	// Progress is on by default with --metrics-addr.
+	sawProgress := false
+	for l := range lines {
+		all = append(all, l)
+		if progressLine.MatchString(l) {
+			sawProgress = true
+			break
+		}
+	}
+	stdin.Close()
+	for l := range lines {
+		all = append(all, l)
+	}
+	if err := relay.Wait(); err != nil {
+		t.Fatalf("ss-relay: %v\n%s", err, strings.Join(all, "\n"))
+	}
+	if !sawProgress {
+		t.Errorf("no progress report on stderr with --metrics-addr:\n%s", strings.Join(all, "\n"))
+	}
+}
+
+// TestMetricsAddrQuiet: --progress=false silences the reports, and a bad
+// address is an error before anything is relayed.
+func TestMetricsAddrQuiet(t *testing.T) {
+	archive := filepath.Join(t.TempDir(), "q.ss")
+	_, stderr := runOK(t, command(t, "ss-relay", "--input", "stdio:///clock", "--output", "file://"+archive+"/clock",
+		"--metrics-addr", "127.0.0.1:0", "--progress=false"), "a\nb\n")
+	for _, l := range strings.Split(stderr, "\n") {
+		if progressLine.MatchString(l) {
+			t.Errorf("progress with --progress=false: %q", l)
+		}
+	}
+	bad := command(t, "ss-relay", "--input", "stdio:///clock", "--metrics-addr", "256.0.0.1:x")
+	var e strings.Builder
+	bad.Stdin, bad.Stderr = strings.NewReader("a\n"), &e
+	err := bad.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(e.String(), "--metrics-addr") {
+		t.Errorf("bad --metrics-addr: %v, stderr %q; want status 1 and a message naming the flag", err, e.String())
+	}
+}
