@@ -55,8 +55,8 @@
 // HookRollover are for backends to call (package driver): they are handed
 // to the driver, and the file backend is to call them (it does not yet).
 // Without hooks nothing is measured, and with or without them Send and Next
-// allocate nothing per message. Package metrics/prometheus turns the hooks
-// into Prometheus metrics.
+// allocate nothing per message. Packages metrics/prometheus and metrics/otel
+// turn the hooks into Prometheus and OpenTelemetry metrics.
 //
 // Consumer.Lag reports how many messages are stored after a consumer's
 // position, per (stream, shard), for backends whose consumer implements

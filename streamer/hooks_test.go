@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/seastream/ss/streamer"
@@ -327,3 +328,57 @@ func TestConsumerLag(t *testing.T) {
 		t.Errorf("file:// Lag: %v, want ErrUnsupported until the file backend implements driver.Lagger", err)
 	}
 }
+
+// BenchmarkFileHooks measures Send (with its receipt awaited at the end) and
+// Next on file://, with and without a hook that records into atomics.
+func BenchmarkFileHooks(b *testing.B) {
+	for _, withHook := range []bool{false, true} {
+		name := "nohook"
+		var opts []streamer.Option
+		if withHook {
+			name = "hook"
+			opts = append(opts, streamer.WithHooks(&atomicHook{}))
+		}
+		b.Run(name, func(b *testing.B) {
+			ctx := context.Background()
+			s, err := streamer.Open(ctx, "file://"+filepath.Join(b.TempDir(), "b.ss")+"/k?create=true", opts...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close(ctx)
+			p, err := s.NewProducer(ctx, "")
+			if err != nil {
+				b.Fatal(err)
+			}
+			c, err := s.NewConsumer(ctx, nil, streamer.WithAutoStreamReset(streamer.ResetEarliest))
+			if err != nil {
+				b.Fatal(err)
+			}
+			payload := make([]byte, 100)
+			b.Run("Send", func(b *testing.B) {
+				b.ReportAllocs()
+				for range b.N {
+					if _, err := p.Send(ctx, payload); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if err := p.Flush(ctx); err != nil {
+					b.Fatal(err)
+				}
+			})
+			b.Run("Next", func(b *testing.B) {
+				b.ReportAllocs()
+				for range b.N {
+					if _, err := c.Next(ctx); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		})
+	}
+}
+
+type atomicHook struct{ n, bytes atomic.Int64 }
+
+func (h *atomicHook) OnProduce(e streamer.ProduceEvent) { h.n.Add(1); h.bytes.Add(int64(e.Bytes)) }
+func (h *atomicHook) OnConsume(e streamer.ConsumeEvent) { h.n.Add(1); h.bytes.Add(int64(e.Bytes)) }
