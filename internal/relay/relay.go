@@ -204,14 +204,26 @@ func Run(ctx context.Context, cfg Config) (st Stats, err error) {
 	if cfg.Replay {
 		copts = append(copts, streamer.WithReplay())
 	}
+	// Ctrl-C while the relay connects is an interrupt like any other: a
+	// clean stop with nothing relayed, not an error.
+	setupFailed := func(err error) (Stats, error) {
+		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+			st.Interrupted = true
+			if note := nothingNote(cfg, streams, st); note != "" {
+				fmt.Fprintln(stderr, note)
+			}
+			return st, nil
+		}
+		return st, err
+	}
 	cons, err := in.NewConsumer(ctx, streams, copts...)
 	if err != nil {
-		return st, fmt.Errorf("consuming %q: %w", cfg.Input, err)
+		return setupFailed(fmt.Errorf("consuming %q: %w", cfg.Input, err))
 	}
 	if !cfg.Since.IsZero() {
 		err := cons.Seek(ctx, cfg.Since.Add(-time.Millisecond))
 		if err != nil && !errors.Is(err, streamer.ErrUnsupported) {
-			return st, fmt.Errorf("seeking %q to %s: %w", cfg.Input, cfg.Since.Format(time.RFC3339Nano), err)
+			return setupFailed(fmt.Errorf("seeking %q to %s: %w", cfg.Input, cfg.Since.Format(time.RFC3339Nano), err))
 		}
 		// Without seeking, earlier messages are skipped below.
 	}
@@ -229,7 +241,7 @@ func Run(ctx context.Context, cfg Config) (st Stats, err error) {
 		prod, err = out.NewProducer(ctx, rename)
 	}
 	if err != nil {
-		return st, fmt.Errorf("producing to %q: %w", cfg.Output, err)
+		return setupFailed(fmt.Errorf("producing to %q: %w", cfg.Output, err))
 	}
 
 	// Receipts are checked in order by a goroutine, so that a failed send
