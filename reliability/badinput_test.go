@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/seastream/ss/format"
+	"github.com/seastream/ss/internal/testkit"
 	"github.com/seastream/ss/ssfile"
 	"github.com/seastream/ss/streamer"
 	"github.com/seastream/ss/streamer/filedriver"
@@ -177,7 +178,11 @@ func TestBadInput(t *testing.T) {
 			return openRead(p("empty.ss")) // now a sound, empty .ss file
 		}, ok: true},
 		{input: "ssfile.Open of a missing file", try: func() error { return openRead(p("missing.ss")) }, want: []error{fs.ErrNotExist}, names: "fs.ErrNotExist"},
-		{input: "ssfile.Open of a directory", try: func() error { return openRead(dir) }, want: []error{syscall.EISDIR}, names: "syscall.EISDIR"},
+		{input: "ssfile.Open of a directory", try: func() error { return openRead(dir) }, want: []error{ssfile.ErrNotRegular}, names: "ssfile.ErrNotRegular"},
+		{input: "ssfile.Open of a named pipe (which would block open(2) forever)", try: func() error {
+			return testkit.Returns(t, func() error { return openRead(testkit.FIFO(t)) })
+		}, want: []error{ssfile.ErrNotRegular}, names: "ssfile.ErrNotRegular"},
+		{input: "ssfile.Append on /dev/zero", try: func() error { return appendClose("/dev/zero") }, want: []error{ssfile.ErrNotRegular}, names: "ssfile.ErrNotRegular"},
 		{input: "a second ssfile writer on a file", try: func() error {
 			w, err := ssfile.Append(p("app.ss"))
 			if err != nil {
