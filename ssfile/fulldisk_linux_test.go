@@ -9,63 +9,14 @@ import (
 	"syscall"
 	"testing"
 
-	"golang.org/x/sys/unix"
+	"github.com/seastream/ss/internal/testkit"
 )
-
-// mountTmpfs mounts a tmpfs of the given size (for example "2m") on a new
-// directory and unmounts it when the test ends. It skips the test unless it
-// runs as root.
-func mountTmpfs(t *testing.T, size string) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("mounting a small tmpfs needs root")
-	}
-	dir := t.TempDir()
-	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size="+size); err != nil {
-		t.Skipf("mount tmpfs: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := unix.Unmount(dir, 0); err != nil {
-			t.Errorf("unmount %s: %v", dir, err)
-		}
-	})
-	return dir
-}
-
-// fillDisk fills the file system of dir with a file, then frees free bytes of
-// it. It returns the filler's path.
-func fillDisk(t *testing.T, dir string, free int64) string {
-	t.Helper()
-	path := filepath.Join(dir, "filler")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	chunk := make([]byte, 64<<10)
-	for {
-		if _, err := f.Write(chunk); err != nil {
-			if !errors.Is(err, syscall.ENOSPC) {
-				t.Fatal(err)
-			}
-			break
-		}
-	}
-	size, err := fileSize(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Truncate(max(0, size-free)); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
 
 // TestFullDisk: a write that fails for lack of space leaves the file ending
 // where the last successful Flush left it, with none of the messages written
 // since; once space is freed, Append goes on from there.
 func TestFullDisk(t *testing.T) {
-	dir := mountTmpfs(t, "2m")
+	dir := testkit.Tmpfs(t, "2m")
 	rng := rand.New(rand.NewPCG(11, 1))
 	const runs = 20
 	for run := range runs {
@@ -74,7 +25,7 @@ func TestFullDisk(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		filler := fillDisk(t, dir, int64(8<<10+run*1337))
+		filler := testkit.FillDisk(t, dir, int64(8<<10+run*1337))
 		msgs := randomMessages(rng, 300, 3000)
 		committed, i := 0, 0
 		var werr error

@@ -8,13 +8,14 @@ import (
 	"testing"
 
 	"github.com/seastream/ss/format"
+	"github.com/seastream/ss/internal/testkit"
 )
 
 // TestLargeMessageFullDisk: a message streamed in chunks that runs out of
 // space midway leaves no part of it behind: the file ends where the last
 // Flush left it, after a complete frame.
 func TestLargeMessageFullDisk(t *testing.T) {
-	dir := mountTmpfs(t, "4m")
+	dir := testkit.Tmpfs(t, "4m")
 	path := filepath.Join(dir, "x.ss")
 	w, err := Create(path, WithBeaconInterval(1024))
 	if err != nil {
@@ -31,7 +32,7 @@ func TestLargeMessageFullDisk(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fillDisk(t, dir, 1<<20+300<<10) // room for the first chunk, not the second
+	testkit.FillDisk(t, dir, 1<<20+300<<10) // room for the first chunk, not the second
 	werr := w.Write(format.MessageHeader{StreamKey: "big", SeqNo: 1, Timestamp: 2}, make([]byte, 8<<20))
 	if werr == nil {
 		werr = w.Flush()

@@ -9,60 +9,10 @@ import (
 	"syscall"
 	"testing"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/seastream/ss/internal/testkit"
 	"github.com/seastream/ss/ssfile"
 	"github.com/seastream/ss/streamer/driver"
 )
-
-// mountTmpfs mounts a tmpfs of the given size (for example "2m") on a new
-// directory and unmounts it when the test ends. It skips the test unless it
-// runs as root.
-func mountTmpfs(t *testing.T, size string) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("mounting a small tmpfs needs root")
-	}
-	dir := t.TempDir()
-	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size="+size); err != nil {
-		t.Skipf("mount tmpfs: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := unix.Unmount(dir, 0); err != nil {
-			t.Errorf("unmount %s: %v", dir, err)
-		}
-	})
-	return dir
-}
-
-// fillDisk fills the file system of dir with a file, then frees free bytes of
-// it. It returns the filler's path.
-func fillDisk(t *testing.T, dir string, free int64) string {
-	t.Helper()
-	path := filepath.Join(dir, "filler")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	chunk := make([]byte, 64<<10)
-	for {
-		if _, err := f.Write(chunk); err != nil {
-			if !errors.Is(err, syscall.ENOSPC) {
-				t.Fatal(err)
-			}
-			break
-		}
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Truncate(max(0, fi.Size()-free)); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
 
 // TestFullDisk: when the disk fills, the file holds exactly the messages
 // whose receipts succeeded, ending after a complete frame; once space is
@@ -70,7 +20,7 @@ func fillDisk(t *testing.T, dir string, free int64) string {
 // still hold the failed writer.
 func TestFullDisk(t *testing.T) {
 	ctx := testCtx(t)
-	dir := mountTmpfs(t, "2m")
+	dir := testkit.Tmpfs(t, "2m")
 	const runs = 5
 	for run := range runs {
 		path := filepath.Join(dir, fmt.Sprintf("x%d.ss", run))
@@ -79,7 +29,7 @@ func TestFullDisk(t *testing.T) {
 		holder := open(t, path, "") // another Conn sharing the writer
 		newProducer(t, holder)
 		send(t, ctx, p, driver.Header{StreamKey: "s"}, "first")
-		filler := fillDisk(t, dir, int64(16<<10+run*3001))
+		filler := testkit.FillDisk(t, dir, int64(16<<10+run*3001))
 
 		pad := strings.Repeat("x", 200+run*50)
 		var pend []driver.Pending
