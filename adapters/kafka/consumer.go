@@ -74,6 +74,8 @@ type Consumer struct {
 	replayEnd  map[string]map[int32]int64 // Replay: end offsets when the consumer started
 	pending    map[string]map[int32]int64 // Replay: partitions not yet read to their end
 	ids        map[string][16]byte        // topic ids, for commits
+	starts     map[string]map[int32]int64 // where partitions started, or were moved to (-1: the log start); for Lag
+	moved      map[string]map[int32]bool  // partitions moved (starts) since Next last returned from them; for Lag
 
 	// Handing out. out holds the records of the last poll, already
 	// filtered (partitions owned, replay ends), in order, and Next hands
@@ -242,6 +244,7 @@ func (k *Consumer) startDirect(ctx context.Context) (*kgo.Client, error) {
 		k.replayEnd = ends
 		k.pending = pendingParts(ends, starts)
 	}
+	k.starts = exact
 	return k.newDirectClient(exact, whole, k.wildcard)
 }
 
@@ -378,6 +381,8 @@ func (k *Consumer) disown(parts map[string][]int32) (map[string]map[int32]kgo.Ep
 	for t, ps := range parts {
 		for _, p := range ps {
 			delete(k.owned[t], p)
+			delete(k.starts[t], p)
+			delete(k.moved[t], p)
 			if o, ok := k.returned[t][p]; ok {
 				if offsets[t] == nil {
 					offsets[t] = make(map[int32]kgo.EpochOffset)
@@ -664,6 +669,9 @@ func (k *Consumer) fold(recs []*kgo.Record) {
 			k.lastTopic, k.lastParts = r.Topic, parts
 		}
 		parts[r.Partition] = kgo.EpochOffset{Epoch: last.LeaderEpoch, Offset: last.Offset + 1}
+		if k.moved != nil {
+			delete(k.moved[r.Topic], r.Partition)
+		}
 		i = j
 	}
 }
@@ -815,6 +823,7 @@ func (k *Consumer) reposition(ctx context.Context, resolve func(context.Context,
 	old := k.cl
 	k.cl = cl
 	k.dropBatch(true)
+	k.moveStarts(offsets)
 	if k.replay {
 		k.pending = pendingParts(k.replayEnd, offsets)
 	}
@@ -851,6 +860,7 @@ func (k *Consumer) repositionGroup(ctx context.Context, resolve func(context.Con
 	cl.SetOffsets(set)
 	k.mu.Lock()
 	k.dropBatch(true)
+	k.moveStarts(offsets)
 	k.mu.Unlock()
 	return nil
 }

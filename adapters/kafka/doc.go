@@ -56,7 +56,9 @@
 // Commit commits, per partition, the offset after the last message Next
 // returned; Consumer.CommitAsync (reach it with As) does so in the
 // background; WithAutoCommit commits periodically. Close does not commit
-// (unless WithAutoCommit is set).
+// (unless WithAutoCommit is set). Lag (streamer.Consumer.Lag) is, per
+// partition read, its end offset minus the offset after the last message
+// Next returned (before any: where the consumer starts, see Consumer.Lag).
 //
 // Seek (first message with a timestamp later than t) and Rewind (SeqAt,
 // SeqBeginning, SeqEnd) move the assigned partitions, or every partition of
