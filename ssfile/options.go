@@ -46,6 +46,7 @@ type writerConfig struct {
 	fileName   *string
 	createdAt  time.Time
 	logger     *slog.Logger
+	onSync     func(time.Duration, error)
 }
 
 func defaultWriterConfig() writerConfig {
@@ -87,6 +88,13 @@ func WithAnyBeaconInterval(n uint32) Option {
 		c.interval = n
 		return nil
 	}
+}
+
+// WithSyncObserver calls fn after each fdatasync of the file with how long
+// it took and its error, for metrics. fn runs on the goroutine that syncs,
+// under the Writer's lock: it must be fast.
+func WithSyncObserver(fn func(latency time.Duration, err error)) Option {
+	return func(c *writerConfig) error { c.onSync = fn; return nil }
 }
 
 // WithSizeLimit caps the file size (default 16 GiB). A message that would

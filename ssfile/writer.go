@@ -433,7 +433,15 @@ func (w *Writer) sync() error {
 	if !w.dirty {
 		return nil
 	}
-	if err := syncData(w.f); err != nil {
+	var start time.Time
+	if w.cfg.onSync != nil {
+		start = time.Now()
+	}
+	err := syncData(w.f)
+	if w.cfg.onSync != nil {
+		w.cfg.onSync(time.Since(start), err)
+	}
+	if err != nil {
 		w.err = &WriteError{Path: w.path, Err: fmt.Errorf("sync: %w", err)}
 		return w.err
 	}

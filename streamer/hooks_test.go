@@ -315,17 +315,142 @@ func TestConsumerLag(t *testing.T) {
 		t.Errorf("Lag after Close: %v, want ErrClosed", err)
 	}
 
-	fs, err := streamer.Open(ctx, "file://"+filepath.Join(t.TempDir(), "l.ss")+"/k?create=true")
+}
+
+// TestFileLag: on file:// the lag per (stream, shard) counts the messages
+// stored after what Next returned; a LoadBalanced member has no position of
+// its own; Lag runs concurrently with Next.
+func TestFileLag(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "l.ss")
+	s, err := streamer.Open(ctx, "file://"+path+"/k?create=true")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer fs.Close(ctx)
-	fc, err := fs.NewConsumer(ctx, nil)
+	defer s.Close(ctx)
+	p, err := s.NewProducer(ctx, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := fc.Lag(ctx); !errors.Is(err, streamer.ErrUnsupported) {
-		t.Errorf("file:// Lag: %v, want ErrUnsupported until the file backend implements driver.Lagger", err)
+	send := func(n int) {
+		for i := range n {
+			if _, err := p.Send(ctx, []byte("m"), streamer.WithShard(streamer.ShardID(i%2))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := p.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send(10)
+	c, err := s.NewConsumer(ctx, nil, streamer.WithAutoStreamReset(streamer.ResetEarliest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lagOf := func() map[streamer.ShardID]uint64 {
+		t.Helper()
+		lags, err := c.Lag(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[streamer.ShardID]uint64{}
+		for _, l := range lags {
+			if l.Stream != "k" {
+				t.Fatalf("lag of stream %q", l.Stream)
+			}
+			m[l.Shard] = l.Messages
+		}
+		return m
+	}
+	if got := lagOf(); got[0] != 5 || got[1] != 5 {
+		t.Fatalf("lag before reading = %v, want 5 and 5", got)
+	}
+	for range 3 { // shards 0, 1, 0
+		if _, err := c.Next(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := lagOf(); got[0] != 3 || got[1] != 4 {
+		t.Fatalf("lag after 3 = %v, want shard 0: 3, shard 1: 4", got)
+	}
+	send(4)
+	if got := lagOf(); got[0] != 5 || got[1] != 6 {
+		t.Fatalf("lag after 4 more = %v, want 5 and 6", got)
+	}
+	done := make(chan error, 1)
+	go func() { // Lag while Next runs
+		for range 20 {
+			if _, err := c.Lag(ctx); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	for range 11 {
+		if _, err := c.Next(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := lagOf(); got[0] != 0 || got[1] != 0 {
+		t.Fatalf("lag after reading everything = %v, want 0 and 0", got)
+	}
+
+	g, err := s.NewConsumer(ctx, nil, streamer.WithMode(streamer.LoadBalanced), streamer.WithGroup("g"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.Lag(ctx); !errors.Is(err, streamer.ErrUnsupported) {
+		t.Errorf("Lag of a LoadBalanced member on file://: %v, want ErrUnsupported", err)
+	}
+}
+
+// fsyncCount is a HookFsync that counts syncs.
+type fsyncCount struct {
+	mu    sync.Mutex
+	n     int
+	paths map[string]bool
+}
+
+func (h *fsyncCount) OnFsync(e driver.FsyncEvent) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if e.Err == nil {
+		h.n++
+		h.paths[e.Path] = true
+	}
+}
+
+// TestFileFsyncHook: with sync=flush the file backend calls HookFsync after
+// each fdatasync, with the file's path.
+func TestFileFsyncHook(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "f.ss")
+	h := &fsyncCount{paths: map[string]bool{}}
+	s, err := streamer.Open(ctx, "file://"+path+"/k?create=true&sync=flush", streamer.WithHooks(h))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(ctx)
+	p, err := s.NewProducer(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := p.Send(ctx, []byte("m")); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.n < 3 || !h.paths[path] || len(h.paths) != 1 {
+		t.Fatalf("HookFsync saw %d syncs of %v, want at least 3 of %s", h.n, h.paths, path)
 	}
 }
 

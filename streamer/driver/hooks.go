@@ -13,8 +13,10 @@ import (
 // hook could need (they may call back into the Streamer).
 
 // HookFsync is called after the backend forces data to stable storage
-// (fsync), with how long it took and its error. The file backend is meant
-// to call it; as of this writing it does not yet.
+// (fsync), with how long it took and its error. The file backend calls it
+// for every fdatasync of a file's writer (sync=flush: one per flushed
+// batch), from its flusher after the flush, with the hooks of the Conn that
+// opened the writer.
 type HookFsync interface {
 	OnFsync(FsyncEvent)
 }
@@ -27,8 +29,8 @@ type FsyncEvent struct {
 }
 
 // HookRollover is called after the backend starts a new file (or segment)
-// for a stream. The file backend is meant to call it; as of this writing it
-// does not yet.
+// for a stream. No backend rolls over yet: the file backend will call it
+// with segmented stream directories.
 type HookRollover interface {
 	OnRollover(RolloverEvent)
 }

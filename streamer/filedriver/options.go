@@ -50,6 +50,7 @@ type config struct {
 	prefetch       int
 	durability     ssfile.Durability
 	logger         *slog.Logger
+	fsyncHooks     []driver.HookFsync // the user's, called by the shared writer
 }
 
 func optionError(name, value, reason string) error {
@@ -69,6 +70,11 @@ func parseConfig(u *driver.URI, opts driver.ConnectOptions) (config, error) {
 	}
 	if c.logger == nil {
 		c.logger = slog.New(slog.DiscardHandler)
+	}
+	for _, h := range opts.Hooks {
+		if fh, ok := h.(driver.HookFsync); ok {
+			c.fsyncHooks = append(c.fsyncHooks, fh)
+		}
 	}
 	if opts.File.SizeLimit > math.MaxInt64 {
 		return c, optionError("SizeLimit", strconv.FormatUint(opts.File.SizeLimit, 10), "at most 2^63-1 bytes")

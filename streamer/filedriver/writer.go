@@ -37,9 +37,10 @@ var writers = struct {
 // sharedWriter is one file's writer, shared by every producer of every Conn
 // of this process on that file.
 type sharedWriter struct {
-	path string
-	w    *ssfile.Writer
-	cfg  config // of the Conn that opened it
+	path  string
+	w     *ssfile.Writer
+	cfg   config      // of the Conn that opened it
+	syncs *syncEvents // for the user's HookFsync hooks, nil without any
 
 	refs    int           // Conns holding it; guarded by writers
 	eos     bool          // a Conn asked for an end-of-stream message; guarded by writers
@@ -101,11 +102,13 @@ func acquireWriter(ctx context.Context, cfg config) (*sharedWriter, error) {
 			return nil, &driver.BackendError{Backend: Scheme, Op: "open the file for writing", Err: err}
 		}
 	}
+	syncs := newSyncEvents(cfg)
 	w, err := ssfile.Append(cfg.path,
 		ssfile.WithBeaconInterval(cfg.beaconInterval),
 		ssfile.WithSizeLimit(cfg.sizeLimit),
 		ssfile.WithDurability(cfg.durability),
-		ssfile.WithLogger(cfg.logger))
+		ssfile.WithLogger(cfg.logger),
+		ssfile.WithSyncObserver(syncs.observer()))
 	if err != nil {
 		return nil, &driver.BackendError{Backend: Scheme, Op: "open the file for writing", Err: err}
 	}
@@ -113,6 +116,7 @@ func acquireWriter(ctx context.Context, cfg config) (*sharedWriter, error) {
 		path:  cfg.path,
 		w:     w,
 		cfg:   cfg,
+		syncs: syncs,
 		refs:  1,
 		kick:  make(chan struct{}, 1),
 		slots: make(chan struct{}, maxPending),
@@ -160,6 +164,7 @@ func (sw *sharedWriter) release(eos bool) error {
 	if err := sw.w.Close(); err != nil {
 		errs = append(errs, err)
 	}
+	sw.syncs.deliver() // Close synced
 
 	writers.Lock()
 	if writers.m[sw.path] == sw {
@@ -305,6 +310,7 @@ func (sw *sharedWriter) flusher() {
 				<-sw.slots
 			}
 		}
+		sw.syncs.deliver()
 		if failed != nil && !retired && sw.hasFailed() {
 			retired = true
 			sw.retire()
