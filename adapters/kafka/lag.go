@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"context"
+	"slices"
 
 	"github.com/seastream/ss/streamer/driver"
 )
@@ -23,9 +24,9 @@ import (
 // by retention are not counted, and with compaction or transactions the
 // count is in offsets, which may exceed the messages left to read.
 //
-// Lag may be called concurrently with Next; it asks the brokers for
-// metadata (unless the partitions are known), end offsets and, where
-// needed, log start or committed offsets.
+// An assigned partition that does not exist (yet) has lag 0. Lag may be
+// called concurrently with Next; it asks the brokers for metadata, end
+// offsets and, where needed, log start or committed offsets.
 func (k *Consumer) Lag(ctx context.Context) ([]driver.Lag, error) {
 	k.mu.Lock()
 	if k.closed {
@@ -75,16 +76,33 @@ func (k *Consumer) Lag(ctx context.Context) ([]driver.Lag, error) {
 
 	reqCtx, cancel := k.opCtx(ctx)
 	defer cancel()
+	topics := k.topics
+	if k.wildcard {
+		topics = nil
+	}
+	md, err := k.conn.metadata(reqCtx, topics)
+	if err != nil {
+		return nil, k.closedOr(err)
+	}
+	var absent []driver.Lag // assigned partitions that do not exist (yet): nothing stored
 	if parts == nil {
-		topics := k.topics
-		if k.wildcard {
-			topics = nil
-		}
-		md, err := k.conn.metadata(reqCtx, topics)
-		if err != nil {
-			return nil, k.closedOr(err)
-		}
 		parts = partsOf(md)
+	} else {
+		for t, ps := range parts {
+			kept := ps[:0]
+			for _, p := range ps {
+				if slices.Contains(md[t].partitions, p) {
+					kept = append(kept, p)
+				} else {
+					absent = append(absent, driver.Lag{Stream: driver.StreamKey(t), Shard: driver.ShardID(p)})
+				}
+			}
+			if len(kept) == 0 {
+				delete(parts, t)
+			} else {
+				parts[t] = kept
+			}
+		}
 	}
 	ends, err := k.conn.listOffsets(reqCtx, parts, listLatest)
 	if err != nil {
@@ -140,7 +158,7 @@ func (k *Consumer) Lag(ctx context.Context) ([]driver.Lag, error) {
 		}
 	}
 
-	var out []driver.Lag
+	out := absent
 	for t, ps := range parts {
 		for _, p := range ps {
 			var n uint64

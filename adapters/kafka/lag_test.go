@@ -180,3 +180,36 @@ func TestLagLoadBalanced(t *testing.T) {
 		}
 	}
 }
+
+// TestLagAssigned: with Assign, Lag covers the assigned partitions only; one
+// of a topic that does not exist yet has lag 0.
+func TestLagAssigned(t *testing.T) {
+	ctx := testCtx(t)
+	s, k := lagTopic(t, ctx)
+	missing := topic(t, "lag-missing")
+	c, err := s.NewConsumer(ctx, []streamer.StreamKey{k, missing}, streamer.WithAutoStreamReset(streamer.ResetEarliest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	for _, a := range []streamer.StreamShard{{Stream: k, Shard: 1}, {Stream: missing, Shard: 0}} {
+		if err := c.Assign(a.Stream, a.Shard); err != nil {
+			t.Fatalf("Assign(%v): %v", a, err)
+		}
+	}
+	ls, err := c.Lag(ctx)
+	if err != nil {
+		t.Fatalf("Lag: %v", err)
+	}
+	got := make(map[streamer.StreamShard]uint64)
+	for _, l := range ls {
+		got[streamer.StreamShard{Stream: l.Stream, Shard: l.Shard}] = l.Messages
+	}
+	want := map[streamer.StreamShard]uint64{{Stream: k, Shard: 1}: 4, {Stream: missing, Shard: 0}: 0}
+	if len(got) != len(want) || got[streamer.StreamShard{Stream: k, Shard: 1}] != 4 {
+		t.Fatalf("Lag: %v, want %v", got, want)
+	}
+	if _, ok := got[streamer.StreamShard{Stream: missing, Shard: 0}]; !ok {
+		t.Fatalf("Lag: %v, want %v", got, want)
+	}
+}
