@@ -55,16 +55,20 @@ func (Driver) Open(ctx context.Context, u *driver.URI, opts driver.ConnectOption
 		return nil, err
 	}
 	log := opts.Logger
+	detach := func() {}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	} else {
+		detach = attachLibLog(log)
 	}
 	installLibLogger()
-	c := &Conn{uri: u, cfg: cfg, gopts: gopts, log: log.With("backend", scheme)}
+	c := &Conn{uri: u, cfg: cfg, gopts: gopts, log: log.With("backend", scheme), detach: detach}
 	c.client = goredis.NewClient(c.clientOpts(nil))
 	pctx, cancel := context.WithTimeout(ctx, cfg.timeout)
 	defer cancel()
 	if err := c.client.Ping(pctx).Err(); err != nil {
 		_ = c.client.Close()
+		detach()
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
@@ -136,6 +140,7 @@ type Conn struct {
 	gopts  *goredis.Options
 	client *goredis.Client
 	log    *slog.Logger
+	detach func() // stops go-redis's lines going to the caller's logger
 
 	wg     sync.WaitGroup // goroutines of producers and consumers
 	closed atomic.Bool
@@ -242,5 +247,6 @@ func (c *Conn) Close(ctx context.Context) error {
 	if cerr := c.client.Close(); cerr != nil && !errors.Is(cerr, goredis.ErrClosed) && err == nil {
 		err = backendErr("close", cerr)
 	}
+	c.detach()
 	return err
 }

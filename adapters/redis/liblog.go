@@ -13,13 +13,34 @@ import (
 // its own format: with the server down, "redis: connection pool: failed to
 // dial after 5 attempts" four times before the error Open returns anyway.
 // Open installs, once, libLogger in its place, which forwards go-redis's
-// lines to slog.Default() at debug level. go-redis's logger is global and
-// most of its lines come from pool goroutines with a background context, so
-// they cannot be told apart per Conn; every failure that matters reaches the
-// caller as an error from a command, which the adapter reports on the Conn's
-// own logger. A program that calls goredis.SetLogger after the first Open
-// keeps its own logger.
+// lines at debug level to the loggers of the open Conns (driver
+// ConnectOptions.Logger, streamer.WithLogger), or to slog.Default() when no
+// open Conn has one. go-redis's logger is global and most of its lines come
+// from pool goroutines with a background context, so they cannot be told
+// apart per Conn: with several Conns of different loggers, each line goes
+// to all of them. A program that calls goredis.SetLogger after the first
+// Open keeps its own logger.
 var installLibLogger = sync.OnceFunc(func() { goredis.SetLogger(libLogger{}) })
+
+// libLogs holds the loggers of the open Conns, with how many Conns have each.
+var libLogs = struct {
+	sync.Mutex
+	n map[*slog.Logger]int
+}{n: make(map[*slog.Logger]int)}
+
+// attachLibLog makes go-redis's lines go to l (too) until detach is called.
+func attachLibLog(l *slog.Logger) (detach func()) {
+	libLogs.Lock()
+	libLogs.n[l]++
+	libLogs.Unlock()
+	return sync.OnceFunc(func() {
+		libLogs.Lock()
+		if libLogs.n[l]--; libLogs.n[l] <= 0 {
+			delete(libLogs.n, l)
+		}
+		libLogs.Unlock()
+	})
+}
 
 // libLogger implements go-redis's logging interface.
 type libLogger struct{}
@@ -28,9 +49,23 @@ func (libLogger) Printf(ctx context.Context, format string, v ...any) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	log := slog.Default()
-	if !log.Enabled(ctx, slog.LevelDebug) {
-		return
+	libLogs.Lock()
+	logs := make([]*slog.Logger, 0, len(libLogs.n))
+	for l := range libLogs.n {
+		logs = append(logs, l)
 	}
-	log.LogAttrs(ctx, slog.LevelDebug, fmt.Sprintf(format, v...), slog.String("backend", scheme), slog.String("source", "go-redis"))
+	libLogs.Unlock()
+	if len(logs) == 0 {
+		logs = append(logs, slog.Default())
+	}
+	var msg string
+	for _, l := range logs {
+		if !l.Enabled(ctx, slog.LevelDebug) {
+			continue
+		}
+		if msg == "" {
+			msg = fmt.Sprintf(format, v...)
+		}
+		l.LogAttrs(ctx, slog.LevelDebug, msg, slog.String("backend", scheme), slog.String("source", "go-redis"))
+	}
 }

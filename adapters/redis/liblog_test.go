@@ -47,3 +47,34 @@ func TestLibraryLogsGoToSlog(t *testing.T) {
 		t.Errorf("an info-level logger got %q, want nothing", info.String())
 	}
 }
+
+// TestLibraryLogsGoToCallersLogger: given a logger (streamer.WithLogger),
+// go-redis's lines go to it, at debug level, and not to slog.Default().
+func TestLibraryLogsGoToCallersLogger(t *testing.T) {
+	u, err := driver.ParseURI("redis://127.0.0.1:1/k?timeout=2s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	prev := slog.Default()
+	t.Cleanup(func() { slog.SetDefault(prev) })
+	var mine, deflt syncbuf.Buffer
+	slog.SetDefault(slog.New(slog.NewTextHandler(&deflt, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	log := slog.New(slog.NewTextHandler(&mine, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := (Driver{}).Open(ctx, u, driver.ConnectOptions{Logger: log}); err == nil {
+		t.Fatal("Open of an unreachable server succeeded")
+	}
+	if got := mine.String(); !strings.Contains(got, "failed to dial") || !strings.Contains(got, "source=go-redis") {
+		t.Errorf("the caller's logger got %q, want go-redis's dial failure", got)
+	}
+	if got := deflt.String(); strings.Contains(got, "go-redis") {
+		t.Errorf("slog.Default() got %q, want nothing of go-redis with a logger given", got)
+	}
+	libLogs.Lock()
+	n := len(libLogs.n)
+	libLogs.Unlock()
+	if n != 0 {
+		t.Errorf("%d loggers still attached after a failed Open", n)
+	}
+}
