@@ -83,6 +83,8 @@ type Consumer struct {
 	fclient *goredis.Client
 	fid     atomic.Int64 // CLIENT ID of fclient's connection; 0 if unknown
 	inBlock bool         // the fetcher is in (or about to send) a blocking read
+
+	lag lagState // positions for Lag
 }
 
 var (
@@ -211,6 +213,7 @@ func (c *Conn) NewConsumer(ctx context.Context, streams []driver.StreamKey, opts
 	}
 	k.plan = st
 	k.gen.Store(st.gen)
+	k.lag.reset(st.gen)
 	k.setReading(st.shards)
 
 	goroutines := 1
@@ -372,6 +375,7 @@ func (k *Consumer) setReading(shards []*shardState) {
 	k.mu.Lock()
 	k.reading = m
 	k.mu.Unlock()
+	k.lag.add(shards, k.group != "")
 }
 
 // uniqueName names a LoadBalanced consumer: host, process and a random part.
@@ -420,7 +424,9 @@ func (k *Consumer) Next(ctx context.Context) (driver.Message, error) {
 					b.errs = b.errs[1:]
 					return driver.Message{}, err
 				}
-				return b.msgs[i], nil
+				m := b.msgs[i]
+				k.lag.returned(b.gen, m.Header.StreamShard(), IDFromSeqNo(m.Header.Seq))
+				return m, nil
 			}
 			if b.end {
 				return driver.Message{}, driver.ErrStreamEnded
@@ -494,7 +500,9 @@ func (k *Consumer) reposition(ctx context.Context, needTops bool, at func(*shard
 		k.mu.Unlock()
 		return driver.ErrClosed
 	}
-	k.plan = &plan{gen: k.gen.Add(1), shards: shards, detached: true}
+	gen := k.gen.Add(1)
+	k.lag.reset(gen) // before the fetcher can adopt the plan
+	k.plan = &plan{gen: gen, shards: shards, detached: true}
 	k.mu.Unlock()
 	k.setReading(shards)
 	k.interrupt()
