@@ -150,6 +150,9 @@
 // server restart is invisible), then reported by Next; the consumer goes on
 // retrying after each report.
 //
+// Consumer.Lag (streamer.Consumer.Lag) counts, per shard, the entries after
+// the last message Next returned, or after the start position (see its cost).
+//
 // # Shards
 //
 // A stream's shard N > 0 is the key "<stream>:N" and shard 0 the key

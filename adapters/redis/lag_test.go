@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/seastream/ss/streamer"
 	"github.com/seastream/ss/streamer/driver"
 )
 
@@ -181,4 +182,36 @@ func TestLagConcurrent(t *testing.T) {
 		t.Fatal(lagErr)
 	}
 	checkLag(e, c, map[driver.StreamShard]uint64{{Stream: k, Shard: 0}: 0, {Stream: k, Shard: 1}: 0}, "after every message")
+}
+
+// TestStreamerLag: (*streamer.Consumer).Lag works on redis://.
+func TestStreamerLag(t *testing.T) {
+	e := newEnv(t, "")
+	k := e.key("s")
+	sendShards(e, k, 10)
+	s, err := streamer.Open(e.ctx, e.srv.base+"/"+string(k))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(e.ctx)
+	c, err := s.NewConsumer(e.ctx, nil, streamer.WithAutoStreamReset(streamer.ResetEarliest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(e.ctx)
+	m, err := c.Next(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lags, err := c.Lag(e.ctx)
+	if err != nil {
+		t.Fatalf("Lag: %v", err)
+	}
+	var sum uint64
+	for _, l := range lags {
+		sum += l.Messages
+	}
+	if len(lags) != 2 || sum != 9 {
+		t.Fatalf("Lag after reading %s = %v, want 2 shards and 9 messages", m.Header, lags)
+	}
 }
