@@ -60,8 +60,7 @@
 //
 // Consumer.Lag reports how many messages are stored after a consumer's
 // position, per (stream, shard), for backends whose consumer implements
-// driver.Lagger; the others return ErrUnsupported. (As of this writing the
-// file, Redis and Kafka backends have still to implement it.)
+// driver.Lagger (file, Redis, Kafka); the others return ErrUnsupported.
 //
 // # Writing a backend
 //

@@ -16,9 +16,9 @@ type Lag = driver.Lag
 // may be called while other goroutines call Next, for example by a metrics
 // scraper (see package metrics/prometheus).
 //
-// As of this writing no backend of this module implements driver.Lagger
-// yet (file, Redis and Kafka are to follow); the portable API and the
-// interface are in place so that they can.
+// The file, Redis and Kafka backends implement it (stdio has no position
+// to measure from); see each backend's doc for what it counts and what a
+// call costs.
 func (c *Consumer) Lag(ctx context.Context) ([]Lag, error) {
 	if c.isClosed() {
 		return nil, ErrClosed
