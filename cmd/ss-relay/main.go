@@ -70,6 +70,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -181,13 +182,22 @@ func run(args []string, stderr io.Writer) int {
 	}
 
 	if *metricsAddr != "" {
-		hook, stopMetrics, err := serveMetrics(*metricsAddr, stderr)
+		var input atomic.Pointer[streamer.Consumer]
+		lag := func(ctx context.Context) ([]streamer.Lag, error) {
+			c := input.Load()
+			if c == nil {
+				return nil, nil // not consuming yet
+			}
+			return c.Lag(ctx)
+		}
+		hook, stopMetrics, err := serveMetrics(*metricsAddr, lag, stderr)
 		if err != nil {
 			fmt.Fprintf(stderr, "ss-relay: --metrics-addr: %v\n", err)
 			return 1
 		}
 		defer stopMetrics()
 		cfg.Options = append(cfg.Options, streamer.WithHooks(hook))
+		cfg.OnConsumer = input.Store
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -211,13 +221,14 @@ func run(args []string, stderr io.Writer) int {
 }
 
 // serveMetrics listens on addr and serves /metrics from a registry holding
-// the streamer plug-in's metrics and the Go runtime's; it returns the hook to
+// the streamer plug-in's metrics (with the input's lag, where its backend
+// tells it) and the Go runtime's; it returns the hook to
 // give both streamers, and a function that stops the server and waits for it.
 // The address is reported on stderr, resolved (":0" picks a free port).
-func serveMetrics(addr string, stderr io.Writer) (streamer.Hook, func(), error) {
+func serveMetrics(addr string, lag func(context.Context) ([]streamer.Lag, error), stderr io.Writer) (streamer.Hook, func(), error) {
 	reg := prom.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	m, err := prometheus.New(reg, prometheus.Options{})
+	m, err := prometheus.New(reg, prometheus.Options{Lag: lag})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -2,15 +2,21 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/seastream/ss/format"
+	"github.com/seastream/ss/ssfile"
 )
 
 var metricsLine = regexp.MustCompile(`^ss-relay: serving metrics on (http://\S+/metrics)$`)
@@ -40,18 +46,7 @@ func TestMetricsAddr(t *testing.T) {
 			lines <- sc.Text()
 		}
 	}()
-	var url string
-	var all []string
-	for l := range lines {
-		all = append(all, l)
-		if m := metricsLine.FindStringSubmatch(l); m != nil {
-			url = m[1]
-			break
-		}
-	}
-	if url == "" {
-		t.Fatalf("no metrics address on stderr:\n%s", strings.Join(all, "\n"))
-	}
+	url, all := metricsURL(t, lines)
 	if _, err := io.WriteString(stdin, "one\ntwo\nthree\n"); err != nil {
 		t.Fatal(err)
 	}
@@ -68,34 +63,7 @@ func TestMetricsAddr(t *testing.T) {
 		`ss_produced_bytes_total{stream="clock"} 11`,
 		`go_goroutines `,
 	}
-	var body string
-	for {
-		req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatalf("GET %s: %v", url, err)
-		}
-		b, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil || resp.StatusCode != http.StatusOK {
-			t.Fatalf("GET %s: %d %v", url, resp.StatusCode, err)
-		}
-		body = string(b)
-		missing := false
-		for _, w := range want {
-			if !strings.Contains(body, w) {
-				missing = true
-			}
-		}
-		if !missing {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("metrics never showed %q; last scrape:\n%s", want, body)
-		case <-time.After(10 * time.Millisecond): // poll interval, not synchronisation
-		}
-	}
+	scrapeUntil(t, ctx, url, want)
 
 	// Progress is on by default with --metrics-addr.
 	sawProgress := false
@@ -136,5 +104,94 @@ func TestMetricsAddrQuiet(t *testing.T) {
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(e.String(), "--metrics-addr") {
 		t.Errorf("bad --metrics-addr: %v, stderr %q; want status 1 and a message naming the flag", err, e.String())
+	}
+}
+
+// metricsURL reads stderr lines until ss-relay says where it serves metrics.
+func metricsURL(t *testing.T, lines <-chan string) (url string, seen []string) {
+	t.Helper()
+	for l := range lines {
+		seen = append(seen, l)
+		if m := metricsLine.FindStringSubmatch(l); m != nil {
+			return m[1], seen
+		}
+	}
+	t.Fatalf("no metrics address on stderr:\n%s", strings.Join(seen, "\n"))
+	return "", nil
+}
+
+// scrapeUntil polls url until its body has every line of want, and returns
+// the body; ctx bounds the wait.
+func scrapeUntil(t *testing.T, ctx context.Context, url string, want []string) string {
+	t.Helper()
+	for {
+		req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("GET %s: %v", url, err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %d %v", url, resp.StatusCode, err)
+		}
+		body := string(b)
+		if !slices.ContainsFunc(want, func(w string) bool { return !strings.Contains(body, w) }) {
+			return body
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("metrics never showed %q; last scrape:\n%s", want, body)
+		case <-time.After(10 * time.Millisecond): // poll interval, not synchronisation
+		}
+	}
+}
+
+// TestMetricsLag: relaying a file, ss-relay exports its consumer's lag per
+// (stream, shard), which falls to 0 once everything is relayed.
+func TestMetricsLag(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.ss")
+	w, err := ssfile.Create(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		if err := w.Write(format.MessageHeader{StreamKey: "clock", SeqNo: uint64(i + 1), Timestamp: 1_700_000_000_000}, []byte("tick")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	relay := command(t, "ss-relay", "--input", "file://"+in+"/clock", "--offset", "start",
+		"--output", "file://"+filepath.Join(dir, "out.ss")+"/clock", "--metrics-addr", "127.0.0.1:0", "--progress=false")
+	stderr, err := relay.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := relay.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string, 100)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	url, _ := metricsURL(t, lines)
+	scrapeUntil(t, testCtx(t), url, []string{
+		`ss_produced_messages_total{stream="clock"} 5`,
+		`ss_consumer_lag_messages{shard="0",stream="clock"} 0`,
+	})
+	if err := relay.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	for range lines {
+	}
+	if err := relay.Wait(); err != nil {
+		t.Fatalf("ss-relay after the interrupt: %v", err)
 	}
 }

@@ -59,6 +59,10 @@ type Config struct {
 	// streamer.WithHooks for metrics).
 	Options []streamer.Option
 
+	// OnConsumer, if set, is called with the input's consumer once it is
+	// created (for example to export its lag); it must not close it.
+	OnConsumer func(*streamer.Consumer)
+
 	// Start is where to begin without Since.
 	Start Offset
 
@@ -219,6 +223,9 @@ func Run(ctx context.Context, cfg Config) (st Stats, err error) {
 	cons, err := in.NewConsumer(ctx, streams, copts...)
 	if err != nil {
 		return setupFailed(fmt.Errorf("consuming %q: %w", cfg.Input, err))
+	}
+	if cfg.OnConsumer != nil {
+		cfg.OnConsumer(cons)
 	}
 	if !cfg.Since.IsZero() {
 		err := cons.Seek(ctx, cfg.Since.Add(-time.Millisecond))

@@ -14,6 +14,7 @@ package prometheus
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"sync"
 	"time"
@@ -37,7 +38,8 @@ type Options struct {
 	// Lag, if set, is called at each scrape for the gauge
 	// <ns>_consumer_lag_messages{stream, shard}: typically a Consumer's Lag
 	// method. A scrape lasts at most LagTimeout (default 5s) for it; an error
-	// leaves the gauges out of that scrape.
+	// leaves the gauges out of that scrape, and counts in errors_total{op="lag"}
+	// unless it is streamer.ErrUnsupported (a backend that cannot tell).
 	Lag        func(ctx context.Context) ([]streamer.Lag, error)
 	LagTimeout time.Duration
 }
@@ -114,7 +116,7 @@ func New(reg prom.Registerer, o Options) (*Metrics, error) {
 			desc: prom.NewDesc(prom.BuildFQName(ns, "", "consumer_lag_messages"),
 				"Messages stored after the consumer's position, per stream and shard.",
 				[]string{"stream", "shard"}, o.ConstLabels),
-			lag: o.Lag, timeout: timeout,
+			lag: o.Lag, timeout: timeout, errs: m.errors.WithLabelValues("lag"),
 		})
 	}
 	for _, c := range cs {
@@ -194,6 +196,7 @@ type lagCollector struct {
 	desc    *prom.Desc
 	lag     func(context.Context) ([]streamer.Lag, error)
 	timeout time.Duration
+	errs    prom.Counter // lag errors but ErrUnsupported
 }
 
 func (l *lagCollector) Describe(ch chan<- *prom.Desc) { ch <- l.desc }
@@ -203,7 +206,11 @@ func (l *lagCollector) Collect(ch chan<- prom.Metric) {
 	defer cancel()
 	lags, err := l.lag(ctx)
 	if err != nil {
-		ch <- prom.NewInvalidMetric(l.desc, err)
+		// An invalid metric would fail the whole scrape (HTTP 500): the other
+		// metrics still hold, so only the gauges are left out.
+		if !errors.Is(err, streamer.ErrUnsupported) {
+			l.errs.Inc()
+		}
 		return
 	}
 	for _, x := range lags {

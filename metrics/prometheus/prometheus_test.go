@@ -129,3 +129,26 @@ func TestHooksDoNotAllocate(t *testing.T) {
 		t.Errorf("%v allocations per OnProduce+OnConsume, want 0", n)
 	}
 }
+
+// TestLagErrorsKeepTheScrape: a Lag that fails leaves out only the gauges
+// (the scrape still answers 200 with the other metrics); an error counts in
+// errors_total{op="lag"}, ErrUnsupported (a backend that cannot tell) not.
+func TestLagErrorsKeepTheScrape(t *testing.T) {
+	for _, c := range []struct {
+		err     error
+		counted bool
+	}{{errors.New("backend down"), true}, {streamer.ErrUnsupported, false}} {
+		reg := prom.NewRegistry()
+		lag := func(context.Context) ([]streamer.Lag, error) { return nil, c.err }
+		if _, err := prometheus.New(reg, prometheus.Options{Lag: lag}); err != nil {
+			t.Fatal(err)
+		}
+		body := scrape(t, reg)
+		if strings.Contains(body, "ss_consumer_lag_messages{") {
+			t.Errorf("%v: lag gauges in the scrape:\n%s", c.err, body)
+		}
+		if got := strings.Contains(body, `ss_errors_total{op="lag"} 1`); got != c.counted {
+			t.Errorf("%v: errors_total{op=\"lag\"} counted = %v, want %v:\n%s", c.err, got, c.counted, body)
+		}
+	}
+}
