@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/seastream/ss/format"
+	"github.com/seastream/ss/internal/testkit"
 )
 
 // writeTornFile writes a file with a few messages and then a message with
@@ -138,13 +139,11 @@ func tornScanner(tb testing.TB, tail int64) (*scanner, int64) {
 
 // searchTime is the time of one search for valid data after the torn
 // frame at start (validAfter, its cache cleared).
-func searchTime(t *testing.T, sc *scanner, start int64) time.Duration {
+func search(t *testing.T, sc *scanner, start int64) {
 	sc.lastValidAfter = validAfterResult{}
-	t0 := time.Now()
 	if sc.validAfter(start) {
 		t.Fatalf("validAfter(%d) = true on a torn tail; want false", start)
 	}
-	return time.Since(t0)
 }
 
 // TestTornTailSearchLinear: the search for valid messages after a torn
@@ -155,15 +154,9 @@ func TestTornTailSearchLinear(t *testing.T) {
 	const n = 256 << 10
 	small, startSmall := tornScanner(t, n)
 	large, startLarge := tornScanner(t, 4*n)
-	// The least of several, taken in turns, so that the load of the
-	// machine weighs on both alike.
-	ts, tl := time.Duration(1<<63-1), time.Duration(1<<63-1)
-	for range 9 {
-		ts = min(ts, searchTime(t, small, startSmall))
-		tl = min(tl, searchTime(t, large, startLarge))
-	}
-	if ratio := float64(tl) / float64(ts); ratio > 6 {
-		t.Errorf("the search takes %v after a %d-byte torn tail and %v after one 4 times as long: %.1f times, want linear", ts, n, tl, ratio)
+	ratio := testkit.GrowthRatio(9, func() { search(t, small, startSmall) }, func() { search(t, large, startLarge) })
+	if ratio > 10 { // linear: about 4; quadratic: 16
+		t.Errorf("the search after a torn tail 4 times as long (%d bytes) takes %.1f times the CPU time: want linear", 4*n, ratio)
 	}
 	allocs := testing.AllocsPerRun(3, func() {
 		large.lastValidAfter = validAfterResult{}

@@ -21,3 +21,22 @@ func TestStride(t *testing.T) {
 		t.Errorf("Count(1000, 200) = %d, want 1000 without -short", got)
 	}
 }
+
+// TestGrowthRatio: work four times as long gives a ratio near 4, far from
+// quadratic's 16.
+func TestGrowthRatio(t *testing.T) {
+	spin := func(n int) func() {
+		return func() {
+			x := uint64(1)
+			for i := range n {
+				x = x*6364136223846793005 + uint64(i)
+			}
+			sink = x
+		}
+	}
+	if r := GrowthRatio(5, spin(2_000_000), spin(8_000_000)); r < 2 || r > 8 {
+		t.Errorf("GrowthRatio of 4× the work = %.1f, want about 4", r)
+	}
+}
+
+var sink uint64

@@ -1,0 +1,31 @@
+package testkit
+
+import (
+	"runtime"
+	"time"
+)
+
+// GrowthRatio tells linear work from quadratic without timing assertions
+// that a busy machine breaks: it runs small and large in turns, rounds times
+// each, on one locked OS thread, and returns the ratio of their least CPU
+// times (the thread's own, where the system reports it: other processes'
+// load does not count). For large doing k times small's input, linear work
+// gives about k, quadratic k²: a test asserts a bound between the two (for
+// k = 4, 10 leaves room for noise and still fails quadratic work, 16).
+func GrowthRatio(rounds int, small, large func()) float64 {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	ts, tl := time.Duration(1<<63-1), time.Duration(1<<63-1)
+	for range max(rounds, 1) {
+		ts = min(ts, cpuTime(small))
+		tl = min(tl, cpuTime(large))
+	}
+	return float64(tl) / float64(max(ts, time.Microsecond))
+}
+
+// cpuTime returns the CPU time fn took on the calling (locked) thread.
+func cpuTime(fn func()) time.Duration {
+	t0 := threadCPU()
+	fn()
+	return threadCPU() - t0
+}
