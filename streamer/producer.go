@@ -50,9 +50,10 @@ func (p *Producer) Send(ctx context.Context, payload []byte, opts ...SendOption)
 // returns, so the caller may reuse it.
 //
 // SendTo blocks only while the backend's buffer is full (backpressure), or
-// while a HookProduce is 8192 messages behind, until ctx is done. It returns a *StreamKeyError for an invalid or reserved key,
-// ErrProducerEnded after End, ErrClosed after the Streamer closed, and ctx's
-// error if ctx is already done.
+// while a HookProduce is 8192 messages behind, until ctx is done. It returns
+// a *StreamKeyError for an invalid or reserved key, ErrProducerEnded after
+// End, ErrClosed after the Streamer closed, and ctx's error if ctx is
+// already done.
 func (p *Producer) SendTo(ctx context.Context, stream StreamKey, payload []byte, opts ...SendOption) (Receipt, error) {
 	if stream != p.stream || stream == "" {
 		if err := driver.ValidateStreamKey(string(stream)); err != nil {
