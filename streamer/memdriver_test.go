@@ -99,6 +99,9 @@ func (c *memConn) NewConsumer(ctx context.Context, streams []driver.StreamKey, o
 		delivered: map[driver.StreamShard]int{}}
 	switch opts.Mode {
 	case driver.LoadBalanced:
+		if opts.Group == "" {
+			return nil, driver.ErrConsumerGroupNotSet // no default group
+		}
 		if slices.Contains(streams, driver.Wildcard) {
 			return nil, fmt.Errorf("%w: wildcard in a group", driver.ErrUnsupported)
 		}

@@ -119,8 +119,9 @@ func WithMode(m ConsumerMode) ConsumerOption {
 	return consumerFunc(func(c *driver.ConsumerOptions) { c.Mode = m })
 }
 
-// WithGroup sets the consumer group: required by LoadBalanced, optional for
-// Resumable (it names the position to resume), not allowed for RealTime.
+// WithGroup sets the consumer group: for LoadBalanced, required but on
+// backends with a default group (Redis); optional for Resumable (it names the
+// position to resume); not allowed for RealTime.
 func WithGroup(name string) ConsumerOption {
 	return consumerFunc(func(c *driver.ConsumerOptions) { c.Group = name })
 }

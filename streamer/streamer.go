@@ -96,8 +96,10 @@ func (s *Streamer) NewProducer(ctx context.Context, stream StreamKey, opts ...Pr
 // Wildcard subscribes to every stream, on backends that support it.
 //
 // Options are checked before anything starts: RealTime with a group gives
-// ErrConsumerGroupIsSet, LoadBalanced without one ErrConsumerGroupNotSet, no
-// stream ErrStreamKeyEmpty, WithReplay without ResetEarliest ErrInvalidOption.
+// ErrConsumerGroupIsSet, no stream ErrStreamKeyEmpty, WithReplay without
+// ResetEarliest ErrInvalidOption. LoadBalanced without a group takes the
+// backend's default group where it has one (Redis: SeaStreamer's
+// "<host_id>:s"); the others return ErrConsumerGroupNotSet.
 func (s *Streamer) NewConsumer(ctx context.Context, streams []StreamKey, opts ...ConsumerOption) (*Consumer, error) {
 	if streams == nil {
 		streams = s.uri.Streams
@@ -152,10 +154,7 @@ func checkConsumer(c *driver.ConsumerOptions) error {
 			return ErrConsumerGroupIsSet
 		}
 	case Resumable:
-	case LoadBalanced:
-		if c.Group == "" {
-			return ErrConsumerGroupNotSet
-		}
+	case LoadBalanced: // without a group: the backend's default, or ErrConsumerGroupNotSet
 	default:
 		return invalidOption("mode", c.Mode.String(), "use RealTime, Resumable or LoadBalanced")
 	}

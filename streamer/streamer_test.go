@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -198,5 +199,20 @@ func TestCloseAfterEndAndClose(t *testing.T) {
 	// Ended and closed objects are forgotten; Close still succeeds.
 	if err := s.Close(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestLoadBalancedWithoutGroup: the file backend has no default group for
+// LoadBalanced consumers: it says so with ErrConsumerGroupNotSet (Redis takes
+// SeaStreamer's "<host_id>:s", tested in adapters/redis).
+func TestLoadBalancedWithoutGroup(t *testing.T) {
+	ctx := context.Background()
+	s, err := streamer.Open(ctx, "file://"+filepath.Join(t.TempDir(), "g.ss")+"/k?create=true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(ctx)
+	if _, err := s.NewConsumer(ctx, nil, streamer.WithMode(streamer.LoadBalanced)); !errors.Is(err, streamer.ErrConsumerGroupNotSet) {
+		t.Fatalf("LoadBalanced without a group on file://: %v, want ErrConsumerGroupNotSet", err)
 	}
 }

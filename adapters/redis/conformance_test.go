@@ -42,6 +42,7 @@ func TestConformance(t *testing.T) {
 		Options: []streamer.Option{streamer.WithDriverOption(redis.WithDiscoverInterval(50 * time.Millisecond))},
 		Caps: streamertest.Capabilities{
 			MultipleStreamers:     true,
+			DefaultGroup:          true,
 			Earliest:              true,
 			Binary:                true,
 			Shards:                true,

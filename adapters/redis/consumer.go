@@ -191,6 +191,9 @@ func (c *Conn) NewConsumer(ctx context.Context, streams []driver.StreamKey, opts
 		}
 	case driver.LoadBalanced:
 		k.group = opts.Group
+		if k.group == "" {
+			k.group = driver.HostID() + ":s" // SeaStreamer's default
+		}
 		k.name = opts.ConsumerID
 		if k.name == "" {
 			k.name, k.ownName = uniqueName(), true

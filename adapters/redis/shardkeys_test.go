@@ -51,3 +51,17 @@ func TestShardKeyLayout(t *testing.T) {
 		})
 	}
 }
+
+// TestDefaultGroups: without a group, a Resumable consumer joins
+// "<host_id>:r" and a LoadBalanced one "<host_id>:s", SeaStreamer's names,
+// so that Go and Rust consumers on one host share them.
+func TestDefaultGroups(t *testing.T) {
+	e := newEnv(t, "")
+	k := e.key("groups")
+	for mode, want := range map[driver.ConsumerMode]string{driver.Resumable: driver.HostID() + ":r", driver.LoadBalanced: driver.HostID() + ":s"} {
+		c := e.consumer([]driver.StreamKey{k}, driver.ConsumerOptions{Mode: mode, AutoStreamReset: driver.ResetEarliest})
+		if c.Group() != want {
+			t.Errorf("%v without a group joined %q, want %q", mode, c.Group(), want)
+		}
+	}
+}

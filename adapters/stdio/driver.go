@@ -182,6 +182,9 @@ func (c *conn) NewConsumer(ctx context.Context, streams []driver.StreamKey, opts
 	}
 	group := ""
 	if opts.Mode == driver.LoadBalanced {
+		if opts.Group == "" {
+			return nil, driver.ErrConsumerGroupNotSet // no default group on stdio
+		}
 		group = opts.Group
 	}
 	return c.in.addConsumer(streams, group, prefetch, c.opts.Loopback), nil

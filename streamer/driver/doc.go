@@ -16,9 +16,10 @@
 //     are syntactically valid (see ValidateStreamKey). The wildcard key
 //     (Wildcard) only reaches NewConsumer; Internal never reaches a driver.
 //   - ConsumerOptions combinations are checked: RealTime has no Group
-//     (ErrConsumerGroupIsSet), LoadBalanced has one (ErrConsumerGroupNotSet),
-//     the stream list is not empty (ErrStreamKeyEmpty), Replay is not combined
-//     with ResetLatest (ErrInvalidOption).
+//     (ErrConsumerGroupIsSet), the stream list is not empty
+//     (ErrStreamKeyEmpty), Replay is not combined with ResetLatest
+//     (ErrInvalidOption). A LoadBalanced consumer may come without a Group:
+//     the backend takes its default group, or returns ErrConsumerGroupNotSet.
 //   - Commit is never called on a RealTime consumer (ErrCommitNotAllowed).
 //   - Consumer.Next is never called concurrently with itself, unless the
 //     Consumer implements ConcurrentNext. Seek, Rewind,

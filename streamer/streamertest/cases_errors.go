@@ -268,8 +268,16 @@ func testInvalidOptions(t *testing.T, h Harness) {
 	}
 	_, err := s.NewConsumer(e.ctx, keys, streamer.WithGroup("g"))
 	check("RealTime consumer with a group", err, streamer.ErrConsumerGroupIsSet)
-	_, err = s.NewConsumer(e.ctx, keys, streamer.WithMode(streamer.LoadBalanced))
-	check("LoadBalanced consumer without a group", err, streamer.ErrConsumerGroupNotSet)
+	lb, err := s.NewConsumer(e.ctx, keys, streamer.WithMode(streamer.LoadBalanced))
+	if h.Caps.DefaultGroup {
+		if err != nil {
+			t.Errorf("LoadBalanced consumer without a group = %v, want the backend's default group", err)
+		} else if err := lb.Close(e.ctx); err != nil {
+			t.Errorf("closing it: %v", err)
+		}
+	} else {
+		check("LoadBalanced consumer without a group", err, streamer.ErrConsumerGroupNotSet)
+	}
 	_, err = s.NewConsumer(e.ctx, nil)
 	check("consumer without streams", err, streamer.ErrStreamKeyEmpty)
 	_, err = s.NewConsumer(e.ctx, keys, streamer.WithReplay())

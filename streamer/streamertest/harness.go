@@ -85,6 +85,10 @@ type Capabilities struct {
 	// (stream, shard), so each member receives some messages (file, Redis;
 	// not Kafka, which balances whole partitions).
 	GroupsSharePerMessage bool
+	// DefaultGroup: a LoadBalanced consumer without a group joins the
+	// backend's default group (Redis: SeaStreamer's "<host_id>:s") instead
+	// of failing with ErrConsumerGroupNotSet.
+	DefaultGroup bool
 	// Resume: a Resumable consumer's commits survive closing and reopening
 	// (and Restart).
 	Resume bool
