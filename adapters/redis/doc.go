@@ -93,13 +93,14 @@
 // Replay stops at the last entries present at creation.
 //
 // Resumable reads with XREADGROUP in a group of its own (default
-// "<host>:r", the host from $HOST_ID or the host name, as SeaStreamer), under
-// a fixed consumer name, so that a restarted consumer first reads back the
+// "<host_id>:r", with SeaStreamer's host id: see driver.HostID), under a
+// fixed consumer name, so that a restarted consumer first reads back the
 // entries it received and did not acknowledge, then new ones.
 //
-// LoadBalanced reads with XREADGROUP in the caller's group under a unique
-// name (host, process and a random part) unless a ConsumerID is given:
-// members share every shard entry by entry, first come, first served.
+// LoadBalanced reads with XREADGROUP in the caller's group (default
+// "<host_id>:s", as SeaStreamer) under a unique name (host, process and a
+// random part) unless a ConsumerID is given: members share every shard entry
+// by entry, first come, first served.
 //
 // Ack modes (SeaStreamer's AutoCommit) decide when group entries are
 // acknowledged: AckImmediate reads with NOACK; AckDelayed (the default)
