@@ -31,21 +31,7 @@ func TestMetricsAddr(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stderr, err := relay.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := relay.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lines := make(chan string, 100)
-	go func() {
-		defer close(lines)
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-	}()
+	lines := startWithStderrLines(t, relay)
 	url, all := metricsURL(t, lines)
 	if _, err := io.WriteString(stdin, "one\ntwo\nthree\n"); err != nil {
 		t.Fatal(err)
@@ -166,21 +152,7 @@ func TestMetricsLag(t *testing.T) {
 	}
 	relay := command(t, "ss-relay", "--input", "file://"+in+"/clock", "--offset", "start",
 		"--output", "file://"+filepath.Join(dir, "out.ss")+"/clock", "--metrics-addr", "127.0.0.1:0", "--progress=false")
-	stderr, err := relay.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := relay.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lines := make(chan string, 100)
-	go func() {
-		defer close(lines)
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-	}()
+	lines := startWithStderrLines(t, relay)
 	url, _ := metricsURL(t, lines)
 	scrapeUntil(t, testCtx(t), url, []string{
 		`ss_produced_messages_total{stream="clock"} 5`,
@@ -194,4 +166,26 @@ func TestMetricsLag(t *testing.T) {
 	if err := relay.Wait(); err != nil {
 		t.Fatalf("ss-relay after the interrupt: %v", err)
 	}
+}
+
+// startWithStderrLines starts cmd and returns its standard error line by
+// line; the channel closes when cmd closes it.
+func startWithStderrLines(t *testing.T, cmd *exec.Cmd) <-chan string {
+	t.Helper()
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string, 100)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	return lines
 }
