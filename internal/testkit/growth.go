@@ -23,9 +23,20 @@ func GrowthRatio(rounds int, small, large func()) float64 {
 	return float64(tl) / float64(max(ts, time.Microsecond))
 }
 
-// cpuTime returns the CPU time fn took on the calling (locked) thread.
+// minMeasure is the least CPU time a measurement spans: kernels that account
+// CPU time by scheduler ticks (4 ms at 250 Hz) make a shorter one coarse.
+const minMeasure = 50 * time.Millisecond
+
+// cpuTime returns the CPU time one call of fn takes on the calling (locked)
+// thread: it calls fn as many times as it takes to span minMeasure.
 func cpuTime(fn func()) time.Duration {
+	calls := 0
 	t0 := threadCPU()
-	fn()
-	return threadCPU() - t0
+	var spent time.Duration
+	for calls == 0 || spent < minMeasure {
+		fn()
+		calls++
+		spent = threadCPU() - t0
+	}
+	return spent / time.Duration(calls)
 }

@@ -34,7 +34,9 @@ func TestGrowthRatio(t *testing.T) {
 			sink = x
 		}
 	}
-	if r := GrowthRatio(5, spin(2_000_000), spin(8_000_000)); r < 2 || r > 8 {
+	r := GrowthRatio(5, spin(2_000_000), spin(8_000_000))
+	t.Logf("ratio %.2f", r)
+	if r < 2 || r > 8 {
 		t.Errorf("GrowthRatio of 4× the work = %.1f, want about 4", r)
 	}
 }
