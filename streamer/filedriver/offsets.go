@@ -22,6 +22,7 @@ import (
 	"github.com/cespare/xxhash/v2"
 
 	"github.com/seastream/ss/format"
+	"github.com/seastream/ss/internal/regfile"
 	"github.com/seastream/ss/ssfile"
 	"github.com/seastream/ss/streamer/driver"
 )
@@ -189,11 +190,11 @@ func (s *offsetStore) load(h format.Header) (p position, ok bool, err error) {
 	if s.f, err = os.OpenFile(s.logPath(), os.O_RDWR|os.O_CREATE, 0o644); err != nil {
 		return fail(err)
 	}
-	if err := lockFile(s.f); err != nil {
+	if err := regfile.LockWait(s.f); err != nil {
 		s.close()
 		return fail(err)
 	}
-	defer unlockFile(s.f)
+	defer regfile.Unlock(s.f)
 	s.removeTemps()
 	snap, exists, err := s.readSnapshot()
 	if err != nil || !exists {
@@ -373,10 +374,10 @@ func (s *offsetStore) commit(ctx context.Context, p *position, delta []streamPos
 		}
 	}
 	setScalars(&rec, &s.state)
-	if err := lockFile(s.f); err != nil {
+	if err := regfile.LockWait(s.f); err != nil {
 		return &OffsetsError{Path: s.path, Op: "commit", Err: err}
 	}
-	defer unlockFile(s.f)
+	defer regfile.Unlock(s.f)
 	if err := s.appendOrCompact(&rec); err != nil {
 		s.end, s.based = 0, false
 		return &OffsetsError{Path: s.path, Op: "commit", Err: err}
