@@ -296,6 +296,9 @@ func (sw *sharedWriter) flusher() {
 		// Flush left it: a message before that end is stored, even if its
 		// receipt is in this batch (a Flush can cover messages sent after
 		// its batch was taken); any after it is not in the file.
+		// The syncs of this flush reach the hooks before its receipts
+		// resolve: a Flush that returned has had its fsync reported.
+		sw.syncs.deliver()
 		var flushed int64
 		if failed != nil {
 			flushed = sw.w.Flushed()
@@ -310,7 +313,6 @@ func (sw *sharedWriter) flusher() {
 				<-sw.slots
 			}
 		}
-		sw.syncs.deliver()
 		if failed != nil && !retired && sw.hasFailed() {
 			retired = true
 			sw.retire()
