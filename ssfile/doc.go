@@ -29,9 +29,24 @@
 // Open maps a file and reads it in one of three modes: Replay reads what is
 // there and ends with io.EOF, Live starts at the end and follows the file as
 // it grows, LiveReplay starts at the beginning and follows. Every payload
-// checksum is verified; a message that fails is never returned. Payloads are
-// not copied: they alias the mapping and stay valid until the Reader is
-// closed (copy them to keep them longer).
+// checksum is verified; a message that fails is never returned.
+//
+// Payloads are not copied: a payload is a slice of the mapping (or, for a
+// message a beacon splits, of a buffer of its own) and may be used until the
+// Reader is closed; after Close it must not be touched. Its bytes are the
+// file's bytes at that offset, read when used: the writers of .ss files never
+// change a complete message, but if something else rewrites the file in
+// place, an old payload shows the new bytes. Copy a payload to keep it
+// independent of the file, or past Close.
+//
+// A following Reader notices the file being replaced: removed (ErrRemoved),
+// renamed over (ErrReplaced), cut below the read position (ErrTruncated), or
+// recreated in place — same inode, truncated and written again, as Create on
+// the path does — which shows as a change of the header or of the last bytes
+// read (ErrReplaced, checked before every message is returned and whenever
+// the file changes). A Replay checks the same at the end of the data. Bytes
+// cut away past the read position (a writer's recovery removing a torn
+// frame) are no error: reading goes on with what is written next.
 //
 // Seek finds the first message of a (stream key, shard) with a sequence
 // number at or above N, or a timestamp after T, with a binary search over the

@@ -10,7 +10,8 @@ import (
 type Message struct {
 	format.MessageHeader
 	// Payload aliases the file mapping (or, for a message spliced by a
-	// beacon, a buffer of its own). It stays valid until the Reader is closed.
+	// beacon, a buffer of its own). It may be used until the Reader is
+	// closed and shows the file's bytes when used (see the package doc).
 	Payload []byte
 	// Checksum is the payload's CRC16, verified.
 	Checksum uint16

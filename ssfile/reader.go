@@ -122,6 +122,8 @@ type Reader struct {
 	pending  *Message // found by Seek, returned by the next Next
 	released int64    // pages of the mapping below this were released
 	torn     bool     // the torn tail was reported
+	id       identity // to notice the file recreated in place
+	replaced error    // set once it was: every later Next returns it
 
 	watcher *fsnotify.Watcher
 	timer   *time.Timer
@@ -169,6 +171,7 @@ func newReader(f *os.File, path string, cfg readerConfig) (*Reader, error) {
 		return nil, fmt.Errorf("ssfile: open %s: %w", path, err)
 	}
 	r := &Reader{f: f, path: path, cfg: cfg, header: h, closing: make(chan struct{})}
+	copy(r.id.head[:], head)
 	r.sc = newScanner(path, nil, h)
 	if err := r.grow(fi.Size()); err != nil {
 		return nil, err
@@ -246,6 +249,9 @@ func (r *Reader) Next(ctx context.Context) (Message, error) {
 	if r.closed {
 		return Message{}, ErrClosed
 	}
+	if r.replaced != nil {
+		return Message{}, r.replaced
+	}
 	if m := r.pending; m != nil {
 		r.pending = nil
 		return *m, nil
@@ -253,8 +259,19 @@ func (r *Reader) Next(ctx context.Context) (Message, error) {
 	for {
 		var m Message
 		err := guard(func() (err error) {
-			m, err = r.sc.next()
-			return err
+			at := r.sc.pos
+			if m, err = r.sc.next(); err != nil || r.f == nil {
+				return err
+			}
+			// Checked after decoding: a file recreated in place is
+			// written from the start, so if the bytes before the
+			// message are still the old file's, so were the message's.
+			if !r.id.holds(r.sc.data) {
+				r.sc.pos = at
+				return r.replacedAt(at)
+			}
+			r.id.remember(r.sc.data, r.sc.pos)
+			return nil
 		})
 		if err == nil {
 			if r.sc.pos-r.released >= releaseChunk+releaseKeep {
@@ -266,6 +283,9 @@ func (r *Reader) Next(ctx context.Context) (Message, error) {
 			return Message{}, err
 		}
 		if r.cfg.mode == Replay {
+			if err := r.checkSame(); err != nil {
+				return Message{}, err
+			}
 			if r.torn || r.sc.atEnd() {
 				return Message{}, io.EOF
 			}
@@ -311,8 +331,20 @@ func (r *Reader) wait(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("ssfile: %s: %w", r.path, err)
 		}
-		if size < r.size {
+		if size < r.sc.pos {
 			return &OffsetError{Path: r.path, Offset: size, Err: ErrTruncated}
+		}
+		if size < r.size {
+			// Only bytes not read yet were cut away: a writer's
+			// recovery removing a torn frame, or its failed write
+			// rolled back. What was read is still there.
+			r.size = size
+			r.sc.data = r.mapping[:size]
+			r.id.forgetTailFrom(size)
+			r.torn = false
+		}
+		if err := r.checkIdentity(); err != nil {
+			return err
 		}
 		if size > r.size {
 			return r.grow(size)
@@ -344,6 +376,42 @@ func (r *Reader) wait(ctx context.Context) error {
 			checkPath = true
 		}
 	}
+}
+
+// checkSame fails if the file is now shorter than the read position or is
+// another file recreated in place. A Replay calls it at the end of the data.
+func (r *Reader) checkSame() error {
+	if r.f == nil {
+		return nil
+	}
+	size, err := fileSize(r.f)
+	if err != nil {
+		return fmt.Errorf("ssfile: %s: %w", r.path, err)
+	}
+	if size < r.sc.pos {
+		return &OffsetError{Path: r.path, Offset: size, Err: ErrTruncated}
+	}
+	return r.checkIdentity()
+}
+
+// checkIdentity fails with ErrReplaced if the known bytes of the file no
+// longer hold the header and last bytes read (see identity).
+func (r *Reader) checkIdentity() error {
+	var same bool
+	if err := guard(func() error { same = r.id.holds(r.sc.data); return nil }); err != nil {
+		return &OffsetError{Path: r.path, Offset: r.sc.pos, Err: err}
+	}
+	if !same {
+		return r.replacedAt(r.sc.pos)
+	}
+	return nil
+}
+
+// replacedAt records and returns that the file was recreated in place.
+func (r *Reader) replacedAt(off int64) error {
+	r.replaced = &OffsetError{Path: r.path, Offset: off, Err: fmt.Errorf("%w (recreated in place: its header or the last bytes read changed)", ErrReplaced)}
+	r.cfg.logger.Warn("ssfile: the file followed was recreated in place", "path", r.path, "offset", off)
+	return r.replaced
 }
 
 // checkPath reports whether the path still names the file being read.

@@ -87,7 +87,7 @@ func (c *Consumer) acquire(ctx context.Context, sem chan struct{}) error {
 // end-of-stream message, the end of a replay), or ErrClosed once the
 // consumer is closed. A cancelled Next loses no message: the next call gets
 // it. Messages of one (stream, shard) come in order. The payload is
-// read-only and valid until the consumer is closed (see Message).
+// read-only and never changes once returned (see Message).
 func (c *Consumer) Next(ctx context.Context) (Message, error) {
 	m, err := c.nextMessage(ctx)
 	if c.hooks != nil {

@@ -94,8 +94,8 @@ func run(ctx context.Context, input, output string, workers int, work time.Durat
 	todo := make(chan *job, len(jobs))  // to the workers
 	order := make(chan *job, len(jobs)) // to the writer, in input order
 
-	// The consumer's loop. Payloads stay valid until the consumer closes,
-	// after this goroutine ends, so they are not copied.
+	// The consumer's loop. A message's payload never changes once Next
+	// returns it, so it is not copied.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	consumeErr := make(chan error, 1)

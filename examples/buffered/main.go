@@ -74,8 +74,8 @@ func run(ctx context.Context, input, output string, delay time.Duration) (err er
 		return fmt.Errorf("--output: %w", err)
 	}
 
-	// The consumer's loop. Payloads stay valid until the consumer closes,
-	// which is after this goroutine ends, so messages are queued uncopied.
+	// The consumer's loop. A message's payload never changes once Next
+	// returns it, so messages are queued uncopied.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	queue := make(chan streamer.Message, queueSize)

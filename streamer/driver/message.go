@@ -62,10 +62,11 @@ type MessageID struct {
 
 // Message is a received message: its header and its payload.
 //
-// The payload is not copied from the backend's buffers (for the file backend
-// it may point into a memory-mapped file): it is read-only, and it stays valid
-// at least until the Consumer that returned it is closed. Use Bytes or Clone
-// to keep a copy beyond that.
+// The payload is read-only: consumers of the same message may share it. It
+// never changes after Next returns it (no backend reuses its buffer, and the
+// file backend copies out of its memory mapping), and it stays valid for as
+// long as it is referenced, after the Consumer is closed too. Use Bytes or
+// Clone for a copy to modify.
 type Message struct {
 	Header
 	Payload []byte

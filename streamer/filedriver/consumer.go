@@ -488,7 +488,7 @@ func (s *solo) run(ctx context.Context, f *filter, out chan<- item, gen uint64, 
 			continue
 		}
 		st.matched.Add(1)
-		if !emit(item{msg: toMessage(&m), at: m.Offset, next: next, gen: gen}) {
+		if !emit(item{msg: s.src.message(&m), at: m.Offset, next: next, gen: gen}) {
 			return
 		}
 	}

@@ -53,8 +53,13 @@
 // Each consumer reads with its own ssfile.Reader in a goroutine that fills a
 // channel of prefetch messages (default 1000): a consumer that does not call
 // Next stops its reader there, so memory stays bounded, and it never slows
-// another consumer. Payloads are not copied: they point into the file's
-// memory mapping and stay valid until the consumer is closed.
+// another consumer. Payloads are copied out of the file's memory mapping
+// (small ones share 64 KiB chunks): a message is the caller's, it never
+// changes after Next returns it and stays valid after the consumer closes,
+// even if the file is later rewritten. A file recreated in place under a
+// consumer (same inode, truncated and written again) ends it with an error
+// matching ssfile.ErrReplaced or ssfile.ErrTruncated; no message of the new
+// file is handed out as if it continued the old one.
 //
 //   - RealTime reads from the end (ResetLatest) or the beginning
 //     (ResetEarliest) and follows the file. With Replay it reads from the

@@ -232,7 +232,7 @@ func (g *group) run(ctx context.Context) {
 		if !g.f.match(&m) {
 			continue
 		}
-		it := item{msg: toMessage(&m), next: next}
+		it := item{msg: g.src.message(&m), next: next}
 		g.mu.Lock()
 		for len(g.waiters) == 0 && len(g.ahead) >= g.limit {
 			g.mu.Unlock()

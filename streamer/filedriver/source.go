@@ -32,6 +32,8 @@ type source struct {
 	// ends at or before pos, when the source knows it (after SeekEnd), else
 	// zero: a committed position records it to be verified on resume.
 	prev frameID
+
+	payloads payloadCopier // where message copies payloads to
 }
 
 func openSource(path string, mode ssfile.Mode, log *slog.Logger) (*source, error) {
@@ -153,6 +155,10 @@ func (s *source) reopen(cutEOS bool) error {
 	r, err := ssfile.Open(s.path, ssfile.WithMode(ssfile.LiveReplay), ssfile.WithReaderLogger(s.log))
 	if err != nil {
 		return err
+	}
+	if r.Header() != s.r.Header() {
+		r.Close()
+		return &ssfile.OffsetError{Path: s.path, Offset: s.pos, Err: fmt.Errorf("%w (recreated in place: its header changed)", ssfile.ErrReplaced)}
 	}
 	pos := s.pos
 	if s.eosAt >= format.HeaderSize && (cutEOS || pos > r.Size()) {
@@ -295,9 +301,9 @@ func (s *source) rewindTo(f *filter, pos driver.SeqPos) error {
 	return s.searchAll(f, func(m *format.Marker) bool { return m.SeqNo >= uint64(pos.Seq) })
 }
 
-// toMessage converts a message read from the file; the payload is not
-// copied.
-func toMessage(m *ssfile.Message) driver.Message {
+// message converts a message read from the file, with a copy of its
+// payload.
+func (s *source) message(m *ssfile.Message) driver.Message {
 	return driver.Message{
 		Header: driver.Header{
 			StreamKey: driver.StreamKey(m.StreamKey),
@@ -305,7 +311,7 @@ func toMessage(m *ssfile.Message) driver.Message {
 			Seq:       driver.SeqNo(m.SeqNo),
 			Timestamp: time.UnixMilli(int64(m.Timestamp)).UTC(),
 		},
-		Payload: m.Payload,
+		Payload: s.payloads.copy(m.Payload),
 	}
 }
 
