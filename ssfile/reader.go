@@ -47,9 +47,10 @@ func (m Mode) String() string {
 type ReaderOption func(*readerConfig) error
 
 type readerConfig struct {
-	mode   Mode
-	poll   time.Duration
-	logger *slog.Logger
+	mode        Mode
+	poll        time.Duration
+	logger      *slog.Logger
+	ownPayloads bool
 }
 
 // WithMode sets the reading mode (default Replay).
@@ -124,6 +125,7 @@ type Reader struct {
 	torn     bool     // the torn tail was reported
 	id       identity // to notice the file recreated in place
 	replaced error    // set once it was: every later Next returns it
+	copier   payloadCopier
 
 	watcher *fsnotify.Watcher
 	timer   *time.Timer
@@ -260,18 +262,14 @@ func (r *Reader) Next(ctx context.Context) (Message, error) {
 		var m Message
 		err := guard(func() (err error) {
 			at := r.sc.pos
-			if m, err = r.sc.next(); err != nil || r.f == nil {
+			if m, err = r.sc.next(); err != nil {
+				if r.f != nil && !errors.Is(err, errShort) && !r.id.holds(r.sc.data) {
+					// Damage, or another file's bytes: say which.
+					return r.replacedAt(at)
+				}
 				return err
 			}
-			// Checked after decoding: a file recreated in place is
-			// written from the start, so if the bytes before the
-			// message are still the old file's, so were the message's.
-			if !r.id.holds(r.sc.data) {
-				r.sc.pos = at
-				return r.replacedAt(at)
-			}
-			r.id.remember(r.sc.data, r.sc.pos)
-			return nil
+			return r.take(&m, at)
 		})
 		if err == nil {
 			if r.sc.pos-r.released >= releaseChunk+releaseKeep {
@@ -376,6 +374,26 @@ func (r *Reader) wait(ctx context.Context) error {
 			checkPath = true
 		}
 	}
+}
+
+// take makes m, just decoded from at, ready to hand out: its payload copied
+// if WithOwnPayloads, and the file checked to be the one opened. The check
+// comes after decoding and copying: a file recreated in place is written
+// from the start, so if the bytes before the message are still the old
+// file's, so were the message's. It runs under guard.
+func (r *Reader) take(m *Message, at int64) error {
+	if r.f == nil {
+		return nil
+	}
+	if r.cfg.ownPayloads {
+		m.Payload = r.copier.copy(m.Payload)
+	}
+	if !r.id.holds(r.sc.data) {
+		r.sc.pos = at
+		return r.replacedAt(at)
+	}
+	r.id.remember(r.sc.data, r.sc.pos)
+	return nil
 }
 
 // checkSame fails if the file is now shorter than the read position or is
@@ -554,8 +572,12 @@ func (r *Reader) Seek(t Target) error {
 			return err
 		}
 		// The message found is read again, verified, to be handed out.
+		at := r.sc.pos
 		m, err := r.sc.next()
 		if err != nil {
+			return err
+		}
+		if err := r.take(&m, at); err != nil {
 			return err
 		}
 		r.pending = &m

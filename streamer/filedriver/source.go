@@ -32,12 +32,10 @@ type source struct {
 	// ends at or before pos, when the source knows it (after SeekEnd), else
 	// zero: a committed position records it to be verified on resume.
 	prev frameID
-
-	payloads payloadCopier // where message copies payloads to
 }
 
 func openSource(path string, mode ssfile.Mode, log *slog.Logger) (*source, error) {
-	r, err := ssfile.Open(path, ssfile.WithMode(mode), ssfile.WithReaderLogger(log))
+	r, err := ssfile.Open(path, ssfile.WithMode(mode), ssfile.WithReaderLogger(log), ssfile.WithOwnPayloads())
 	if err != nil {
 		return nil, &driver.BackendError{Backend: Scheme, Op: "open the file for reading", Err: err}
 	}
@@ -152,7 +150,7 @@ func (s *source) eosGone() bool {
 // s.pos is still there (up to eosAt if cutEOS), so reading goes on from it
 // in a fresh mapping.
 func (s *source) reopen(cutEOS bool) error {
-	r, err := ssfile.Open(s.path, ssfile.WithMode(ssfile.LiveReplay), ssfile.WithReaderLogger(s.log))
+	r, err := ssfile.Open(s.path, ssfile.WithMode(ssfile.LiveReplay), ssfile.WithReaderLogger(s.log), ssfile.WithOwnPayloads())
 	if err != nil {
 		return err
 	}
@@ -301,8 +299,8 @@ func (s *source) rewindTo(f *filter, pos driver.SeqPos) error {
 	return s.searchAll(f, func(m *format.Marker) bool { return m.SeqNo >= uint64(pos.Seq) })
 }
 
-// message converts a message read from the file, with a copy of its
-// payload.
+// message converts a message read from the file, whose payload the Reader
+// copied (WithOwnPayloads): a driver.Message never changes after Next.
 func (s *source) message(m *ssfile.Message) driver.Message {
 	return driver.Message{
 		Header: driver.Header{
@@ -311,7 +309,7 @@ func (s *source) message(m *ssfile.Message) driver.Message {
 			Seq:       driver.SeqNo(m.SeqNo),
 			Timestamp: time.UnixMilli(int64(m.Timestamp)).UTC(),
 		},
-		Payload: s.payloads.copy(m.Payload),
+		Payload: m.Payload,
 	}
 }
 
