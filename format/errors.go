@@ -30,7 +30,7 @@ var (
 	// ErrBeaconInterval means a beacon interval is smaller than the header.
 	ErrBeaconInterval = errors.New("format: beacon interval must be at least 128 bytes")
 
-	// ErrInvalidStreamKey means a stream key is longer than MaxStreamKeyLen or
+	// ErrInvalidStreamKey means a stream key is empty, longer than MaxStreamKeyLen or
 	// has a character outside [A-Za-z0-9._-].
 	ErrInvalidStreamKey = errors.New("format: invalid stream key (allowed: A-Z a-z 0-9 . _ -, at most 249 bytes)")
 

@@ -392,6 +392,8 @@ func helperMain() bool {
 		res.RSS = stop()
 		cancel()
 		out = res
+	case "committer":
+		err = committerRole()
 	default:
 		err = fmt.Errorf("unknown role %q", role)
 	}
