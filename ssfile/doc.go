@@ -36,8 +36,10 @@
 // Reader is closed; after Close it must not be touched. Its bytes are the
 // file's bytes at that offset, read when used: the writers of .ss files never
 // change a complete message, but if something else rewrites the file in
-// place, an old payload shows the new bytes. Copy a payload to keep it
-// independent of the file, or past Close.
+// place, an old payload shows the new bytes. WithOwnPayloads makes the
+// Reader copy each payload (into shared chunks, not one allocation each)
+// before it checks the file is still the one opened: such payloads never
+// change and outlive Close. The file backend of package streamer reads so.
 //
 // A following Reader notices the file being replaced: removed (ErrRemoved),
 // renamed over (ErrReplaced), cut below the read position (ErrTruncated), or
