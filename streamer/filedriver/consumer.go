@@ -55,6 +55,7 @@ type consumer struct {
 	changed  map[driver.StreamShard]struct{} // in pos.seqs since the last Commit
 	reset    bool                            // pos.seqs was cleared since the last Commit
 	store    *offsetStore                    // Resumable only
+	lease    *lease                          // Resumable only: the group is this consumer's
 	header   format.Header                   // of the file, for the offsets
 }
 
@@ -136,12 +137,18 @@ func newConsumer(ctx context.Context, cn *conn, streams []driver.StreamKey, opts
 			group = DefaultGroup()
 		}
 		c.store = &offsetStore{path: OffsetsPath(cn.cfg.path, group), group: group, compactMin: 1 << 20}
+		l, err := takeLease(cn.cfg.path, group, c.store.path)
+		if err != nil {
+			return nil, err
+		}
+		c.lease = l
 		if mode == ssfile.Live {
 			mode = ssfile.LiveReplay // Live would first scan to the end
 		}
 	}
 	src, err := openSource(cn.cfg.path, mode, c.log)
 	if err != nil {
+		c.lease.release()
 		return nil, err
 	}
 	h := src.r.Header()
@@ -150,6 +157,7 @@ func newConsumer(ctx context.Context, cn *conn, streams []driver.StreamKey, opts
 		resume, resumed, err = c.store.load(h)
 		if err != nil {
 			src.close()
+			c.lease.release()
 			return nil, err
 		}
 		if err == nil {
@@ -162,6 +170,8 @@ func newConsumer(ctx context.Context, cn *conn, streams []driver.StreamKey, opts
 		}
 		if err != nil {
 			src.close()
+			c.store.close()
+			c.lease.release()
 			return nil, err
 		}
 	}
@@ -423,6 +433,7 @@ func (c *consumer) Close(ctx context.Context) error {
 		c.store.mu.Lock()
 		c.store.close()
 		c.store.mu.Unlock()
+		c.lease.release()
 	}
 	for _, g := range held {
 		g.release()

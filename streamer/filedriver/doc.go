@@ -91,8 +91,13 @@
 //     which opening takes. Offsets files of older versions (JSON only) load;
 //     older versions reading a store written since see only its snapshot, an
 //     older position. Without a committed position, AutoStreamReset decides.
-//     Consumers of one group write the same store: the last commit wins,
-//     whole.
+//     A Resumable group is held by one consumer at a time, in any process of
+//     the host: NewConsumer takes an exclusive flock on app.ss.g.offsets.lease
+//     and holds it until Close, and a second consumer of the group gets an
+//     error matching ErrGroupBusy (a *GroupBusyError naming the holder's pid)
+//     rather than reading the stream again beside the first. A holder that
+//     dies releases it with its process; the next resumes from its last
+//     commit.
 //   - LoadBalanced members of one group share one reader per (file, group,
 //     stream set) in this process and take turns: see Groups below.
 //
