@@ -1,0 +1,94 @@
+package kafka
+
+// The group session of a LoadBalanced consumer: its client, and the
+// partitions the group assigns, revokes or loses.
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/seastream/ss/streamer/driver"
+)
+
+// newGroupClient returns the client of a LoadBalanced consumer.
+func (k *Consumer) newGroupClient() (*kgo.Client, error) {
+	start := kgo.NewOffset().AtEnd()
+	if k.reset == driver.ResetEarliest {
+		start = kgo.NewOffset().AtStart()
+	}
+	opts := []kgo.Opt{
+		kgo.ConsumerGroup(k.group),
+		kgo.ConsumeTopics(k.topics...),
+		kgo.ConsumeStartOffset(start),
+		kgo.MetadataMinAge(consumerMetadataMinAge),
+		kgo.DisableAutoCommit(),
+		kgo.OnPartitionsAssigned(k.onAssigned),
+		kgo.OnPartitionsRevoked(k.onRevoked),
+		kgo.OnPartitionsLost(k.onLost),
+	}
+	if k.s.sessionTimeout > 0 {
+		opts = append(opts, kgo.SessionTimeout(k.s.sessionTimeout))
+	}
+	cl, err := k.conn.newClient(k.s, opts...)
+	if err != nil {
+		return nil, wrapErr("new consumer", err)
+	}
+	return cl, nil
+}
+
+func (k *Consumer) onAssigned(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for t, ps := range assigned {
+		if k.owned[t] == nil {
+			k.owned[t] = make(map[int32]bool)
+		}
+		for _, p := range ps {
+			k.owned[t][p] = true
+		}
+	}
+}
+
+// onRevoked runs when the group takes partitions away (rebalance, or
+// leaving the group on Close): it drops what was fetched from them and, except
+// on Close, commits what Next returned from them, so that their next owner
+// does not receive those messages again.
+func (k *Consumer) onRevoked(ctx context.Context, cl *kgo.Client, revoked map[string][]int32) {
+	offsets, closing := k.disown(revoked)
+	if closing || len(offsets) == 0 {
+		return
+	}
+	if err := commitGroup(ctx, cl, offsets); err != nil {
+		k.conn.log.Warn("kafka: commit of revoked partitions failed; their next owner may receive messages again",
+			"group", k.group, "err", err)
+	}
+}
+
+func (k *Consumer) onLost(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
+	k.disown(lost)
+}
+
+// disown forgets partitions no longer owned, dropping their buffered
+// records, and returns the offsets returned from them.
+func (k *Consumer) disown(parts map[string][]int32) (map[string]map[int32]kgo.EpochOffset, bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.dropBatch(false) // Next keeps the records of partitions still owned
+	offsets := make(map[string]map[int32]kgo.EpochOffset)
+	for t, ps := range parts {
+		for _, p := range ps {
+			delete(k.owned[t], p)
+			delete(k.starts[t], p)
+			delete(k.moved[t], p)
+			if o, ok := k.returned[t][p]; ok {
+				if offsets[t] == nil {
+					offsets[t] = make(map[int32]kgo.EpochOffset)
+				}
+				offsets[t][p] = o
+				delete(k.returned[t], p)
+			}
+		}
+	}
+	return offsets, k.closed
+}
