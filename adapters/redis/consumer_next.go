@@ -1,0 +1,69 @@
+package redis
+
+// Handing out: the pages the fetcher passes to Next, and Next.
+
+import (
+	"context"
+
+	"github.com/seastream/ss/streamer/driver"
+)
+
+// rbatch is a page of messages handed from the fetcher to Next.
+type rbatch struct {
+	gen  uint64
+	msgs []driver.Message
+	errs []itemErr // in place of some messages, by index
+	acks []ackRef  // parallel to msgs when messages are acknowledged
+	err  error     // the read failed
+	end  bool      // Replay reached the end
+}
+
+type itemErr struct {
+	idx int
+	err error
+}
+
+// Next implements driver.Consumer.
+func (k *Consumer) Next(ctx context.Context) (driver.Message, error) {
+	if k.closed.Load() {
+		return driver.Message{}, driver.ErrClosed
+	}
+	for {
+		gen := k.gen.Load()
+		if b := k.cur; b != nil && b.gen == gen {
+			if k.curIdx < len(b.msgs) {
+				i := k.curIdx
+				k.curIdx++
+				if b.acks != nil {
+					k.acks.returned(b.acks[i])
+				}
+				if len(b.errs) > 0 && b.errs[0].idx == i {
+					err := b.errs[0].err
+					b.errs = b.errs[1:]
+					return driver.Message{}, err
+				}
+				m := b.msgs[i]
+				k.lag.returned(b.gen, m.Header.StreamShard(), IDFromSeqNo(m.Header.Seq))
+				return m, nil
+			}
+			if b.end {
+				return driver.Message{}, driver.ErrStreamEnded
+			}
+		}
+		k.cur = nil
+		select {
+		case b := <-k.out:
+			if b.gen != k.gen.Load() {
+				continue
+			}
+			if b.err != nil {
+				return driver.Message{}, b.err
+			}
+			k.cur, k.curIdx = b, 0
+		case <-k.done:
+			return driver.Message{}, driver.ErrClosed
+		case <-ctx.Done():
+			return driver.Message{}, ctx.Err()
+		}
+	}
+}
