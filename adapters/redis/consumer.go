@@ -111,7 +111,7 @@ func (c *Conn) NewConsumer(ctx context.Context, streams []driver.StreamKey, opts
 		return nil, invalid("mode", opts.Mode.String(), "use RealTime, Resumable or LoadBalanced")
 	}
 	cfg := c.cfg
-	if err := cfg.applyExtra(opts.Extra, scopeConsumer, "NewConsumer"); err != nil {
+	if err := cfg.applyExtra(opts.Extra, driver.ScopeConsumer); err != nil {
 		return nil, err
 	}
 	if cfg.readCount == 0 {

@@ -34,14 +34,14 @@ func (Driver) Open(ctx context.Context, u *driver.URI, opts driver.ConnectOption
 	if u.Scheme != scheme && u.Scheme != schemeTLS {
 		return nil, &driver.URIError{URI: u.Raw, Reason: "the redis driver serves redis:// and rediss:// only"}
 	}
-	if err := u.CheckOptions(uriOptions...); err != nil {
+	if err := options.CheckURI(u); err != nil {
 		return nil, err
 	}
 	cfg := defaultConfig()
 	if opts.Timeout > 0 {
 		cfg.timeout = opts.Timeout
 	}
-	if err := cfg.applyExtra(opts.Extra, scopeAny, "Open"); err != nil {
+	if err := cfg.applyExtra(opts.Extra, driver.ScopeOpen); err != nil {
 		return nil, err
 	}
 	if err := cfg.applyURI(u); err != nil {

@@ -133,32 +133,22 @@ func defaultConfig() config {
 	}
 }
 
-type scope uint8
-
-const (
-	scopeConnect scope = 1 << iota
-	scopeProducer
-	scopeConsumer
-	scopeAny = scopeConnect | scopeProducer | scopeConsumer
-)
-
 // Option is a Redis-specific option. Give it to streamer.WithDriverOption,
 // at Open (a default for every producer and consumer of the Streamer) or at
 // NewProducer / NewConsumer (for that one). Options for producers are
 // refused by NewConsumer and the other way round; connection options are
 // accepted only by Open.
-type Option struct {
-	name  string
-	scope scope
-	value string
-	apply func(*config) error
-}
+type Option struct{ s driver.Setting[config] }
 
-func (o Option) String() string { return "redis option " + o.name + "=" + o.value }
+func (o Option) String() string { return "redis option " + o.s.String() }
 
-func opt(name string, s scope, value any, f func(*config) error) Option {
-	return Option{name: name, scope: s, value: fmt.Sprint(value), apply: f}
-}
+// options declares every option once: its URI parameter (the same name
+// names it in errors), how the parameter is read, and the setter that
+// checks a value and stores it, for the URI and for the Go option alike.
+// Each With function below wraps a declaration.
+var options = driver.NewOptions[config](scheme)
+
+func invalid(name, value, reason string) error { return options.Invalid(name, value, reason) }
 
 func positive[T int | int64 | time.Duration](name string, v T) error {
 	if v <= 0 {
@@ -174,106 +164,188 @@ func nonNegative[T int | int64 | time.Duration](name string, v T) error {
 	return nil
 }
 
-func invalid(name, value, reason string) error {
-	return &driver.OptionError{Scheme: scheme, Name: name, Value: value, Reason: reason, Err: driver.ErrInvalidOption}
+// uintParam reads an unsigned integer parameter of at most 2^31.
+func uintParam[T int | int64](u *driver.URI, name string) (T, bool, error) {
+	v, ok, err := u.OptionUint(name)
+	if err != nil || !ok {
+		return 0, ok, err
+	}
+	if v > 1<<31 {
+		raw, _ := u.Option(name)
+		return 0, true, invalid(name, raw, "too large")
+	}
+	return T(v), true, nil
 }
+
+// enumParam returns a parser of the names of an enumeration (in any case),
+// values[i] being the name of T(i).
+func enumParam[T ~uint8](names []string, reason string) func(*driver.URI, string) (T, bool, error) {
+	return func(u *driver.URI, name string) (T, bool, error) {
+		raw, ok := u.Option(name)
+		if !ok {
+			return 0, false, nil
+		}
+		for i, n := range names {
+			if strings.EqualFold(raw, n) {
+				return T(i), true, nil
+			}
+		}
+		return 0, true, invalid(name, raw, reason)
+	}
+}
+
+// Connection options.
+var (
+	optTLS = options.Add(driver.Decl[config]{Name: "tls", Scope: driver.ScopeOpen})
+
+	optClientOptions = options.Add(driver.Decl[config]{Name: "client_options", Scope: driver.ScopeOpen})
+
+	optDB = driver.AddValue(options, driver.Value[config, int]{
+		Param: "db", Scope: driver.ScopeOpen, Parse: uintParam[int],
+		Set: func(c *config, n int) error {
+			if err := nonNegative("db", n); err != nil {
+				return err
+			}
+			c.db = n
+			return nil
+		},
+	})
+
+	_ = driver.AddValue(options, driver.Value[config, bool]{
+		Param: "tls_insecure", Scope: driver.ScopeOpen, Parse: (*driver.URI).OptionBool,
+		Set: func(c *config, v bool) error { c.tlsInsecure = v; return nil },
+	})
+
+	// timeout's Go form is streamer.WithTimeout (ConnectOptions.Timeout).
+	_ = driver.AddValue(options, driver.Value[config, time.Duration]{
+		Param: "timeout", Scope: driver.ScopeOpen,
+		Parse: func(u *driver.URI, name string) (time.Duration, bool, error) {
+			d, ok, err := u.OptionDuration(name)
+			if err == nil && ok && d <= 0 {
+				raw, _ := u.Option(name)
+				return 0, true, invalid(name, raw, "must be positive")
+			}
+			return d, ok, err
+		},
+		Set: func(c *config, d time.Duration) error { c.timeout = d; return nil },
+	})
+
+	optField = driver.AddValue(options, driver.Value[config, string]{
+		Param: "field", Scope: driver.ScopeClients, Parse: driver.Text,
+		Set: func(c *config, name string) error {
+			if name == "" {
+				return invalid("field", name, "must not be empty")
+			}
+			c.field = name
+			return nil
+		},
+	})
+)
 
 // WithTLSConfig sets the TLS configuration (rediss:// URIs use TLS; with this
 // option redis:// URIs do too).
 func WithTLSConfig(c *tls.Config) Option {
-	return opt("tls", scopeConnect, "config", func(cfg *config) error { cfg.tls = c.Clone(); return nil })
+	return Option{optTLS.Setting("config", func(cfg *config) error { cfg.tls = c.Clone(); return nil })}
 }
 
 // WithClientOptions lets f adjust the go-redis client options (pool size,
 // dialer, credentials provider...) after the adapter filled them in.
 func WithClientOptions(f func(*goredis.Options)) Option {
-	return opt("client_options", scopeConnect, "func", func(cfg *config) error {
+	return Option{optClientOptions.Setting("func", func(cfg *config) error {
 		if f != nil {
 			cfg.clientOpts = append(cfg.clientOpts, f)
 		}
 		return nil
-	})
+	})}
 }
 
 // WithDB selects the Redis database (URI option db). The default is 0.
-func WithDB(n int) Option {
-	return opt("db", scopeConnect, n, func(cfg *config) error {
-		if err := nonNegative("db", n); err != nil {
-			return err
-		}
-		cfg.db = n
-		return nil
-	})
-}
+func WithDB(n int) Option { return Option{optDB.Setting(n)} }
 
 // WithMessageField sets the entry field holding the payload (URI option
 // field). The default is "msg", as SeaStreamer's. Entries without the field
 // are skipped by consumers (and acknowledged in groups), with a warning.
-func WithMessageField(name string) Option {
-	return opt("field", scopeAny, name, func(cfg *config) error {
-		if name == "" {
-			return invalid("field", name, "must not be empty")
-		}
-		cfg.field = name
-		return nil
+func WithMessageField(name string) Option { return Option{optField.Setting(name)} }
+
+// Producer options.
+var (
+	optBatchSize = driver.AddValue(options, driver.Value[config, int]{
+		Param: "batch_size", Scope: driver.ScopeProducer, Parse: uintParam[int],
+		Set: func(c *config, n int) error {
+			if n <= 0 || n > 1_000_000 {
+				return invalid("batch_size", strconv.Itoa(n), "must be between 1 and 1000000")
+			}
+			c.batchSize = n
+			return nil
+		},
 	})
-}
+
+	optMaxLen = driver.AddValue(options, driver.Value[config, int64]{
+		Param: "maxlen", Scope: driver.ScopeProducer, Parse: uintParam[int64],
+		Set: func(c *config, n int64) error {
+			if err := nonNegative("maxlen", n); err != nil {
+				return err
+			}
+			c.maxLen = n
+			return nil
+		},
+	})
+
+	optMinAge = driver.AddValue(options, driver.Value[config, time.Duration]{
+		Param: "minage", Scope: driver.ScopeProducer, Parse: (*driver.URI).OptionDuration,
+		Set: func(c *config, d time.Duration) error {
+			if err := nonNegative("minage", d); err != nil {
+				return err
+			}
+			c.minAge = d
+			return nil
+		},
+	})
+
+	optExactTrim = driver.AddValue(options, driver.Value[config, bool]{
+		Param: "exact_trim", Scope: driver.ScopeProducer, Parse: (*driver.URI).OptionBool,
+		Set: func(c *config, v bool) error { c.exactTrim = v; return nil },
+	})
+
+	optLate = driver.AddValue(options, driver.Value[config, LateMode]{
+		Param: "late_timestamps", Scope: driver.ScopeProducer,
+		Parse: enumParam[LateMode]([]string{LateReject: "reject", LateClamp: "clamp"}, "use reject or clamp"),
+		Set: func(c *config, m LateMode) error {
+			if m > LateClamp {
+				return invalid("late_timestamps", m.String(), "use LateReject or LateClamp")
+			}
+			c.late = m
+			return nil
+		},
+	})
+
+	optShard0Suffix = driver.AddValue(options, driver.Value[config, bool]{
+		Param: "shard0_suffix", Scope: driver.ScopeProducer, Parse: (*driver.URI).OptionBool,
+		Set: func(c *config, v bool) error { c.shard0Suffix = &v; return nil },
+	})
+)
 
 // WithBatchSize bounds how many messages a producer sends in one pipeline
 // (URI option batch_size). The default is 1000.
-func WithBatchSize(n int) Option {
-	return opt("batch_size", scopeProducer, n, func(cfg *config) error {
-		if n <= 0 || n > 1_000_000 {
-			return invalid("batch_size", strconv.Itoa(n), "must be between 1 and 1000000")
-		}
-		cfg.batchSize = n
-		return nil
-	})
-}
+func WithBatchSize(n int) Option { return Option{optBatchSize.Setting(n)} }
 
 // WithTrimMaxLen makes every XADD trim its stream to about n entries
 // (MAXLEN ~ n; URI option maxlen). 0, the default, does not trim.
-func WithTrimMaxLen(n int64) Option {
-	return opt("maxlen", scopeProducer, n, func(cfg *config) error {
-		if err := nonNegative("maxlen", n); err != nil {
-			return err
-		}
-		cfg.maxLen = n
-		return nil
-	})
-}
+func WithTrimMaxLen(n int64) Option { return Option{optMaxLen.Setting(n)} }
 
 // WithTrimMinAge makes every XADD remove entries older than d (MINID ~
 // <now-d>; URI option minage, e.g. 24h). 0, the default, does not trim.
 // It cannot be combined with WithTrimMaxLen.
-func WithTrimMinAge(d time.Duration) Option {
-	return opt("minage", scopeProducer, d, func(cfg *config) error {
-		if err := nonNegative("minage", d); err != nil {
-			return err
-		}
-		cfg.minAge = d
-		return nil
-	})
-}
+func WithTrimMinAge(d time.Duration) Option { return Option{optMinAge.Setting(d)} }
 
 // WithExactTrim makes trimming exact ("=") instead of approximate ("~",
 // the default, which Redis does in whole nodes and is much cheaper). URI
 // option exact_trim=true.
-func WithExactTrim(v bool) Option {
-	return opt("exact_trim", scopeProducer, v, func(cfg *config) error { cfg.exactTrim = v; return nil })
-}
+func WithExactTrim(v bool) Option { return Option{optExactTrim.Setting(v)} }
 
 // WithLateTimestamps sets what a producer does with an explicit timestamp
 // older than its stream's newest entry (URI option late_timestamps).
-func WithLateTimestamps(m LateMode) Option {
-	return opt("late_timestamps", scopeProducer, m, func(cfg *config) error {
-		if m > LateClamp {
-			return invalid("late_timestamps", m.String(), "use LateReject or LateClamp")
-		}
-		cfg.late = m
-		return nil
-	})
-}
+func WithLateTimestamps(m LateMode) Option { return Option{optLate.Setting(m)} }
 
 // WithShardZeroSuffix sets whether a producer writes shard 0 of a stream to
 // the Redis key "<stream>:0" (true) or "<stream>" (false) (URI option
@@ -282,9 +354,7 @@ func WithLateTimestamps(m LateMode) Option {
 // 0 included, to "<stream>:<n>", since SeaStreamer's consumers ignore
 // "<stream>" once "<stream>:N" keys exist; any other producer writes shard 0
 // to "<stream>". Consumers read both layouts.
-func WithShardZeroSuffix(v bool) Option {
-	return opt("shard0_suffix", scopeProducer, v, func(cfg *config) error { cfg.shard0Suffix = &v; return nil })
-}
+func WithShardZeroSuffix(v bool) Option { return Option{optShard0Suffix.Setting(v)} }
 
 // zeroSuffix reports whether a producer created with opts writes shard 0 to
 // "<stream>:0".
@@ -295,41 +365,114 @@ func (cfg *config) zeroSuffix(opts driver.ProducerOptions) bool {
 	return opts.ShardCount > 1
 }
 
+// Consumer options.
+var (
+	optAck = driver.AddValue(options, driver.Value[config, AckMode]{
+		Param: "ack", Scope: driver.ScopeConsumer,
+		Parse: enumParam[AckMode](ackNames[:], "use immediate, delayed, rolling or disabled"),
+		Set: func(c *config, m AckMode) error {
+			if m > AckDisabled {
+				return invalid("ack", m.String(), "use AckImmediate, AckDelayed, AckRolling or AckDisabled")
+			}
+			c.ack = m
+			return nil
+		},
+	})
+
+	optCommitDelay = driver.AddValue(options, driver.Value[config, time.Duration]{
+		Param: "commit_delay", Scope: driver.ScopeConsumer, Parse: (*driver.URI).OptionDuration,
+		Set: func(c *config, d time.Duration) error {
+			if err := nonNegative("commit_delay", d); err != nil {
+				return err
+			}
+			c.commitDelay = d
+			return nil
+		},
+	})
+
+	optCommitInterval = driver.AddValue(options, driver.Value[config, time.Duration]{
+		Param: "commit_interval", Scope: driver.ScopeConsumer, Parse: (*driver.URI).OptionDuration,
+		Set: func(c *config, d time.Duration) error {
+			if err := positive("commit_interval", d); err != nil {
+				return err
+			}
+			c.commitInterval = d
+			return nil
+		},
+	})
+
+	optClaimInterval = driver.AddValue(options, driver.Value[config, time.Duration]{
+		Param: "claim_interval", Scope: driver.ScopeConsumer, Parse: (*driver.URI).OptionDuration,
+		Set: func(c *config, d time.Duration) error {
+			if err := nonNegative("claim_interval", d); err != nil {
+				return err
+			}
+			c.claimInterval = d
+			return nil
+		},
+	})
+
+	optClaimIdle = driver.AddValue(options, driver.Value[config, time.Duration]{
+		Param: "claim_idle", Scope: driver.ScopeConsumer, Parse: (*driver.URI).OptionDuration,
+		Set: func(c *config, d time.Duration) error {
+			if err := positive("claim_idle", d); err != nil {
+				return err
+			}
+			c.claimIdle = d
+			return nil
+		},
+	})
+
+	optReadCount = driver.AddValue(options, driver.Value[config, int]{
+		Param: "count", Scope: driver.ScopeConsumer, Parse: uintParam[int],
+		Set: func(c *config, n int) error {
+			if n <= 0 || n > 1_000_000 {
+				return invalid("count", strconv.Itoa(n), "must be between 1 and 1000000")
+			}
+			c.readCount = n
+			return nil
+		},
+	})
+
+	optMkStream = driver.AddValue(options, driver.Value[config, bool]{
+		Param: "mkstream", Scope: driver.ScopeConsumer, Parse: (*driver.URI).OptionBool,
+		Set: func(c *config, v bool) error { c.mkStream = v; return nil },
+	})
+
+	optHeartbeat = driver.AddValue(options, driver.Value[config, time.Duration]{
+		Param: "heartbeat", Scope: driver.ScopeConsumer, Parse: (*driver.URI).OptionDuration,
+		Set: func(c *config, d time.Duration) error {
+			if d < time.Millisecond {
+				return invalid("heartbeat", d.String(), "must be at least 1ms")
+			}
+			c.heartbeat = d
+			return nil
+		},
+	})
+
+	optDiscoverInterval = driver.AddValue(options, driver.Value[config, time.Duration]{
+		Param: "discover_interval", Scope: driver.ScopeConsumer, Parse: (*driver.URI).OptionDuration,
+		Set: func(c *config, d time.Duration) error {
+			if err := nonNegative("discover_interval", d); err != nil {
+				return err
+			}
+			c.discoverInterval = d
+			return nil
+		},
+	})
+)
+
 // WithAckMode sets when group consumers acknowledge messages (URI option
 // ack). The default is AckDelayed.
-func WithAckMode(m AckMode) Option {
-	return opt("ack", scopeConsumer, m, func(cfg *config) error {
-		if m > AckDisabled {
-			return invalid("ack", m.String(), "use AckImmediate, AckDelayed, AckRolling or AckDisabled")
-		}
-		cfg.ack = m
-		return nil
-	})
-}
+func WithAckMode(m AckMode) Option { return Option{optAck.Setting(m)} }
 
 // WithCommitDelay sets how long after Next returned a message AckDelayed
 // acknowledges it (URI option commit_delay). The default is 5s.
-func WithCommitDelay(d time.Duration) Option {
-	return opt("commit_delay", scopeConsumer, d, func(cfg *config) error {
-		if err := nonNegative("commit_delay", d); err != nil {
-			return err
-		}
-		cfg.commitDelay = d
-		return nil
-	})
-}
+func WithCommitDelay(d time.Duration) Option { return Option{optCommitDelay.Setting(d)} }
 
 // WithCommitInterval sets how often AckDelayed and AckRolling send their
 // acknowledgements (URI option commit_interval). The default is 1s.
-func WithCommitInterval(d time.Duration) Option {
-	return opt("commit_interval", scopeConsumer, d, func(cfg *config) error {
-		if err := positive("commit_interval", d); err != nil {
-			return err
-		}
-		cfg.commitInterval = d
-		return nil
-	})
-}
+func WithCommitInterval(d time.Duration) Option { return Option{optCommitInterval.Setting(d)} }
 
 // WithAutoClaim sets how often a LoadBalanced consumer looks for members of
 // its group that have been idle longer than idle with messages pending, and
@@ -339,30 +482,13 @@ func WithCommitInterval(d time.Duration) Option {
 // needs to process and acknowledge a message, or live members' messages are
 // claimed too (and processed twice).
 func WithAutoClaim(interval, idle time.Duration) Option {
-	return opt("claim", scopeConsumer, interval.String()+","+idle.String(), func(cfg *config) error {
-		if err := nonNegative("claim_interval", interval); err != nil {
-			return err
-		}
-		if err := positive("claim_idle", idle); err != nil {
-			return err
-		}
-		cfg.claimInterval, cfg.claimIdle = interval, idle
-		return nil
-	})
+	return Option{driver.Combine("claim", optClaimInterval.Setting(interval), optClaimIdle.Setting(idle))}
 }
 
 // WithReadCount sets how many entries a consumer asks for in one read
 // (COUNT; URI option count). The default is 1000, or 10 for LoadBalanced
 // consumers, whose members share messages page by page.
-func WithReadCount(n int) Option {
-	return opt("count", scopeConsumer, n, func(cfg *config) error {
-		if n <= 0 || n > 1_000_000 {
-			return invalid("count", strconv.Itoa(n), "must be between 1 and 1000000")
-		}
-		cfg.readCount = n
-		return nil
-	})
-}
+func WithReadCount(n int) Option { return Option{optReadCount.Setting(n)} }
 
 // WithMkStream sets whether group consumers create a missing stream at once,
 // with their group (XGROUP CREATE ... MKSTREAM; URI option mkstream). It is
@@ -370,47 +496,21 @@ func WithReadCount(n int) Option {
 // message comes. Off, a missing stream is waited for (checked every 100ms)
 // and its group created when it appears, at its first entry so that nothing
 // is missed; the first member to notice then has a head start.
-func WithMkStream(v bool) Option {
-	return opt("mkstream", scopeConsumer, v, func(cfg *config) error { cfg.mkStream = v; return nil })
-}
+func WithMkStream(v bool) Option { return Option{optMkStream.Setting(v)} }
 
 // WithHeartbeat sets how long one blocking read waits on the server before
 // the consumer does its periodic work (shard discovery, auto-claim); URI
 // option heartbeat. The default is 1s.
-func WithHeartbeat(d time.Duration) Option {
-	return opt("heartbeat", scopeConsumer, d, func(cfg *config) error {
-		if d < time.Millisecond {
-			return invalid("heartbeat", d.String(), "must be at least 1ms")
-		}
-		cfg.heartbeat = d
-		return nil
-	})
-}
+func WithHeartbeat(d time.Duration) Option { return Option{optHeartbeat.Setting(d)} }
 
 // WithDiscoverInterval sets how often a consumer looks for new shard keys
 // "<stream>:N" with SCAN (URI option discover_interval). The default is 5s;
 // 0 looks only when the consumer starts, seeks or rewinds.
-func WithDiscoverInterval(d time.Duration) Option {
-	return opt("discover_interval", scopeConsumer, d, func(cfg *config) error {
-		if err := nonNegative("discover_interval", d); err != nil {
-			return err
-		}
-		cfg.discoverInterval = d
-		return nil
-	})
-}
+func WithDiscoverInterval(d time.Duration) Option { return Option{optDiscoverInterval.Setting(d)} }
 
-// uriOptions are the query options Open accepts.
-var uriOptions = []string{
-	"db", "tls_insecure", "timeout", "field",
-	"batch_size", "maxlen", "minage", "exact_trim", "late_timestamps", "shard0_suffix",
-	"ack", "commit_delay", "commit_interval", "claim_interval", "claim_idle", "count",
-	"mkstream", "heartbeat", "discover_interval",
-}
-
-// applyExtra applies the Go options in extra, which must be Options of a
-// scope in allowed.
-func (c *config) applyExtra(extra []any, allowed scope, where string) error {
+// applyExtra applies the Go options in extra, given to the call at
+// (driver.ScopeOpen, ScopeProducer or ScopeConsumer); they must be Options.
+func (c *config) applyExtra(extra []any, at driver.OptionScope) error {
 	for _, v := range extra {
 		o, ok := v.(Option)
 		if !ok {
@@ -421,142 +521,15 @@ func (c *config) applyExtra(extra []any, allowed scope, where string) error {
 		if !ok {
 			return driver.UnknownExtraError(scheme, v)
 		}
-		if o.apply == nil {
-			return invalid("Option", "zero value", "build options with the With... functions")
-		}
-		if o.scope&allowed == 0 {
-			return invalid(o.name, o.value, "this option cannot be given to "+where+": "+scopeHint(o.scope))
-		}
-		if err := o.apply(c); err != nil {
+		if err := options.Apply(c, at, o.s); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func scopeHint(s scope) string {
-	switch s {
-	case scopeConnect:
-		return "give it to Open"
-	case scopeProducer:
-		return "give it to Open or NewProducer"
-	case scopeConsumer:
-		return "give it to Open or NewConsumer"
-	}
-	return "give it to Open"
-}
-
-// applyURI applies the query options of u (already checked against
-// uriOptions).
-func (c *config) applyURI(u *driver.URI) error {
-	for _, name := range uriOptions {
-		raw, ok := u.Option(name)
-		if !ok {
-			continue
-		}
-		if err := c.applyURIOption(u, name, raw); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (c *config) applyURIOption(u *driver.URI, name, raw string) error {
-	// The URI helpers return *driver.OptionError already.
-	wrap := func(err error, _ string) error { return err }
-	dur := func(set func(time.Duration) Option) error {
-		d, _, err := u.OptionDuration(name)
-		if err != nil {
-			return wrap(err, "want a duration such as 500ms or 10s")
-		}
-		return set(d).apply(c)
-	}
-	boolean := func(set func(bool) Option) error {
-		v, _, err := u.OptionBool(name)
-		if err != nil {
-			return wrap(err, "want true or false")
-		}
-		return set(v).apply(c)
-	}
-	integer := func(set func(int) Option) error {
-		v, _, err := u.OptionUint(name)
-		if err != nil {
-			return wrap(err, "want an unsigned integer")
-		}
-		if v > 1<<31 {
-			return invalid(name, raw, "too large")
-		}
-		return set(int(v)).apply(c)
-	}
-	switch name {
-	case "db":
-		return integer(WithDB)
-	case "tls_insecure":
-		v, _, err := u.OptionBool(name)
-		if err != nil {
-			return wrap(err, "want true or false")
-		}
-		c.tlsInsecure = v
-		return nil
-	case "timeout":
-		d, _, err := u.OptionDuration(name)
-		if err != nil {
-			return wrap(err, "want a duration such as 5s")
-		}
-		if d <= 0 {
-			return invalid(name, raw, "must be positive")
-		}
-		c.timeout = d
-		return nil
-	case "field":
-		return WithMessageField(raw).apply(c)
-	case "batch_size":
-		return integer(WithBatchSize)
-	case "maxlen":
-		return integer(func(n int) Option { return WithTrimMaxLen(int64(n)) })
-	case "minage":
-		return dur(WithTrimMinAge)
-	case "exact_trim":
-		return boolean(WithExactTrim)
-	case "late_timestamps":
-		switch strings.ToLower(raw) {
-		case "reject":
-			c.late = LateReject
-		case "clamp":
-			c.late = LateClamp
-		default:
-			return invalid(name, raw, "use reject or clamp")
-		}
-		return nil
-	case "shard0_suffix":
-		return boolean(WithShardZeroSuffix)
-	case "ack":
-		for m, n := range ackNames {
-			if strings.EqualFold(raw, n) {
-				c.ack = AckMode(m)
-				return nil
-			}
-		}
-		return invalid(name, raw, "use immediate, delayed, rolling or disabled")
-	case "commit_delay":
-		return dur(WithCommitDelay)
-	case "commit_interval":
-		return dur(WithCommitInterval)
-	case "claim_interval":
-		return dur(func(d time.Duration) Option { return WithAutoClaim(d, c.claimIdle) })
-	case "claim_idle":
-		return dur(func(d time.Duration) Option { return WithAutoClaim(c.claimInterval, d) })
-	case "count":
-		return integer(WithReadCount)
-	case "mkstream":
-		return boolean(WithMkStream)
-	case "heartbeat":
-		return dur(WithHeartbeat)
-	case "discover_interval":
-		return dur(WithDiscoverInterval)
-	}
-	return nil
-}
+// applyURI applies the query options of u, refusing unknown ones.
+func (c *config) applyURI(u *driver.URI) error { return options.ApplyURI(c, u) }
 
 // check validates combinations.
 func (c *config) check() error {

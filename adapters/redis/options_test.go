@@ -5,6 +5,8 @@ import (
 	"crypto/tls"
 	"errors"
 	"net"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,7 +27,7 @@ func TestURIOptions(t *testing.T) {
 	u := parse(t, "redis://h/s?db=3&field=payload&batch_size=64&maxlen=100&exact_trim=true&late_timestamps=clamp&shard0_suffix=1"+
 		"&ack=rolling&commit_delay=2s&commit_interval=250ms&claim_interval=5s&claim_idle=9s&count=33&mkstream=false"+
 		"&heartbeat=300ms&discover_interval=0&timeout=3s")
-	if err := u.CheckOptions(uriOptions...); err != nil {
+	if err := options.CheckURI(u); err != nil {
 		t.Fatal(err)
 	}
 	c := defaultConfig()
@@ -142,7 +144,7 @@ func TestClientOptions(t *testing.T) {
 		t.Errorf("tls_insecure: %v", err)
 	}
 	cfg = defaultConfig()
-	_ = WithTLSConfig(&tls.Config{ServerName: "other"}).apply(&cfg)
+	_ = cfg.applyExtra([]any{WithTLSConfig(&tls.Config{ServerName: "other"})}, driver.ScopeOpen)
 	if o, err := clientOptions(parse(t, "redis://h/s"), &cfg); err != nil || o.TLSConfig == nil || o.TLSConfig.ServerName != "other" {
 		t.Errorf("WithTLSConfig on redis://: %v", err)
 	}
@@ -191,5 +193,19 @@ func TestAs(t *testing.T) {
 	var rp *Producer
 	if !p.As(&rp) || rp != p || !p.As(&c) || c != p.Client() {
 		t.Fatal("Producer.As")
+	}
+}
+
+// TestOptionsDocumented checks that the package documentation lists every
+// declared URI parameter.
+func TestOptionsDocumented(t *testing.T) {
+	doc, err := os.ReadFile("doc.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range options.Params() {
+		if !strings.Contains(string(doc), p+"=") {
+			t.Errorf("doc.go does not list the URI option %s", p)
+		}
 	}
 }

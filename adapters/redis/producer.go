@@ -116,7 +116,7 @@ func (c *Conn) NewProducer(ctx context.Context, stream driver.StreamKey, opts dr
 		return nil, driver.ErrClosed
 	}
 	cfg := c.cfg
-	if err := cfg.applyExtra(opts.Extra, scopeProducer, "NewProducer"); err != nil {
+	if err := cfg.applyExtra(opts.Extra, driver.ScopeProducer); err != nil {
 		return nil, err
 	}
 	if err := cfg.check(); err != nil {
