@@ -32,7 +32,7 @@ type Driver struct{}
 // documentation for the URI options.
 func (Driver) Open(ctx context.Context, uri *driver.URI, opts driver.ConnectOptions) (driver.Conn, error) {
 	var s settings
-	if err := s.applyExtra(scopeConnect, opts.Extra); err != nil {
+	if err := s.applyExtra(driver.ScopeOpen, opts.Extra); err != nil {
 		return nil, err
 	}
 	if opts.Timeout > 0 {
@@ -141,7 +141,7 @@ func (c *Conn) NewProducer(ctx context.Context, stream driver.StreamKey, opts dr
 		return nil, fmt.Errorf("%w: verbatim headers on kafka:// (Kafka assigns offsets; timestamps can be set with WithTimestamp)", driver.ErrUnsupported)
 	}
 	s := c.settings.clone()
-	if err := s.applyExtra(scopeProducer, opts.Extra); err != nil {
+	if err := s.applyExtra(driver.ScopeProducer, opts.Extra); err != nil {
 		return nil, err
 	}
 	return newProducer(ctx, c, &s)
@@ -150,7 +150,7 @@ func (c *Conn) NewProducer(ctx context.Context, stream driver.StreamKey, opts dr
 // NewConsumer implements driver.Conn.
 func (c *Conn) NewConsumer(ctx context.Context, streams []driver.StreamKey, opts driver.ConsumerOptions) (driver.Consumer, error) {
 	s := c.settings.clone()
-	if err := s.applyExtra(scopeConsumer, opts.Extra); err != nil {
+	if err := s.applyExtra(driver.ScopeConsumer, opts.Extra); err != nil {
 		return nil, err
 	}
 	return newConsumer(ctx, c, &s, streams, opts)

@@ -47,6 +47,112 @@ type ConsumerOption interface {
 	streamer.ConsumerOption
 }
 
+// option is the Go form of an option as the driver finds it in the Extra
+// lists (streamer.WithDriverOption wraps it).
+type option struct{ s driver.Setting[settings] }
+
+// options declares every option once: the URI parameters that set it, how
+// they are read, where its Go form may be given, and the setter shared by the
+// URI and the Go option. Errors about a Go option name its With function,
+// errors about a URI parameter the parameter. URI parameters are applied in
+// this order.
+var options = driver.NewOptions[settings](scheme)
+
+func badOption(name, value, reason string) error { return options.Invalid(name, value, reason) }
+
+func nonNegative(name string, d time.Duration) error {
+	if d < 0 {
+		return badOption(name, d.String(), "must not be negative")
+	}
+	return nil
+}
+
+var (
+	// timeout's Go form is streamer.WithTimeout (ConnectOptions.Timeout).
+	_ = driver.AddValue(options, driver.Value[settings, time.Duration]{
+		Param: "timeout", Scope: driver.ScopeOpen, Parse: (*driver.URI).OptionDuration,
+		Set: func(s *settings, d time.Duration) error { s.timeout = d; return nil },
+	})
+
+	optClientID = driver.AddValue(options, driver.Value[settings, string]{
+		Name: "WithClientID", Param: "client_id", Scope: driver.ScopeOpen, Parse: driver.Text,
+		Set: func(s *settings, id string) error { s.clientID = id; return nil },
+	})
+
+	optCompression = driver.AddValue(options, driver.Value[settings, Compression]{
+		Name: "WithCompression", Param: "compression", Scope: driver.ScopeProducer,
+		Parse: func(u *driver.URI, name string) (Compression, bool, error) {
+			v, ok := u.Option(name)
+			if !ok {
+				return 0, false, nil
+			}
+			for i, n := range compressionNames {
+				if strings.EqualFold(v, n) {
+					return Compression(i), true, nil
+				}
+			}
+			return 0, true, badOption(name, v, "use none, gzip, snappy, lz4 or zstd")
+		},
+		Set: func(s *settings, c Compression) error {
+			if c > CompressionZstd {
+				return badOption("WithCompression", c.String(), "use one of the Compression constants")
+			}
+			s.compression = c
+			return nil
+		},
+	})
+
+	optLinger = driver.AddValue(options, driver.Value[settings, time.Duration]{
+		Name: "WithLinger", Param: "linger", Scope: driver.ScopeProducer, Parse: (*driver.URI).OptionDuration,
+		Set: func(s *settings, d time.Duration) error {
+			if err := nonNegative("WithLinger", d); err != nil {
+				return err
+			}
+			s.linger, s.lingerSet = d, true
+			return nil
+		},
+	})
+
+	optTopicCreation = options.Add(driver.Decl[settings]{
+		Name: "WithTopicCreation", Params: []string{"partitions", "replication"}, Scope: driver.ScopeProducer,
+		FromURI: (*settings).applyURITopicCreation,
+	})
+
+	optSessionTimeout = driver.AddValue(options, driver.Value[settings, time.Duration]{
+		Name: "WithSessionTimeout", Param: "session_timeout", Scope: driver.ScopeConsumer, Parse: (*driver.URI).OptionDuration,
+		Set: func(s *settings, d time.Duration) error {
+			if err := nonNegative("WithSessionTimeout", d); err != nil {
+				return err
+			}
+			s.sessionTimeout = d
+			return nil
+		},
+	})
+
+	optAutoCommit = driver.AddValue(options, driver.Value[settings, time.Duration]{
+		Name: "WithAutoCommit", Param: "auto_commit", Scope: driver.ScopeConsumer, Parse: (*driver.URI).OptionDuration,
+		Set: func(s *settings, d time.Duration) error {
+			if err := nonNegative("WithAutoCommit", d); err != nil {
+				return err
+			}
+			s.autoCommit = d
+			return nil
+		},
+	})
+
+	optTLS = options.Add(driver.Decl[settings]{
+		Name: "WithTLS", Params: []string{"tls", "tls_ca", "tls_skip_verify"}, Scope: driver.ScopeOpen,
+		FromURI: (*settings).applyURITLS,
+	})
+
+	optSASL = options.Add(driver.Decl[settings]{
+		Name: "WithSASL", Params: []string{"sasl_mechanism", "sasl_user", "sasl_password"}, Scope: driver.ScopeOpen,
+		FromURI: (*settings).applyURISASL,
+	})
+
+	optClientOptions = options.Add(driver.Decl[settings]{Name: "WithClientOptions", Scope: driver.ScopeClients})
+)
+
 // WithClientOptions passes franz-go client options to every client the
 // driver creates in the scope it is given to (Open: all of them; NewProducer
 // or NewConsumer: that one's). They are applied after the driver's own, so
@@ -54,7 +160,10 @@ type ConsumerOption interface {
 // ConsumeTopics, ConsumerGroup or RecordPartitioner) lead to undefined
 // behaviour.
 func WithClientOptions(opts ...kgo.Opt) Option {
-	return streamer.WithDriverOption(clientOpts(opts))
+	return streamer.WithDriverOption(option{optClientOptions.Setting(strconv.Itoa(len(opts))+" kgo.Opt", func(s *settings) error {
+		s.clientOpts = append(s.clientOpts, opts...)
+		return nil
+	})})
 }
 
 // WithTLS connects with TLS using cfg (cloned); nil means the system's root
@@ -63,7 +172,8 @@ func WithTLS(cfg *tls.Config) ConnectOption {
 	if cfg == nil {
 		cfg = new(tls.Config)
 	}
-	return streamer.WithDriverOption(tlsOpt{cfg.Clone()})
+	cfg = cfg.Clone()
+	return streamer.WithDriverOption(option{optTLS.Setting("config", func(s *settings) error { s.tls = cfg; return nil })})
 }
 
 // WithSASL authenticates with the given franz-go SASL mechanisms, tried in
@@ -71,13 +181,16 @@ func WithTLS(cfg *tls.Config) ConnectOption {
 // scram.Auth{...}.AsSha512Mechanism()). URI options: sasl_mechanism,
 // sasl_user, sasl_password.
 func WithSASL(mechanisms ...sasl.Mechanism) ConnectOption {
-	return streamer.WithDriverOption(saslOpt(mechanisms))
+	return streamer.WithDriverOption(option{optSASL.Setting(strconv.Itoa(len(mechanisms))+" mechanisms", func(s *settings) error {
+		s.sasl = append([]sasl.Mechanism(nil), mechanisms...)
+		return nil
+	})})
 }
 
 // WithClientID sets the client id the brokers see (default "kgo").
 // URI option: client_id.
 func WithClientID(id string) ConnectOption {
-	return streamer.WithDriverOption(clientIDOpt(id))
+	return streamer.WithDriverOption(option{optClientID.Setting(id)})
 }
 
 // Compression is a producer batch compression codec.
@@ -118,14 +231,14 @@ func (c Compression) codec() kgo.CompressionCodec {
 // WithCompression sets how producers compress their batches (default
 // CompressionNone, as SeaStreamer). URI option: compression=gzip|snappy|lz4|zstd|none.
 func WithCompression(c Compression) ProducerOption {
-	return streamer.WithDriverOption(compressionOpt(c))
+	return streamer.WithDriverOption(option{optCompression.Setting(c)})
 }
 
 // WithLinger makes producers wait up to d for more messages before sending a
 // batch (default: franz-go's, 10ms; 0 sends at once; Flush ends any wait).
 // URI option: linger.
 func WithLinger(d time.Duration) ProducerOption {
-	return streamer.WithDriverOption(lingerOpt(d))
+	return streamer.WithDriverOption(option{optLinger.Setting(d)})
 }
 
 // WithTopicCreation makes the driver create a missing topic with the given
@@ -134,7 +247,15 @@ func WithLinger(d time.Duration) ProducerOption {
 // topic is created by the broker if its auto.create.topics.enable allows,
 // with the broker's num.partitions. URI options: partitions, replication.
 func WithTopicCreation(partitions int32, replication int16) ProducerOption {
-	return streamer.WithDriverOption(topicCreationOpt{partitions, replication})
+	value := fmt.Sprintf("%d partitions, replication %d", partitions, replication)
+	return streamer.WithDriverOption(option{optTopicCreation.Setting(value, func(s *settings) error {
+		if partitions < 0 || replication < -1 || replication == 0 {
+			return badOption("WithTopicCreation", value,
+				"partitions must be at least 1 (0 turns creation off), replication at least 1 or -1 for the broker's default")
+		}
+		s.partitions, s.replication = partitions, replication
+		return nil
+	})})
 }
 
 // WithSessionTimeout sets the group session timeout of LoadBalanced
@@ -142,7 +263,7 @@ func WithTopicCreation(partitions int32, replication int16) ProducerOption {
 // removed from the group and its partitions are reassigned. URI option:
 // session_timeout.
 func WithSessionTimeout(d time.Duration) ConsumerOption {
-	return streamer.WithDriverOption(sessionTimeoutOpt(d))
+	return streamer.WithDriverOption(option{optSessionTimeout.Setting(d)})
 }
 
 // WithAutoCommit makes Resumable and LoadBalanced consumers commit, every
@@ -151,42 +272,7 @@ func WithSessionTimeout(d time.Duration) ConsumerOption {
 // default nothing is committed but by Commit, and, for LoadBalanced
 // consumers, for a partition the group takes away.
 func WithAutoCommit(interval time.Duration) ConsumerOption {
-	return streamer.WithDriverOption(autoCommitOpt(interval))
-}
-
-// Option values as the driver sees them in the Extra lists.
-type (
-	clientOpts       []kgo.Opt
-	tlsOpt           struct{ cfg *tls.Config }
-	saslOpt          []sasl.Mechanism
-	clientIDOpt      string
-	compressionOpt   Compression
-	lingerOpt        time.Duration
-	topicCreationOpt struct {
-		partitions  int32
-		replication int16
-	}
-	sessionTimeoutOpt time.Duration
-	autoCommitOpt     time.Duration
-)
-
-// scope says where an option may be given.
-type scope uint8
-
-const (
-	scopeConnect scope = 1 << iota
-	scopeProducer
-	scopeConsumer
-)
-
-func (s scope) String() string {
-	switch s {
-	case scopeProducer:
-		return "NewProducer"
-	case scopeConsumer:
-		return "NewConsumer"
-	}
-	return "Open"
+	return streamer.WithDriverOption(option{optAutoCommit.Setting(interval)})
 }
 
 // settings are the resolved options of one scope: the Conn's, then a copy
@@ -213,105 +299,25 @@ func (s settings) clone() settings {
 	return s
 }
 
-// applyExtra applies Extra option values given in scope at.
-func (s *settings) applyExtra(at scope, extra []any) error {
+// applyExtra applies the Extra option values given to the call at
+// (driver.ScopeOpen, ScopeProducer or ScopeConsumer).
+func (s *settings) applyExtra(at driver.OptionScope, extra []any) error {
 	for _, v := range extra {
-		var allowed scope
-		var name string
-		switch o := v.(type) {
-		case clientOpts:
-			allowed, name = scopeConnect|scopeProducer|scopeConsumer, "WithClientOptions"
-			s.clientOpts = append(s.clientOpts, o...)
-		case tlsOpt:
-			allowed, name = scopeConnect, "WithTLS"
-			s.tls = o.cfg
-		case saslOpt:
-			allowed, name = scopeConnect, "WithSASL"
-			s.sasl = append([]sasl.Mechanism(nil), o...)
-		case clientIDOpt:
-			allowed, name = scopeConnect, "WithClientID"
-			s.clientID = string(o)
-		case compressionOpt:
-			allowed, name = scopeConnect|scopeProducer, "WithCompression"
-			if Compression(o) > CompressionZstd {
-				return badOption(name, Compression(o).String(), "use one of the Compression constants")
-			}
-			s.compression = Compression(o)
-		case lingerOpt:
-			allowed, name = scopeConnect|scopeProducer, "WithLinger"
-			if o < 0 {
-				return badOption(name, time.Duration(o).String(), "must not be negative")
-			}
-			s.linger, s.lingerSet = time.Duration(o), true
-		case topicCreationOpt:
-			allowed, name = scopeConnect|scopeProducer, "WithTopicCreation"
-			if o.partitions < 0 || o.replication < -1 || o.replication == 0 {
-				return badOption(name, fmt.Sprintf("%d partitions, replication %d", o.partitions, o.replication),
-					"partitions must be at least 1 (0 turns creation off), replication at least 1 or -1 for the broker's default")
-			}
-			s.partitions, s.replication = o.partitions, o.replication
-		case sessionTimeoutOpt:
-			allowed, name = scopeConnect|scopeConsumer, "WithSessionTimeout"
-			if o < 0 {
-				return badOption(name, time.Duration(o).String(), "must not be negative")
-			}
-			s.sessionTimeout = time.Duration(o)
-		case autoCommitOpt:
-			allowed, name = scopeConnect|scopeConsumer, "WithAutoCommit"
-			if o < 0 {
-				return badOption(name, time.Duration(o).String(), "must not be negative")
-			}
-			s.autoCommit = time.Duration(o)
-		default:
+		o, ok := v.(option)
+		if !ok {
 			return driver.UnknownExtraError(scheme, v)
 		}
-		if allowed&at == 0 {
-			return badOption(name, "", "this option cannot be given to "+at.String())
+		if err := options.Apply(s, at, o.s); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-func badOption(name, value, reason string) error {
-	return &driver.OptionError{Scheme: scheme, Name: name, Value: value, Reason: reason, Err: driver.ErrInvalidOption}
-}
-
-// uriOptions are the query options a kafka:// URI accepts.
-var uriOptions = []string{
-	"auto_commit", "client_id", "compression", "linger", "partitions", "replication",
-	"sasl_mechanism", "sasl_password", "sasl_user", "session_timeout", "timeout",
-	"tls", "tls_ca", "tls_skip_verify",
-}
-
 // applyURI applies the URI's query options, which override the Go options.
-func (s *settings) applyURI(u *driver.URI) error {
-	if err := u.CheckOptions(uriOptions...); err != nil {
-		return err
-	}
-	if d, ok, err := u.OptionDuration("timeout"); err != nil {
-		return err
-	} else if ok {
-		s.timeout = d
-	}
-	if v, ok := u.Option("client_id"); ok {
-		s.clientID = v
-	}
-	if v, ok := u.Option("compression"); ok {
-		found := false
-		for i, n := range compressionNames {
-			if strings.EqualFold(v, n) {
-				s.compression, found = Compression(i), true
-			}
-		}
-		if !found {
-			return badOption("compression", v, "use none, gzip, snappy, lz4 or zstd")
-		}
-	}
-	if d, ok, err := u.OptionDuration("linger"); err != nil {
-		return err
-	} else if ok {
-		s.linger, s.lingerSet = d, true
-	}
+func (s *settings) applyURI(u *driver.URI) error { return options.ApplyURI(s, u) }
+
+func (s *settings) applyURITopicCreation(u *driver.URI) error {
 	if n, ok, err := u.OptionUint("partitions"); err != nil {
 		return err
 	} else if ok {
@@ -331,20 +337,7 @@ func (s *settings) applyURI(u *driver.URI) error {
 		}
 		s.replication = int16(n)
 	}
-	if d, ok, err := u.OptionDuration("session_timeout"); err != nil {
-		return err
-	} else if ok {
-		s.sessionTimeout = d
-	}
-	if d, ok, err := u.OptionDuration("auto_commit"); err != nil {
-		return err
-	} else if ok {
-		s.autoCommit = d
-	}
-	if err := s.applyURITLS(u); err != nil {
-		return err
-	}
-	return s.applyURISASL(u)
+	return nil
 }
 
 func (s *settings) applyURITLS(u *driver.URI) error {
