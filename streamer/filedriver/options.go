@@ -18,7 +18,8 @@ const (
 	DefaultPrefetch = 1000 // messages read ahead per consumer
 )
 
-// URI query options the driver knows. Each overrides the matching field of
+// options declares the URI query options, each once: its parameter, how it
+// is read and what it sets. Each overrides the matching field of
 // driver.FileOptions (or the Sync value) given in Go.
 //
 //	create=never|if-missing|only   (create, create=true: if-missing; create=false: never)
@@ -27,7 +28,93 @@ const (
 //	size_limit=16GiB               size limit of the file
 //	prefetch=1000                  messages read ahead per consumer
 //	sync=never|flush|<duration>    when the shared writer syncs to stable storage
-var knownOptions = []string{"create", "eos", "beacon_interval", "size_limit", "prefetch", "sync"}
+var options = driver.NewOptions[config](Scheme)
+
+var (
+	_ = driver.AddValue(options, driver.Value[config, driver.CreateMode]{
+		Param: "create", Scope: driver.ScopeOpen,
+		Parse: func(u *driver.URI, name string) (driver.CreateMode, bool, error) {
+			s, ok := u.Option(name)
+			if !ok {
+				return 0, false, nil
+			}
+			switch strings.ToLower(s) {
+			case "", "true", "1", "if-missing", "if_missing":
+				return driver.CreateIfMissing, true, nil
+			case "false", "0", "never":
+				return driver.CreateNever, true, nil
+			case "only", "always":
+				return driver.CreateOnly, true, nil
+			}
+			return 0, true, optionError(name, s, "expected never, if-missing (or true) or only")
+		},
+		Set: func(c *config, m driver.CreateMode) error { c.create = m; return nil },
+	})
+
+	_ = driver.AddValue(options, driver.Value[config, bool]{
+		Param: "eos", Scope: driver.ScopeOpen, Parse: (*driver.URI).OptionBool,
+		Set: func(c *config, v bool) error { c.eos = v; return nil },
+	})
+
+	_ = driver.AddValue(options, driver.Value[config, uint32]{
+		Param: "beacon_interval", Scope: driver.ScopeOpen,
+		Parse: func(u *driver.URI, name string) (uint32, bool, error) {
+			v, ok, err := u.OptionSize(name)
+			if err == nil && v > math.MaxUint32 {
+				err = optionError(name, u.Query.Get(name), "at most 4 GiB")
+			}
+			return uint32(v), ok, err
+		},
+		Set: func(c *config, v uint32) error { c.beaconInterval = v; return nil },
+	})
+
+	_ = driver.AddValue(options, driver.Value[config, int64]{
+		Param: "size_limit", Scope: driver.ScopeOpen,
+		Parse: func(u *driver.URI, name string) (int64, bool, error) {
+			v, ok, err := u.OptionSize(name)
+			if err == nil && v > math.MaxInt64 {
+				err = optionError(name, u.Query.Get(name), "at most 2^63-1 bytes")
+			}
+			return int64(v), ok, err
+		},
+		Set: func(c *config, v int64) error { c.sizeLimit = v; return nil },
+	})
+
+	_ = driver.AddValue(options, driver.Value[config, int]{
+		Param: "prefetch", Scope: driver.ScopeOpen,
+		Parse: func(u *driver.URI, name string) (int, bool, error) {
+			v, ok, err := u.OptionUint(name)
+			if err == nil && v > math.MaxInt32 {
+				err = optionError(name, u.Query.Get(name), "at most 2^31-1 messages")
+			}
+			return int(v), ok, err
+		},
+		Set: func(c *config, v int) error { c.prefetch = v; return nil },
+	})
+
+	optSync = driver.AddValue(options, driver.Value[config, ssfile.Durability]{
+		Param: "sync", Scope: driver.ScopeOpen,
+		Parse: func(u *driver.URI, name string) (ssfile.Durability, bool, error) {
+			var never ssfile.Durability // ssfile.SyncNever
+			s, ok := u.Option(name)
+			if !ok {
+				return never, false, nil
+			}
+			switch strings.ToLower(s) {
+			case "never", "false", "0":
+				return ssfile.SyncNever, true, nil
+			case "flush", "true", "":
+				return ssfile.SyncOnFlush, true, nil
+			}
+			d, err := time.ParseDuration(s)
+			if err != nil || d <= 0 {
+				return never, true, optionError(name, s, `expected never, flush or a period such as "100ms"`)
+			}
+			return ssfile.SyncEvery(d), true, nil
+		},
+		Set: func(c *config, d ssfile.Durability) error { c.durability = d; return nil },
+	})
+)
 
 // Sync is a value for ConnectOptions.Extra (streamer.WithDriverOption) that
 // sets when the writer of the file syncs it to stable storage: for example
@@ -51,6 +138,8 @@ type config struct {
 	durability     ssfile.Durability
 	logger         *slog.Logger
 	fsyncHooks     []driver.HookFsync // the user's, called by the shared writer
+	roundRobin     bool               // LoadBalanced groups in this process, per message (SeaStreamer's)
+	heartbeat      time.Duration      // of pair groups; 0: DefaultHeartbeat
 }
 
 func optionError(name, value, reason string) error {
@@ -83,72 +172,17 @@ func parseConfig(u *driver.URI, opts driver.ConnectOptions) (config, error) {
 	for _, x := range opts.Extra {
 		switch v := x.(type) {
 		case Sync:
-			c.durability = v.Durability
+			_ = optSync.Set(&c, v.Durability)
 		case *Sync:
 			if v != nil {
-				c.durability = v.Durability
+				_ = optSync.Set(&c, v.Durability)
 			}
 		default:
 			return c, driver.UnknownExtraError(Scheme, x)
 		}
 	}
-	if err := u.CheckOptions(knownOptions...); err != nil {
+	if err := options.ApplyURI(&c, u); err != nil {
 		return c, err
-	}
-	if s, ok := u.Option("create"); ok {
-		switch strings.ToLower(s) {
-		case "", "true", "1", "if-missing", "if_missing":
-			c.create = driver.CreateIfMissing
-		case "false", "0", "never":
-			c.create = driver.CreateNever
-		case "only", "always":
-			c.create = driver.CreateOnly
-		default:
-			return c, optionError("create", s, "expected never, if-missing (or true) or only")
-		}
-	}
-	if v, ok, err := u.OptionBool("eos"); err != nil {
-		return c, err
-	} else if ok {
-		c.eos = v
-	}
-	if v, ok, err := u.OptionSize("beacon_interval"); err != nil {
-		return c, err
-	} else if ok {
-		if v > math.MaxUint32 {
-			return c, optionError("beacon_interval", u.Query.Get("beacon_interval"), "at most 4 GiB")
-		}
-		c.beaconInterval = uint32(v)
-	}
-	if v, ok, err := u.OptionSize("size_limit"); err != nil {
-		return c, err
-	} else if ok {
-		if v > math.MaxInt64 {
-			return c, optionError("size_limit", u.Query.Get("size_limit"), "at most 2^63-1 bytes")
-		}
-		c.sizeLimit = int64(v)
-	}
-	if v, ok, err := u.OptionUint("prefetch"); err != nil {
-		return c, err
-	} else if ok {
-		if v > math.MaxInt32 {
-			return c, optionError("prefetch", u.Query.Get("prefetch"), "at most 2^31-1 messages")
-		}
-		c.prefetch = int(v)
-	}
-	if s, ok := u.Option("sync"); ok {
-		switch strings.ToLower(s) {
-		case "never", "false", "0":
-			c.durability = ssfile.SyncNever
-		case "flush", "true", "":
-			c.durability = ssfile.SyncOnFlush
-		default:
-			d, err := time.ParseDuration(s)
-			if err != nil || d <= 0 {
-				return c, optionError("sync", s, `expected never, flush or a period such as "100ms"`)
-			}
-			c.durability = ssfile.SyncEvery(d)
-		}
 	}
 
 	if c.create > driver.CreateOnly {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/seastream/ss/ssfile"
@@ -115,5 +116,19 @@ func TestOffsetsPath(t *testing.T) {
 	}
 	if DefaultGroup() == "" || DefaultGroup() != DefaultGroup() {
 		t.Errorf("DefaultGroup() = %q, not stable", DefaultGroup())
+	}
+}
+
+// TestOptionsDocumented checks that the package documentation lists every
+// declared URI parameter.
+func TestOptionsDocumented(t *testing.T) {
+	doc, err := os.ReadFile("doc.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range options.Params() {
+		if !strings.Contains(string(doc), p+"=") {
+			t.Errorf("doc.go does not list the URI option %s", p)
+		}
 	}
 }
