@@ -178,7 +178,7 @@ func uintParam[T int | int64](u *driver.URI, name string) (T, bool, error) {
 }
 
 // enumParam returns a parser of the names of an enumeration (in any case),
-// values[i] being the name of T(i).
+// names[i] being the name of T(i).
 func enumParam[T ~uint8](names []string, reason string) func(*driver.URI, string) (T, bool, error) {
 	return func(u *driver.URI, name string) (T, bool, error) {
 		raw, ok := u.Option(name)

@@ -47,7 +47,8 @@
 //     them.
 //   - Reject URI query options and ConnectOptions.Extra values it does not
 //     know with an *OptionError wrapping ErrUnknownOption (URI.CheckOptions
-//     and UnknownExtraError help).
+//     and UnknownExtraError help). An Options table declares each option
+//     once, for the URI query and for its Go form in the Extra lists.
 //   - Not retry silently forever: report failures, with ctx bounding waits.
 //   - Start no goroutine that outlives Close.
 //
