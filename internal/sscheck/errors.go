@@ -42,18 +42,23 @@ var (
 
 	// ErrMarker means a beacon marker disagrees with the messages before it:
 	// its running checksum, maximum sequence number or timestamp, or which
-	// stream it is for. Nothing is lost.
+	// stream it is for, both as the writer of the whole file and as a
+	// SeaStreamer writer that reopened the file would have written it (see
+	// NoteReopen). Nothing is lost.
 	ErrMarker = errors.New("sscheck: beacon marker disagrees with the messages before it")
 
-	// ErrOrder means a message's sequence number does not go up within its
-	// (stream key, shard): it is not above the previous message's. With
-	// Strict, also a sequence number that is not exactly one above the
-	// previous one, or a timestamp before the previous one's. Format v1 has
-	// no checksum over message headers, so this is how a damaged sequence
-	// number, shard, key or timestamp shows; the damaged header is this
-	// message's or the previous one's (the problem names both). Nothing is
-	// lost: the message is kept as it reads. The end-of-stream message
-	// (stream key SEA_STREAMER_INTERNAL) is not checked.
+	// ErrOrder, reported only with Strict, means a message's sequence number
+	// does not follow the previous message's within its (stream key,
+	// shard): it is not exactly one above it (after lost bytes, not above
+	// it), or its timestamp is before the previous one's. Without Strict
+	// any order is sound, as SeaStreamer's MessageSink writes any shard,
+	// sequence number and timestamp (Summary.SeqBack counts the sequence
+	// numbers that do not go up). Format v1 has no checksum over message
+	// headers, so this is how a damaged sequence number, shard, key or
+	// timestamp shows; the damaged header is this message's or the previous
+	// one's (the problem names both). Nothing is lost: the message is kept
+	// as it reads. The end-of-stream message (stream key
+	// SEA_STREAMER_INTERNAL) is not checked.
 	ErrOrder = errors.New("sscheck: sequence number out of order")
 
 	// ErrTornTail means the file ends in the middle of a message or a beacon,
@@ -89,3 +94,34 @@ var ErrChanged = errors.New("sscheck: the file shrank while it was being read")
 // ErrLocked means a writer has the file open, so it cannot be repaired in
 // place.
 var ErrLocked = errors.New("sscheck: the file is open by a writer; close it first")
+
+// The kinds of note a scan gives. A *Note wraps exactly one of them; match
+// it with errors.Is. A note is not a problem: a file with notes only is
+// sound.
+var (
+	// NoteReopen means SeaStreamer closed the file and reopened it to
+	// append (its MessageSink::append, or its producer connecting to the
+	// file again): from the note's offset, the beacons' markers rotate over
+	// only the streams written since, and the running checksums start again
+	// (see reopen.go for exactly how). The markers after it are checked
+	// against that writer's state.
+	NoteReopen = errors.New("sscheck: SeaStreamer closed and reopened the file here")
+
+	// NoteContinued means that after a writer that reopened the file, the
+	// markers carry the whole file's state again, as ssfile's Append writes
+	// them after recovering a file SeaStreamer reopened.
+	NoteContinued = errors.New("sscheck: the markers carry the whole file's state again (a writer that recovered the whole file appended)")
+)
+
+// Note is something a scan found that is not a problem.
+type Note struct {
+	// Offset is where it starts.
+	Offset int64
+	// Err wraps one of the note kinds with the details.
+	Err error
+}
+
+func (n *Note) Error() string { return fmt.Sprintf("offset %d: %v", n.Offset, n.Err) }
+
+// Unwrap returns the detailed note, which matches one of the kinds.
+func (n *Note) Unwrap() error { return n.Err }

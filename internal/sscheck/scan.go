@@ -27,6 +27,9 @@ type Message struct {
 type Visitor struct {
 	Message func(*Message) error
 	Problem func(*Problem) error
+	// Note receives what is not a problem but worth telling, such as
+	// SeaStreamer reopening the file (NoteReopen).
+	Note func(*Note) error
 }
 
 // Option changes what a scan checks.
@@ -41,9 +44,10 @@ type config struct {
 // that does not go back, as SeaStreamer's producers and package streamer
 // do: each sequence number is exactly one above the previous one of its
 // stream (after bytes were lost, only above it), and timestamps never go
-// back. Without it, sequence numbers need only go up, which also holds for
-// files with gaps, such as those of relays that keep Kafka offsets. Both
-// report ErrOrder, and lose nothing.
+// back. They report ErrOrder, and lose nothing. Without it, any order is
+// sound: SeaStreamer's MessageSink writes any shard, sequence number and
+// timestamp, sequence numbers going back included, and relays that keep
+// Kafka offsets leave gaps.
 func Strict() Option { return func(c *config) { c.strict = true } }
 
 // Summary is what a scan found.
@@ -64,6 +68,12 @@ type Summary struct {
 	LostMessages int64
 	// LostBytes is the total size of the byte ranges lost.
 	LostBytes int64
+	// Notes is the number of notes (see Note).
+	Notes int64
+	// SeqBack counts the messages whose sequence number does not go up
+	// within their (stream key, shard): a problem only with Strict, as
+	// SeaStreamer's MessageSink writes any sequence number.
+	SeqBack int64
 }
 
 // Scan checks the .ss file held in data and reports, in file order, every
@@ -72,8 +82,16 @@ type Summary struct {
 // interval the data reaches, its count of remaining bytes), and each beacon
 // marker against the messages before it (the running checksum of the
 // stream's message checksums, the maximum sequence number and timestamp,
-// and which streams the writer's round-robin puts in the beacon), and the
-// order of each stream's sequence numbers (see ErrOrder and Strict).
+// and which streams the writer's round-robin puts in the beacon), and, with
+// Strict, the order of each stream's sequence numbers (see ErrOrder).
+//
+// A file SeaStreamer closed and reopened to append has markers that start
+// again at the reopen: they rotate over only the streams written since, and
+// each stream's running checksum starts from a seed (see reopen.go). The
+// scan recognises exactly that, from the message where every marker after
+// it agrees with such a writer, and reports it as a Note (NoteReopen), not
+// a problem; likewise, after it, markers that carry the whole file's state
+// again, as ssfile's Append writes (NoteContinued).
 //
 // Damage does not stop it. A payload that fails its checksum loses that
 // message only. A frame that cannot be read (or that the file seems to end
@@ -151,6 +169,9 @@ func newWalker(data []byte, h format.Header, v Visitor, release func(lo, hi int6
 		cfg:      cfg,
 		rotation: true,
 		release:  release,
+		pending:  -1,
+		firstOff: -1,
+		globalOK: true,
 	}
 	w.recoverBudget = 4*w.size + 1<<20
 	w.sum.Header, w.sum.Size = h, w.size
@@ -182,6 +203,26 @@ type walker struct {
 	inner []innerBeacon
 	ids   []streamID
 	msg   Message
+
+	// What the search for a writer that reopened the file keeps (see
+	// reopen.go): the messages since the last beacon (recentFull: not all
+	// of them, or one was damaged), the reopened writer's state, an empty
+	// beacon waiting for the next one to tell whether a reopen wrote it,
+	// and scratch.
+	recent                []seen
+	recentFull            bool
+	sess                  *session
+	sessions              int
+	pending               int64
+	pendingWant, pendingN int
+	globalOK              bool  // the streams' g* fields hold
+	firstOff              int64 // the first message's offset, -1 before it
+	epoch                 int
+	mks                   []*stream
+	cands                 []cand
+	amb                   *ambiguity
+	log                   []logEntry
+	snap                  []savedState
 
 	// Bytes read by recover so far, and its allowance: a few times the
 	// file's size, so that the whole scan stays linear in it however the
@@ -235,6 +276,7 @@ func (w *walker) run() {
 	if w.stop == nil && p == w.size && w.isBoundary(p) {
 		w.report(ErrTornTail, p, p, "the file ends where a beacon belongs, without it")
 	}
+	w.finish()
 }
 
 // beaconAt decodes the beacon at p: errShort when the file ends inside it.
@@ -254,11 +296,13 @@ func (w *walker) boundary(p int64) int64 {
 		// Unreadable, or reading past the end of the file: a torn tail,
 		// or damage to its marker count.
 		if w.rotation {
-			ids := w.st.selection(w.ids[:0], w.written, w.per, nil)
+			list, written := w.rotationSet()
+			ids := selectFrom(w.ids[:0], list, written, w.per)
 			q := p + int64(beaconSize(ids))
 			if w.plausibleNext(q, w.written+uint64(len(ids))) {
 				w.report(ErrBeacon, p, p, "the beacon is unreadable (%v); stepped over it by the size the writer's rules give it (%d bytes)", err, q-p)
-				w.written += uint64(len(ids))
+				w.advance(uint64(len(ids)))
+				w.newInterval()
 				return q
 			}
 		}
@@ -271,10 +315,12 @@ func (w *walker) boundary(p int64) int64 {
 		return q
 	}
 	if w.rotation {
-		ids := w.st.selection(w.ids[:0], w.written, w.per, nil)
+		list, written := w.rotationSet()
+		ids := selectFrom(w.ids[:0], list, written, w.per)
 		if q := p + int64(beaconSize(ids)); q != p+n && !w.plausibleNext(p+n, w.written+uint64(len(b.Markers))) && w.plausibleNext(q, w.written+uint64(len(ids))) {
 			w.report(ErrBeacon, p, p, "the beacon reads as %d bytes, but what follows reads well only after the %d the writer's rules give it", n, q-p)
-			w.written += uint64(len(ids))
+			w.advance(uint64(len(ids)))
+			w.newInterval()
 			return q
 		}
 	}
@@ -430,8 +476,11 @@ next:
 // certain (the lost bytes may have held messages of any stream, or of a new
 // one).
 func (w *walker) lost() {
+	w.decide()
 	w.lossy, w.rotation = true, false
 	w.st.uncertain()
+	w.pendingReport()
+	w.sess, w.globalOK, w.recent, w.log = nil, false, w.recent[:0], w.log[:0]
 }
 
 // recovered reports the damaged frame at p, whose bytes up to q are lost,
@@ -866,6 +915,14 @@ func (w *walker) apply(p int64, f *frameResult) {
 		}
 		w.last = s
 	}
+	if w.sess != nil && s.sess != w.sess.id {
+		w.join(s, s.hasMsg, false, s.top)
+	}
+	s.gseq, s.gts, s.gsum = max(s.gseq, raw.SeqNo), max(s.gts, raw.Timestamp), s.gsum.Add(raw.Checksum)
+	if f.status == frameChecksum {
+		w.recentFull = true // no reopen is looked for where damage is
+	}
+	w.record(s, p, raw.SeqNo, raw.Timestamp, raw.Checksum)
 	// The writer fed the checksum it stored into the running checksum. When
 	// the payload fails it, either may be damaged: keep the other case too,
 	// for the next marker to decide.
@@ -889,7 +946,7 @@ func (w *walker) apply(p int64, f *frameResult) {
 		ib := &f.inner[i]
 		if ib.predicted {
 			w.report(ErrBeacon, ib.off, ib.off, "the beacon is damaged (%v); stepped over it by the size the writer's rules give it", ib.err)
-			w.written += uint64(ib.count)
+			w.advance(uint64(ib.count))
 			continue
 		}
 		if want := f.total - ib.done; int(ib.b.Remaining) != want {
@@ -919,7 +976,7 @@ func (w *walker) checkOrder(s *stream, off int64, seq, ts uint64) {
 	o := &s.order
 	why := func(pseq, pts uint64, gap bool) string {
 		switch {
-		case seq <= pseq:
+		case w.cfg.strict && seq <= pseq:
 			return "does not go up"
 		case w.cfg.strict && !gap && seq != pseq+1:
 			return "is not the next (strict)"
@@ -931,6 +988,9 @@ func (w *walker) checkOrder(s *stream, off int64, seq, ts uint64) {
 	if !o.seen {
 		*o = order{seen: true, seq: seq, ts: ts, off: off}
 		return
+	}
+	if seq <= o.seq {
+		w.sum.SeqBack++
 	}
 	reason := why(o.seq, o.ts, o.gap)
 	if reason == "" || o.hasAlt && why(o.altSeq, o.altTs, o.altGap) == "" {
@@ -955,20 +1015,22 @@ func (w *walker) checkOrder(s *stream, off int64, seq, ts uint64) {
 // checkMarkers checks the markers of the readable beacon at off against the
 // streams' states.
 func (w *walker) checkMarkers(off int64, b *format.Beacon) {
+	defer w.newInterval()
+	defer w.logBeacon(off, b)
+	if w.rotation && !w.lossy && w.explain(off, b) {
+		return // an empty beacon, which the next one tells about
+	}
 	var want []streamID
 	if w.rotation {
-		want = w.st.selection(w.ids[:0], w.written, w.per, nil)
+		list, written := w.rotationSet()
+		want = selectFrom(w.ids[:0], list, written, w.per)
 		if len(want) != len(b.Markers) {
 			w.report(ErrMarker, off+5, off+5, "the beacon at offset %d has %d markers; the writer puts %d (round-robin over %d streams, %d a beacon)",
-				off, len(b.Markers), len(want), len(w.st.sorted), w.per)
+				off, len(b.Markers), len(want), len(list), w.per)
 			w.rotation, want = false, nil
 		}
 	}
-	if want != nil {
-		w.written += uint64(len(want))
-	} else {
-		w.written += uint64(len(b.Markers))
-	}
+	w.advance(uint64(len(b.Markers)))
 	moff := off + 6
 	for i := range b.Markers {
 		m := &b.Markers[i]
@@ -989,17 +1051,35 @@ func (w *walker) checkMarkers(off int64, b *format.Beacon) {
 			s.adopt(m)
 		case !s.certain:
 			s.adopt(m)
-		case s.seq != m.SeqNo || s.ts != m.Timestamp || s.sum != m.RunningChecksum:
-			if s.hasAlt && s.seq == m.SeqNo && s.ts == m.Timestamp && s.alt == m.RunningChecksum {
-				s.sum = s.alt // the stored checksum was the damaged part
-				break
-			}
+		case !s.agrees(m):
 			w.report(ErrMarker, at, at, "the marker for %s shard %d in the beacon at offset %d says seq %d, timestamp %d, running checksum 0x%04X; the messages before it give seq %d, timestamp %d, running checksum 0x%04X",
 				m.StreamKey, m.ShardID, off, m.SeqNo, m.Timestamp, uint16(m.RunningChecksum), s.seq, s.ts, uint16(s.sum))
 			s.certain = false // take the next marker's word
+		default:
+			if s.sum != m.RunningChecksum {
+				s.sum = s.alt // the stored checksum was the damaged part, or the reopened writer's other seed
+			}
+			if s.tsLoose {
+				s.ts, s.tsLoose = m.Timestamp, false
+			}
 		}
 		s.hasAlt = false
 	}
+}
+
+// advance counts n markers written, by the writer of the whole file and by
+// the one that reopened it.
+func (w *walker) advance(n uint64) {
+	w.written += n
+	if w.sess != nil {
+		w.sess.written += n
+	}
+}
+
+// newInterval starts the messages kept for the search for a reopen afresh,
+// after a beacon.
+func (w *walker) newInterval() {
+	w.recent, w.recentFull = w.recent[:0], false
 }
 
 // resize retries a frame that does not read well with the sizes the

@@ -477,24 +477,29 @@ func TestMarkerChecks(t *testing.T) {
 		t.Fatalf("%v", r.problems)
 	}
 
-	// A writer that restarts its state half way, as SeaStreamer's append.
-	half := len(msgs) / 2
-	mux := beacon.NewMuxer(iv, 0, nil)
-	out, _ := mux.AppendHeader(nil, header(iv))
-	for _, m := range msgs[:half] {
-		out, _, _ = mux.AppendMessage(out, m.h, m.payload)
-	}
-	mux2 := beacon.NewMuxer(iv, mux.Offset(), nil)
-	for _, m := range msgs[half:] {
-		out, _, _ = mux2.AppendMessage(out, m.h, m.payload)
-	}
-	r = scan(out)
-	if len(r.messages) != len(msgs) || len(r.problems) == 0 || !hasKind(r.problems, ErrMarker) {
-		t.Fatalf("restarted writer: %d messages, %v", len(r.messages), r.problems)
-	}
-	for _, p := range r.problems {
-		if p.Lost() != 0 {
-			t.Fatalf("restarted writer: %v", p)
+	// A writer that restarts its state half way, as SeaStreamer's
+	// MessageSink::append does: sound, and the reopen noted where it is.
+	for _, half := range []int{1, len(msgs) / 3, len(msgs) / 2, len(msgs) - 5} {
+		mux := beacon.NewMuxer(iv, 0, nil)
+		out, _ := mux.AppendHeader(nil, header(iv))
+		for _, m := range msgs[:half] {
+			out, _, _ = mux.AppendMessage(out, m.h, m.payload)
+		}
+		at := mux.Offset()
+		mux2 := beacon.NewMuxer(iv, at, nil)
+		for _, m := range msgs[half:] {
+			out, _, _ = mux2.AppendMessage(out, m.h, m.payload)
+		}
+		var notes []*Note
+		sum, err := Scan(out, Visitor{
+			Problem: func(p *Problem) error { return p },
+			Note:    func(n *Note) error { notes = append(notes, n); return nil },
+		})
+		if err != nil || sum.Messages != int64(len(msgs)) {
+			t.Fatalf("restarted writer at message %d: %v, %d messages", half, err, sum.Messages)
+		}
+		if len(notes) != 1 || !errors.Is(notes[0], NoteReopen) || notes[0].Offset != at {
+			t.Fatalf("restarted writer at message %d (offset %d): notes %v", half, at, notes)
 		}
 	}
 }

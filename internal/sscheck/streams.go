@@ -33,6 +33,28 @@ type stream struct {
 
 	// order is what the order checks compare the next message with.
 	order order
+
+	// tsLoose says that the writer's timestamp for the stream is only known
+	// to be no earlier than ts (see reopen.go); the next marker gives it.
+	tsLoose bool
+	// The whole file's state of the stream, as one writer that wrote every
+	// message would record it, while no bytes were lost (walker.globalOK):
+	// seq, ts and sum are the state of the writer that wrote the last
+	// message, which differs after SeaStreamer reopened the file.
+	gseq, gts uint64
+	gsum      format.RunningChecksum
+	// What the search for a reopen needs of the stream's history (see
+	// reopen.go): whether it had a message, its highest-numbered one, and
+	// the session of the reopened writer it joined (0: none).
+	hasMsg  bool
+	firstAt int64 // the offset of its first message, when hasMsg
+	top     top
+	sess    int
+	// Scratch of findReopen, valid while bmark or bseen is its epoch.
+	bmark, bseen, bmk int
+	need              uint16
+	bseq, bts         uint64
+	okSink, okProd    bool
 }
 
 // order is the header of the previous message of a stream, for the order
@@ -61,12 +83,20 @@ func (s *stream) update(seq, ts uint64, checksum uint16) {
 	s.sum = s.sum.Add(checksum)
 }
 
+// agrees reports whether the marker m carries the writer's state of s.
+func (s *stream) agrees(m *format.Marker) bool {
+	if s.seq != m.SeqNo || s.ts != m.Timestamp && !(s.tsLoose && m.Timestamp >= s.ts) {
+		return false
+	}
+	return s.sum == m.RunningChecksum || s.hasAlt && s.alt == m.RunningChecksum
+}
+
 // adopt takes the state a marker carries. When messages of the stream may
 // have been lost (or none was seen), the marker's sequence number and
 // timestamp, those of the stream's last message before the beacon, also
 // become what the order checks compare the next message with.
 func (s *stream) adopt(m *format.Marker) {
-	s.seq, s.ts, s.sum, s.certain = m.SeqNo, m.Timestamp, m.RunningChecksum, true
+	s.seq, s.ts, s.sum, s.certain, s.tsLoose = m.SeqNo, m.Timestamp, m.RunningChecksum, true, false
 	if s.order.gap || !s.order.seen {
 		s.order = order{seen: true, seq: m.SeqNo, ts: m.Timestamp, off: -1}
 	}
@@ -89,7 +119,7 @@ func (ss *streams) add(id streamID, certain bool) *stream {
 	if ss.byID == nil {
 		ss.byID = make(map[streamID]*stream)
 	}
-	s := &stream{id: id, sum: format.NewRunningChecksum(), certain: certain}
+	s := &stream{id: id, sum: format.NewRunningChecksum(), gsum: format.NewRunningChecksum(), certain: certain}
 	ss.byID[id] = s
 	i, _ := slices.BinarySearchFunc(ss.sorted, id, func(e *stream, id streamID) int { return compareIDs(e.id, id) })
 	ss.sorted = slices.Insert(ss.sorted, i, s)
@@ -138,6 +168,21 @@ func (ss *streams) selection(dst []streamID, written uint64, per int, extra *str
 	start := int(written % uint64(n))
 	for i := range k {
 		dst = append(dst, item((start+i)%n))
+	}
+	return dst
+}
+
+// selectFrom appends to dst the streams of list (in (key, shard) order) that
+// a writer with written markers so far puts in its next beacon, per at most.
+func selectFrom(dst []streamID, list []*stream, written uint64, per int) []streamID {
+	n := len(list)
+	k := min(per, n)
+	if k <= 0 {
+		return dst
+	}
+	start := int(written % uint64(n))
+	for i := range k {
+		dst = append(dst, list[(start+i)%n].id)
 	}
 	return dst
 }
