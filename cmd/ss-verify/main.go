@@ -1,23 +1,30 @@
 // Command ss-verify checks SeaStreamer .ss files: every payload against its
 // checksum, the structure of every message frame and beacon, every beacon
 // marker (running checksum, maximum sequence number and timestamp, and the
-// writer's round-robin) against the messages before it, and the order of
-// sequence numbers in each (stream key, shard). It reads the files through
-// a memory mapping and never changes them.
+// writer's round-robin) against the messages before it, and with --strict
+// the order of sequence numbers in each (stream key, shard). It reads the
+// files through a memory mapping and never changes them.
 //
 // Usage:
 //
 //	ss-verify [--quiet] [--strict] --file F
 //	ss-verify [--quiet] [--strict] F...
 //
-// Sequence numbers must go up within each (stream key, shard); gaps are
-// allowed, as in files relayed from Kafka with their offsets. --strict
-// checks what holds for files written by SeaStreamer's producers, package
-// streamer or any writer that numbers each (stream key, shard) 1, 2, 3, …:
-// each sequence number is one more than the previous one, and timestamps
-// never go back. Format v1 has no checksum over message headers, so these
-// checks are what finds most damaged sequence numbers, shards, keys and
-// timestamps.
+// Any order of sequence numbers and timestamps is sound: SeaStreamer's
+// MessageSink writes any shard, sequence number and timestamp (the summary
+// counts the sequence numbers that do not go up), and relays keep Kafka
+// offsets with their gaps. --strict checks what holds for files written by
+// SeaStreamer's producers, package streamer or any writer that numbers each
+// (stream key, shard) 1, 2, 3, …: each sequence number is one more than the
+// previous one, and timestamps never go back. Format v1 has no checksum over
+// message headers, so these checks are what finds most damaged sequence
+// numbers, shards, keys and timestamps.
+//
+// A file SeaStreamer closed and reopened to append is sound: its markers
+// start again at the reopen (rotating over the streams written since, with
+// running checksums restarted as SeaStreamer's MessageSink or producer
+// restarts them), which is printed as "F: note: offset N: ..." with the
+// exit status 0.
 //
 // Each problem is printed on standard output as "F: offset N: what", then a
 // summary line per file. Damage does not stop the check: after an unreadable
@@ -80,10 +87,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 func verify(path string, stdout, stderr io.Writer, opts []sscheck.Option) int {
-	sum, err := sscheck.ScanFile(path, sscheck.Visitor{Problem: func(p *sscheck.Problem) error {
-		_, err := fmt.Fprintf(stdout, "%s: %v\n", path, p)
-		return err
-	}}, opts...)
+	sum, err := sscheck.ScanFile(path, sscheck.Visitor{
+		Problem: func(p *sscheck.Problem) error {
+			_, err := fmt.Fprintf(stdout, "%s: %v\n", path, p)
+			return err
+		},
+		Note: func(n *sscheck.Note) error {
+			_, err := fmt.Fprintf(stdout, "%s: note: %v\n", path, n)
+			return err
+		},
+	}, opts...)
 	switch {
 	case errors.Is(err, sscheck.ErrHeader):
 		fmt.Fprintf(stdout, "%s: offset 0: %v\n", path, err)
@@ -93,7 +106,11 @@ func verify(path string, stdout, stderr io.Writer, opts []sscheck.Option) int {
 		return 2
 	}
 	if sum.Problems == 0 {
-		fmt.Fprintf(stdout, "%s: OK: %d messages, %d streams, %d beacons, %d bytes\n", path, sum.Messages, sum.Streams, sum.Beacons, sum.Size)
+		back := ""
+		if sum.SeqBack > 0 {
+			back = fmt.Sprintf("; %d sequence numbers do not go up (a problem only with --strict)", sum.SeqBack)
+		}
+		fmt.Fprintf(stdout, "%s: OK: %d messages, %d streams, %d beacons, %d bytes%s\n", path, sum.Messages, sum.Streams, sum.Beacons, sum.Size, back)
 		return 0
 	}
 	fmt.Fprintf(stdout, "%s: %d problems: %d valid messages, %d messages and %d bytes lost (ss-repair keeps the valid messages)\n",
