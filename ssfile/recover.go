@@ -63,6 +63,22 @@ func scanForRecovery(path string, data []byte) (*recovery, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ssfile: append: %s: %w", path, err)
 	}
+	// The tracker is fed every message of the file, and the rotation goes on
+	// from the count of every marker before the cut: the writer goes on with
+	// the state one writer of the whole file would have, also after a
+	// SeaStreamer writer reopened the file, whose markers restart (its
+	// MessageSink::append seeds every stream's running checksum with 0xFFFF
+	// and rotates over the streams written since; its producer resumes the
+	// first stream from its last message's checksum). Not SeaStreamer's
+	// restart, because: SeaStreamer only writes running checksums, never
+	// reads them, and seeks by the markers' sequence numbers and timestamps,
+	// for which the whole file's maxima are right; its two ways of reopening
+	// disagree, so there is no one SeaStreamer state to go on with; the
+	// tracker must know every stream anyway, to go on numbering them; and a
+	// file this writer reopens stays what one writer would have written, so
+	// its markers check as strictly as a single session's. sscheck knows the
+	// change back to the whole file's state after a SeaStreamer reopen
+	// (NoteContinued).
 	rec := &recovery{header: h, tracker: new(beacon.Tracker), size: int64(len(data))}
 	sc := newScanner(path, data, h)
 	cut := int64(format.HeaderSize) // end of the last message kept
