@@ -171,6 +171,10 @@ func TestAppendToSeaStreamerFiles(t *testing.T) {
 			if len(r.problems) != 0 {
 				t.Fatalf("%d problems after appending, first: %v; notes %v", len(r.problems), r.problems[0], r.notes)
 			}
+			continued := slices.ContainsFunc(r.notes, func(n *Note) bool { return errors.Is(n, NoteContinued) })
+			if continued != (len(f.reopens) > 0) {
+				t.Errorf("whole file's state noted again after the reopen: %v, want %v: %v", continued, len(f.reopens) > 0, r.notes)
+			}
 			got := readAll(t, path)
 			if len(got) != len(before)+len(added) || r.sum.Messages != int64(len(got)) {
 				t.Fatalf("read %d messages (scan %d), want %d + %d", len(got), r.sum.Messages, len(before), len(added))
