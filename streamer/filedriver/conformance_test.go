@@ -16,15 +16,22 @@ func TestConformance(t *testing.T) {
 	if err := m.Register(filedriver.Scheme, filedriver.Driver{}); err != nil {
 		t.Fatal(err)
 	}
-	streamertest.Run(t, streamertest.Harness{
-		Mux: m,
-		NewURI: func(t *testing.T) string {
-			return "file://" + filepath.Join(t.TempDir(), "conformance.ss") + "?create=if-missing"
-		},
-		Caps: streamertest.Capabilities{
-			MultipleStreamers: true, Earliest: true, Binary: true, Shards: true,
-			Seek: true, Rewind: true, Groups: true, GroupsSharePerMessage: true,
-			Resume: true, Replay: true, Wildcard: true, ExplicitTimestamp: true, Verbatim: true,
-		},
-	})
+	for _, mode := range []filedriver.GroupMode{filedriver.Pairs, filedriver.RoundRobin} {
+		t.Run(mode.String(), func(t *testing.T) {
+			streamertest.Run(t, streamertest.Harness{
+				Mux: m,
+				NewURI: func(t *testing.T) string {
+					return "file://" + filepath.Join(t.TempDir(), "conformance.ss") + "?create=if-missing&group_mode=" + mode.String()
+				},
+				Caps: streamertest.Capabilities{
+					MultipleStreamers: true, Earliest: true, Binary: true, Shards: true,
+					Seek: true, Rewind: true, Groups: true,
+					// Pairs groups share by (stream, shard), as Kafka
+					// does by partition.
+					GroupsSharePerMessage: mode == filedriver.RoundRobin,
+					Resume:                true, Replay: true, Wildcard: true, ExplicitTimestamp: true, Verbatim: true,
+				},
+			})
+		})
+	}
 }

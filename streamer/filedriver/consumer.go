@@ -56,6 +56,7 @@ type consumer struct {
 	reset    bool                            // pos.seqs was cleared since the last Commit
 	store    *offsetStore                    // Resumable only
 	lease    *lease                          // Resumable only: the group is this consumer's
+	pairs    *pairGroup                      // LoadBalanced across processes: the member
 	header   format.Header                   // of the file, for the offsets
 }
 
@@ -109,6 +110,15 @@ func newConsumer(ctx context.Context, cn *conn, streams []driver.StreamKey, opts
 		assigned: make(map[driver.StreamShard]bool),
 		pos:      position{seqs: make(map[driver.StreamShard]driver.SeqNo)},
 		changed:  make(map[driver.StreamShard]struct{}),
+	}
+	if opts.Mode == driver.LoadBalanced && !cn.cfg.roundRobin {
+		if opts.Replay {
+			return nil, &driver.OptionError{Scheme: Scheme, Name: "replay", Value: "true", Reason: "a LoadBalanced group shared across processes follows the file; a replay group is one of this process (group_mode=round-robin)", Err: driver.ErrInvalidOption}
+		}
+		if err := c.joinPairs(opts); err != nil {
+			return nil, err
+		}
+		return c, nil
 	}
 	if opts.Mode == driver.LoadBalanced {
 		g, err := joinGroup(cn.cfg, opts, c, prefetch)
@@ -179,7 +189,7 @@ func newConsumer(ctx context.Context, cn *conn, streams []driver.StreamKey, opts
 	if resumed {
 		c.pos = resume.clone()
 	}
-	c.solo = startSolo(src, f, c.out, c.gen, &c.stats)
+	c.solo = startSolo(src, f, c.out, c.gen, &c.stats, nil)
 	return c, nil
 }
 
@@ -230,6 +240,10 @@ func (c *consumer) Next(ctx context.Context) (driver.Message, error) {
 				c.mu.Unlock()
 				return driver.Message{}, it.err
 			}
+			if c.pairs != nil && !c.pairs.handOut(&it) {
+				c.mu.Unlock()
+				continue // a pair given up, or returned before a rebalance
+			}
 			c.pos.offset = it.next
 			c.pos.last = frameID{at: it.at, key: string(it.msg.StreamKey), shard: uint64(it.msg.Shard), seq: uint64(it.msg.Seq)}
 			ss := it.msg.StreamShard()
@@ -262,6 +276,9 @@ func (c *consumer) Rewind(ctx context.Context, pos driver.SeqPos) error {
 
 func (c *consumer) reposition(ctx context.Context, move func(*source, *filter) error) error {
 	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := c.leavePairs(); err != nil {
 		return err
 	}
 	c.mu.Lock()
@@ -300,7 +317,7 @@ func (c *consumer) reposition(ctx context.Context, move func(*source, *filter) e
 		c.pos.from = &startCond{byTime: f.from.byTime, ts: f.from.ts, seq: f.from.seq}
 	}
 	c.endErr = nil
-	c.solo = startSolo(src, f, c.out, c.gen, &c.stats)
+	c.solo = startSolo(src, f, c.out, c.gen, &c.stats, nil)
 	return err
 }
 
@@ -373,7 +390,13 @@ func (c *consumer) Commit(ctx context.Context) error {
 	case c.mode == driver.RealTime:
 		return driver.ErrCommitNotAllowed
 	case c.mode == driver.LoadBalanced:
-		return nil
+		c.mu.Lock()
+		g := c.pairs
+		c.mu.Unlock()
+		if g == nil {
+			return nil
+		}
+		return g.commit()
 	}
 	// The store's lock is held from taking the changes to writing them, so
 	// that concurrent commits are written in the order they were taken.
@@ -411,6 +434,7 @@ func (c *consumer) Commit(ctx context.Context) error {
 // Close stops the consumer's reading goroutine, or leaves its group, and
 // waits for that to finish.
 func (c *consumer) Close(ctx context.Context) error {
+	leaveErr := c.leavePairs()
 	c.mu.Lock()
 	if c.isClosed {
 		c.mu.Unlock()
@@ -442,19 +466,20 @@ func (c *consumer) Close(ctx context.Context) error {
 	if err != nil {
 		return &driver.BackendError{Backend: Scheme, Op: "close", Err: err}
 	}
-	return nil
+	return leaveErr
 }
 
 // solo is a goroutine reading a source for one consumer.
 type solo struct {
 	src    *source
+	pairs  *pairGroup // a member of a pair group hands on only the pairs it holds
 	cancel context.CancelFunc
 	done   chan struct{}
 }
 
-func startSolo(src *source, f *filter, out chan<- item, gen uint64, st *stats) *solo {
+func startSolo(src *source, f *filter, out chan<- item, gen uint64, st *stats, pairs *pairGroup) *solo {
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &solo{src: src, cancel: cancel, done: make(chan struct{})}
+	s := &solo{src: src, pairs: pairs, cancel: cancel, done: make(chan struct{})}
 	go s.run(ctx, f, out, gen, st)
 	return s
 }
@@ -496,6 +521,9 @@ func (s *solo) run(ctx context.Context, f *filter, out chan<- item, gen uint64, 
 			return
 		}
 		if !f.match(&m) {
+			continue
+		}
+		if s.pairs != nil && !s.pairs.admit(driver.StreamShard{Stream: driver.StreamKey(m.StreamKey), Shard: driver.ShardID(m.ShardID)}, m.Offset) {
 			continue
 		}
 		st.matched.Add(1)

@@ -19,6 +19,11 @@
 //	size_limit=16GiB              size limit of the file
 //	prefetch=1000                 messages read ahead per consumer
 //	sync=never|flush|<duration>   when the writer syncs the file (Sync)
+//	group_mode=pairs|round-robin  how LoadBalanced groups share the file (GroupMode):
+//	                              pairs (default) across processes, by (stream,
+//	                              shard); round-robin in this process, by message
+//	heartbeat=250ms               how often the members of a pairs group look at
+//	                              each other (Heartbeat)
 //
 // Any other option is an *driver.OptionError wrapping driver.ErrUnknownOption.
 //
@@ -98,8 +103,9 @@
 //     rather than reading the stream again beside the first. A holder that
 //     dies releases it with its process; the next resumes from its last
 //     commit.
-//   - LoadBalanced members of one group share one reader per (file, group,
-//     stream set) in this process and take turns: see Groups below.
+//   - LoadBalanced members of one group share the file's (stream, shard)
+//     pairs, in any process of the host, or (group_mode=round-robin) take
+//     turns message by message in this process: see Groups below.
 //
 // Seek(t) positions each assigned (stream, shard) at its first message with a
 // timestamp after t, using the beacons (ssfile.Reader.Seek with a time
@@ -112,7 +118,41 @@
 //
 // # Groups
 //
-// The group's reader fills one queue of prefetch messages (the first
+// By default (GroupMode Pairs) a LoadBalanced group is shared by consumers in
+// any process of the host, as Kafka shares partitions: each (stream, shard)
+// pair is owned by one member at a time, which receives all its messages, in
+// order. The group's state is a directory beside the file, GroupDir(file,
+// group) (for app.ss and group g: app.ss.g.group): a file per member, held
+// under the member's flock while it lives (the kernel drops it when the
+// process dies), and a file per pair, whose flock is its ownership and which
+// holds its position. Every heartbeat (250ms, Heartbeat) each member lists
+// the live members and computes each pair's owner from them by rendezvous
+// hashing; it takes a pair it owns once the previous owner has let it go,
+// and gives up one it no longer owns, writing its position. So:
+//
+//   - a member that joins takes a share of the pairs within a heartbeat or
+//     two; with fewer pairs than members, the others stand by (a one-shard
+//     stream has one active member and hot standbys);
+//   - a member that leaves (Close), or loses a pair in a rebalance, hands on
+//     the position after the last message its Next returned: nothing is
+//     delivered twice;
+//   - a member that dies (even SIGKILL) hands on its last Commit: the
+//     messages it returned after that are delivered again, and only those;
+//   - Commit writes the positions of the pairs the member holds (one
+//     fdatasync each), in the pair files, which the whole group shares: a
+//     group formed again later goes on from them.
+//
+// Each member reads the whole file from where the group started (the
+// beginning with ResetEarliest, else the end when the group was first
+// created), skipping the pairs it does not hold; a pair it takes moves its
+// reader back to the oldest position of the pairs it holds. The members of a
+// group must subscribe the same streams (ErrGroupStreams). Replay is not
+// available to a shared group (a replay group lives in one process: use
+// round-robin). Seek and Rewind take a member out of its group.
+//
+// With group_mode=round-robin (GroupMode RoundRobin), SeaStreamer's file
+// semantics, a group lives in one process and its members take turns
+// message by message. The group's reader fills one queue of prefetch messages (the first
 // member's prefetch) shared by its members, and each Next takes the message
 // at the head: every message goes to exactly one member, and each member
 // receives its messages in file order, so order per (stream, shard) holds
@@ -125,9 +165,9 @@
 // would make a member that leaves hand back messages that others, already
 // past them, could only receive out of order.)
 //
-// As in SeaStreamer's file backend, a LoadBalanced group lives in one
-// process: members in other processes form another group and also receive
-// every message. Its position is not stored: Commit is accepted and does
+// As in SeaStreamer's file backend, such a group lives in one process:
+// members in other processes form another group and also receive every
+// message. Its position is not stored: Commit is accepted and does
 // nothing (a message returned by Next is never handed out again), and a group
 // formed again after all its members left starts where AutoStreamReset says.
 // Use Resumable for a position that survives restarts. Seek and Rewind take a

@@ -36,8 +36,8 @@ func waitWaiters(t *testing.T, ctx context.Context, c driver.Consumer, n int) {
 func TestGroupRoundRobin(t *testing.T) {
 	ctx := testCtx(t)
 	path := tempFile(t)
-	c1 := open(t, path, "create")
-	c2 := open(t, path, "") // another Conn of the same process joins the same group
+	c1 := open(t, path, "create&group_mode=round-robin")
+	c2 := open(t, path, "group_mode=round-robin") // another Conn of the same process joins the same group
 	members := []driver.Consumer{newCons(t, c1, lb("g"), "s"), newCons(t, c2, lb("g"), "s"), newCons(t, c1, lb("g"), "s")}
 	other := newCons(t, c1, lb("h"), "s") // another group gets everything
 	p := newProducer(t, c1)
@@ -96,7 +96,7 @@ func TestGroupRoundRobin(t *testing.T) {
 }
 
 func TestGroupMismatch(t *testing.T) {
-	c := open(t, tempFile(t), "create")
+	c := open(t, tempFile(t), "create&group_mode=round-robin")
 	newCons(t, c, lb("g"), "s")
 	opts := lb("g")
 	opts.Replay = true
@@ -114,7 +114,7 @@ func TestGroupMismatch(t *testing.T) {
 // nothing and stalls no one, and that the group's read-ahead is bounded.
 func TestGroupSlowMember(t *testing.T) {
 	ctx := testCtx(t)
-	c := open(t, tempFile(t), "create")
+	c := open(t, tempFile(t), "create&group_mode=round-robin")
 	slowOpts := lb("g")
 	slowOpts.Prefetch = 5
 	slow := newCons(t, c, slowOpts, "s") // first member: its prefetch bounds the group
@@ -153,7 +153,7 @@ func TestGroupSlowMember(t *testing.T) {
 func TestGroupJoinLeave(t *testing.T) {
 	ctx := testCtx(t)
 	path := tempFile(t)
-	c := open(t, path, "create")
+	c := open(t, path, "create&group_mode=round-robin")
 	p := newProducer(t, c)
 
 	var mu sync.Mutex
@@ -252,7 +252,7 @@ func TestGroupJoinLeave(t *testing.T) {
 
 func TestGroupSeekDetaches(t *testing.T) {
 	ctx := testCtx(t)
-	c := open(t, tempFile(t), "create")
+	c := open(t, tempFile(t), "create&group_mode=round-robin")
 	a := newCons(t, c, lb("g"), "s")
 	b := newCons(t, c, lb("g"), "s")
 	p := newProducer(t, c)
@@ -281,7 +281,7 @@ func TestGroupSeekDetaches(t *testing.T) {
 // its consumer seeks goes on reading alone.
 func TestGroupSwitchWhileWaiting(t *testing.T) {
 	ctx := testCtx(t)
-	c := open(t, tempFile(t), "create")
+	c := open(t, tempFile(t), "create&group_mode=round-robin")
 	p := newProducer(t, c)
 	sendN(t, ctx, p, "s", "old", 2)
 	a := newCons(t, c, driver.ConsumerOptions{Mode: driver.LoadBalanced, Group: "g"}, "s") // latest: it waits for new messages
@@ -305,7 +305,7 @@ func TestGroupSwitchWhileWaiting(t *testing.T) {
 
 func TestGroupReplayEnds(t *testing.T) {
 	ctx := testCtx(t)
-	c := open(t, tempFile(t), "create")
+	c := open(t, tempFile(t), "create&group_mode=round-robin")
 	sendN(t, ctx, newProducer(t, c), "s", "m", 6)
 	opts := lb("g")
 	opts.Replay = true

@@ -26,9 +26,9 @@ func (c *consumer) Lag(ctx context.Context) ([]driver.Lag, error) {
 		c.mu.Unlock()
 		return nil, driver.ErrClosed
 	}
-	if c.member != nil {
+	if c.member != nil || c.pairs != nil {
 		c.mu.Unlock()
-		return nil, fmt.Errorf("%w: the lag of a LoadBalanced member on file:// (it reads from its group's queue)", driver.ErrUnsupported)
+		return nil, fmt.Errorf("%w: the lag of a LoadBalanced member on file:// (its position is per pair it holds, or its group's queue)", driver.ErrUnsupported)
 	}
 	from := c.pos.offset
 	f := newFilter(c.streams, c.assigned)

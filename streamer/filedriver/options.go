@@ -28,6 +28,8 @@ const (
 //	size_limit=16GiB               size limit of the file
 //	prefetch=1000                  messages read ahead per consumer
 //	sync=never|flush|<duration>    when the shared writer syncs to stable storage
+//	group_mode=pairs|round-robin   how LoadBalanced groups share the file (groupmode.go)
+//	heartbeat=250ms                how often members of a pairs group look at each other
 var options = driver.NewOptions[config](Scheme)
 
 var (
@@ -176,6 +178,14 @@ func parseConfig(u *driver.URI, opts driver.ConnectOptions) (config, error) {
 		case *Sync:
 			if v != nil {
 				_ = optSync.Set(&c, v.Durability)
+			}
+		case GroupMode:
+			if err := optGroupMode.Set(&c, v); err != nil {
+				return c, err
+			}
+		case Heartbeat:
+			if err := optHeartbeat.Set(&c, time.Duration(v)); err != nil {
+				return c, err
 			}
 		default:
 			return c, driver.UnknownExtraError(Scheme, x)

@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
+	"os/signal"
 	"strconv"
 	"strings"
 	"syscall"
@@ -37,11 +39,15 @@ func TestMain(m *testing.M) {
 // Resumable group r, commit, say "ready", and hold the group until killed.
 func runChild(role, path string) error {
 	ctx := context.Background()
-	u, err := driver.ParseURI("file://" + path)
+	u, err := driver.ParseURI("file://" + path + "?heartbeat=20ms")
 	if err != nil {
 		return err
 	}
-	c, err := Driver{}.Open(ctx, u, driver.ConnectOptions{})
+	var copts driver.ConnectOptions
+	if os.Getenv("SS_FILEDRIVER_CHILD_DEBUG") != "" {
+		copts.Logger = slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	c, err := Driver{}.Open(ctx, u, copts)
 	if err != nil {
 		return err
 	}
@@ -61,8 +67,49 @@ func runChild(role, path string) error {
 		}
 		fmt.Println("ready")
 		select {} // until killed
+	case "member":
+		return runMember(ctx, c)
 	}
 	return fmt.Errorf("unknown role %q", role)
+}
+
+// runMember is a LoadBalanced member of group g reading stream a: it prints
+// "m <shard> <seq>" for each message Next returns and "c" after every
+// fifth, once Commit has returned; on SIGTERM it closes and prints "left".
+func runMember(ctx context.Context, c driver.Conn) error {
+	cons, err := c.NewConsumer(ctx, []driver.StreamKey{"a"}, driver.ConsumerOptions{Mode: driver.LoadBalanced, Group: "g", AutoStreamReset: driver.ResetEarliest})
+	if err != nil {
+		return err
+	}
+	term := make(chan os.Signal, 1)
+	signal.Notify(term, syscall.SIGTERM)
+	ctx, cancel := context.WithCancel(ctx)
+	go func() { <-term; cancel() }()
+	out := bufio.NewWriter(os.Stdout)
+	fmt.Fprintln(out, "ready")
+	out.Flush()
+	for i := 1; ; i++ {
+		m, err := cons.Next(ctx)
+		if err != nil && ctx.Err() != nil {
+			if err := cons.Close(context.Background()); err != nil {
+				return err
+			}
+			fmt.Fprintln(out, "left")
+			return out.Flush()
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "m %d %d\n", m.Shard, m.Seq)
+		if i%5 == 0 {
+			out.Flush() // what was returned is said before the commit
+			if err := cons.Commit(ctx); err != nil && ctx.Err() == nil {
+				return err
+			}
+			fmt.Fprintln(out, "c")
+		}
+		out.Flush()
+	}
 }
 
 // child is a running role.
@@ -91,7 +138,9 @@ func startChild(t *testing.T, role, path string) *child {
 // expect reads the child's next line, which must be want.
 func (ch *child) expect(t *testing.T, want string) {
 	t.Helper()
-	if !ch.lines.Scan() || ch.lines.Text() != want {
+	for ch.lines.Scan() && strings.HasPrefix(ch.lines.Text(), "time=") { // debug logs
+	}
+	if ch.lines.Text() != want {
 		t.Fatalf("the child said %q (%v), want %q", ch.lines.Text(), ch.lines.Err(), want)
 	}
 }

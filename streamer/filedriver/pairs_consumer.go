@@ -1,0 +1,131 @@
+package filedriver
+
+import (
+	"slices"
+	"time"
+
+	"github.com/seastream/ss/format"
+	"github.com/seastream/ss/ssfile"
+	"github.com/seastream/ss/streamer/driver"
+)
+
+// joinPairs makes c a member of its pair group (see pairGroup): it reads
+// alone, from the group's start, handing on the pairs it holds, and a
+// heartbeat goroutine rebalances the pairs.
+func (c *consumer) joinPairs(opts driver.ConsumerOptions) error {
+	mode := ssfile.Live
+	if opts.AutoStreamReset == driver.ResetEarliest {
+		mode = ssfile.LiveReplay
+	}
+	src, err := openSource(c.conn.cfg.path, mode, c.log)
+	if err != nil {
+		return err
+	}
+	start := int64(format.HeaderSize)
+	if mode == ssfile.Live {
+		start = src.pos
+	}
+	beat := c.conn.cfg.heartbeat
+	if beat <= 0 {
+		beat = DefaultHeartbeat
+	}
+	g, err := joinPairGroup(c.conn.cfg.path, opts.Group, c.streams, start, opts.ConsumerID, beat, c.log)
+	if err != nil {
+		src.close()
+		return err
+	}
+	if g.start != src.pos {
+		if err := src.setOffset(g.start); err != nil {
+			g.leave()
+			src.close()
+			return &driver.BackendError{Backend: Scheme, Op: "join the group", Err: err}
+		}
+	}
+	if _, err := g.balance(); err != nil { // hold what is ours before reading
+		g.leave()
+		src.close()
+		return &driver.BackendError{Backend: Scheme, Op: "join the group", Err: err}
+	}
+	g.markReady() // the reader starts at the group's start, before every pair
+	c.pairs = g
+	c.header = src.r.Header()
+	c.pos = position{offset: src.pos, seqs: make(map[driver.StreamShard]driver.SeqNo)}
+	c.solo = startSolo(src, newFilter(c.streams, nil), c.out, c.gen, &c.stats, g)
+	go c.heartbeat(g)
+	return nil
+}
+
+// heartbeat rebalances the pairs of c's group every heartbeat, and when the
+// reader finds a new pair, until the member leaves.
+func (c *consumer) heartbeat(g *pairGroup) {
+	defer close(g.done)
+	t := time.NewTicker(g.beat)
+	defer t.Stop()
+	for {
+		took, err := g.balance()
+		if err != nil {
+			c.log.Warn("filedriver: rebalancing the group", "dir", g.dir, "err", err)
+		}
+		if len(took) > 0 {
+			c.rewindForPairs(slices.Min(took))
+		}
+		select {
+		case <-g.stop:
+			return
+		case <-t.C:
+		case <-g.wake:
+		}
+	}
+}
+
+// rewindForPairs moves the reader back to off, the position of a pair just
+// taken, or to the oldest position of the pairs held if that is older: what
+// the queue holds, and what a Next may have just taken from it, is dropped
+// (a new generation), so every message not handed out yet must be read
+// again. handOut drops what was returned already.
+func (c *consumer) rewindForPairs(off int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.isClosed || c.pairs == nil || c.solo == nil {
+		return
+	}
+	c.solo.stop()
+	src := c.solo.src
+	at := min(off, c.pairs.oldest())
+	c.drain()
+	if at != src.pos {
+		if err := src.setOffset(at); err != nil {
+			c.log.Warn("filedriver: moving the reader back for a pair taken", "offset", at, "err", err)
+		}
+	}
+	c.gen++
+	c.endErr = nil
+	c.pairs.markReady()
+	c.solo = startSolo(src, newFilter(c.streams, nil), c.out, c.gen, &c.stats, c.pairs)
+}
+
+// leavePairs takes c out of its pair group, if it is in one: the pairs it
+// holds are given up at the position after what Next returned. It must be
+// called without c.mu, which the heartbeat takes.
+func (c *consumer) leavePairs() error {
+	c.mu.Lock()
+	g := c.pairs
+	c.mu.Unlock()
+	if g == nil {
+		return nil
+	}
+	g.stopOnce.Do(func() { close(g.stop) })
+	<-g.done
+	// Out of the group first: from here handOut refuses everything, so a
+	// concurrent Next cannot return a message past the positions written.
+	err := g.leave()
+	c.mu.Lock()
+	if c.pairs == g {
+		c.pairs = nil
+	}
+	c.mu.Unlock()
+	if err != nil {
+		return &driver.BackendError{Backend: Scheme, Op: "leave the group", Err: err}
+	}
+	return nil
+}
