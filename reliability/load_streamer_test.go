@@ -19,7 +19,9 @@ import (
 
 // TestLoadStreamer runs the file backend through the streamer API: four
 // producers (one shared writer) send to two streams while a LoadBalanced
-// group of three consumers and one RealTime consumer read. The group gets
+// group of three consumers (round-robin, in this process: with two pairs a
+// shared group would keep one member standing by; TestGroupsAcrossProcesses
+// covers those) and one RealTime consumer read. The group gets
 // every message exactly once between its members, each member in order per
 // (stream, shard); the RealTime consumer gets them all, in order. Messages
 // are checked as they arrive, a few bits each, so that a long run measures
@@ -36,7 +38,7 @@ func TestLoadStreamer(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), d+2*time.Minute)
 	defer cancel()
 	path := filepath.Join(t.TempDir(), "app.ss")
-	s, err := mux.Open(ctx, "file://"+path+"/orders,payments?create=if-missing")
+	s, err := mux.Open(ctx, "file://"+path+"/orders,payments?create=if-missing&group_mode=round-robin")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +164,7 @@ func TestLoadStreamer(t *testing.T) {
 	checkRSS(t, "the process", peak)
 	t.Logf("%d messages; group members got %v; peak RSS %v", total, perMember, peak)
 	addLoadRow(t, "streamer", []string{
-		fmt.Sprintf("streamer.Open(\"file://…\"): %d producers (one shared writer) on 2 streams; a LoadBalanced group of %d consumers and one RealTime consumer", producers, members),
+		fmt.Sprintf("streamer.Open(\"file://…\"): %d producers (one shared writer) on 2 streams; a LoadBalanced group (round-robin) of %d consumers and one RealTime consumer", producers, members),
 		fmt.Sprintf("%d messages (%.0f/s); the group's members got %v", total, float64(total)/d.Seconds(), perMember),
 		fmt.Sprintf("%s: the group got each message once between its members, each member in order per (stream, shard), the RealTime consumer every message in order; peak RSS %v; goroutines back to %d", verdict(t), peak, before),
 	})
