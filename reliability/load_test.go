@@ -394,6 +394,8 @@ func helperMain() bool {
 		out = res
 	case "committer":
 		err = committerRole()
+	case "member":
+		err = memberRole(path)
 	default:
 		err = fmt.Errorf("unknown role %q", role)
 	}
