@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 
 	_ "github.com/seastream/ss/adapters/kafka"
 	"github.com/seastream/ss/format"
+	"github.com/seastream/ss/internal/testkit"
 	"github.com/seastream/ss/ssfile"
 	"github.com/seastream/ss/streamer"
 )
@@ -89,20 +89,12 @@ func fillTopic(b *testing.B, addr, topic string, n int) {
 // side costs, and is steadier.
 func startClock(b *testing.B) (report func(n int)) {
 	b.ResetTimer()
-	start := processCPU(b)
+	start := testkit.ProcessCPU()
 	return func(n int) {
-		cpu := processCPU(b) - start
+		cpu := testkit.ProcessCPU() - start
 		b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "msgs/s")
 		b.ReportMetric(float64(cpu.Nanoseconds())/float64(n), "cpu-ns/msg")
 	}
-}
-
-func processCPU(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // benchPayload returns the payload every Kafka case sends: printable

@@ -18,11 +18,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/seastream/ss/format"
+	"github.com/seastream/ss/internal/testkit"
 	"github.com/seastream/ss/ssfile"
 )
 
@@ -242,9 +242,7 @@ func sampleRSS() (stop func() rssPeak) {
 		sample()
 		peak.Total = procStatus("VmHWM")["VmHWM"]
 		if peak.Total == 0 {
-			var ru syscall.Rusage
-			_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-			peak.Total = ru.Maxrss
+			peak.Total = testkit.PeakRSS() >> 10
 		}
 		return peak
 	}

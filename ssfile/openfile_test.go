@@ -11,9 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/seastream/ss/format"
+	"github.com/seastream/ss/internal/regfile"
 	"github.com/seastream/ss/internal/testkit"
 )
 
@@ -138,16 +137,13 @@ func TestAppendFollowsReplacedFile(t *testing.T) {
 // locks it, copies it to tmp and renames tmp over it before letting go. It
 // reports false if a writer held the lock.
 func replaceLocked(path, tmp string) (bool, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return false, err
-	}
-	defer f.Close()
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); errors.Is(err, unix.EWOULDBLOCK) {
+	f, err := regfile.OpenLocked(path, os.O_RDONLY, 0, ErrLocked)
+	if errors.Is(err, ErrLocked) {
 		return false, nil
 	} else if err != nil {
 		return false, err
 	}
+	defer f.Close()
 	data, err := io.ReadAll(f)
 	if err != nil {
 		return false, err

@@ -1,3 +1,5 @@
+//go:build unix
+
 package ssfile
 
 import (
@@ -5,10 +7,10 @@ import (
 	"errors"
 	"io"
 	"path/filepath"
-	"syscall"
 	"testing"
 
 	"github.com/seastream/ss/format"
+	"github.com/seastream/ss/internal/testkit"
 )
 
 // TestReaderMemoryIsBounded reads a 200 MiB file and checks that the
@@ -34,12 +36,7 @@ func TestReaderMemoryIsBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	rss := func() int64 {
-		var ru syscall.Rusage
-		syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-		return ru.Maxrss << 10
-	}
-	before := rss()
+	before := testkit.PeakRSS()
 	for {
 		_, err := r.Next(context.Background())
 		if errors.Is(err, io.EOF) {
@@ -49,7 +46,7 @@ func TestReaderMemoryIsBounded(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if grew := rss() - before; grew > 100<<20 {
+	if grew := testkit.PeakRSS() - before; grew > 100<<20 {
 		t.Fatalf("peak RSS grew by %d MiB reading a 200 MiB file", grew>>20)
 	}
 }

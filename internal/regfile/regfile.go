@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"syscall"
 )
 
 // ErrNotRegular means the path names a named pipe, a device, a directory, a
@@ -34,8 +33,7 @@ func Open(path string, flag int, perm fs.FileMode) (*os.File, error) {
 	} else if !errors.Is(err, fs.ErrNotExist) || flag&os.O_CREATE == 0 {
 		return nil, err
 	}
-	// O_NONBLOCK does not change reads and writes of a regular file.
-	f, err := os.OpenFile(path, flag|syscall.O_NONBLOCK, perm)
+	f, err := os.OpenFile(path, flag|nonblock, perm)
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +83,8 @@ func regular(path string, fi fs.FileInfo) error {
 const maxAttempts = 100
 
 // OpenLocked opens the regular file at path as Open does and takes an
-// exclusive advisory lock (flock) on it, without waiting: if another process
+// exclusive advisory lock (flock; on Windows LockFileEx on a byte past any
+// data) on it, without waiting: if another process
 // or file descriptor holds it, OpenLocked fails with an error matching
 // locked. The lock goes with the file descriptor: closing the file, or the
 // process dying, releases it.

@@ -8,8 +8,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-func syncData(f *os.File) error { return unix.Fdatasync(int(f.Fd())) }
-
 // fileSize returns the size of f without allocating.
 func fileSize(f *os.File) (int64, error) {
 	var st unix.Stat_t
