@@ -20,14 +20,14 @@ type Durability struct {
 	onFlush bool
 }
 
-var (
-	// SyncNever syncs only on Sync and Close. A power failure may lose
-	// everything written since.
-	SyncNever = Durability{}
-	// SyncOnFlush syncs on every Flush (group commit): a successful Flush
-	// means the batch before it is on stable storage.
-	SyncOnFlush = Durability{onFlush: true}
-)
+// SyncNever syncs only on Sync and Close. A power failure may lose
+// everything written since. It is the default. (A function, not a variable,
+// so that no package can change what it means for the others.)
+func SyncNever() Durability { return Durability{} }
+
+// SyncOnFlush syncs on every Flush (group commit): a successful Flush means
+// the batch before it is on stable storage.
+func SyncOnFlush() Durability { return Durability{onFlush: true} }
 
 // SyncEvery syncs in the background every d when there is something new; a
 // power failure loses at most about d of writes that were flushed.
@@ -121,7 +121,7 @@ func WithBufferSize(n int) Option {
 	}
 }
 
-// WithDurability sets when the Writer syncs by itself (default SyncNever).
+// WithDurability sets when the Writer syncs by itself (default SyncNever()).
 func WithDurability(d Durability) Option {
 	return func(c *writerConfig) error {
 		if d.every < 0 {

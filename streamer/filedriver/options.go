@@ -97,16 +97,16 @@ var (
 	optSync = driver.AddValue(options, driver.Value[config, ssfile.Durability]{
 		Param: "sync", Scope: driver.ScopeOpen,
 		Parse: func(u *driver.URI, name string) (ssfile.Durability, bool, error) {
-			var never ssfile.Durability // ssfile.SyncNever
+			never := ssfile.SyncNever()
 			s, ok := u.Option(name)
 			if !ok {
 				return never, false, nil
 			}
 			switch strings.ToLower(s) {
 			case "never", "false", "0":
-				return ssfile.SyncNever, true, nil
+				return ssfile.SyncNever(), true, nil
 			case "flush", "true", "":
-				return ssfile.SyncOnFlush, true, nil
+				return ssfile.SyncOnFlush(), true, nil
 			}
 			d, err := time.ParseDuration(s)
 			if err != nil || d <= 0 {
@@ -120,9 +120,9 @@ var (
 
 // Sync is a value for ConnectOptions.Extra (streamer.WithDriverOption) that
 // sets when the writer of the file syncs it to stable storage: for example
-// Sync{ssfile.SyncOnFlush} makes every receipt mean "on disk", at the cost of
+// Sync{ssfile.SyncOnFlush()} makes every receipt mean "on disk", at the cost of
 // one fdatasync per batch of sends (group commit). The default is
-// ssfile.SyncNever: a receipt means the message survives a crash of the
+// ssfile.SyncNever(): a receipt means the message survives a crash of the
 // process, not of the machine. The URI option sync=never|flush|<duration>
 // overrides it.
 type Sync struct {
@@ -156,7 +156,7 @@ func parseConfig(u *driver.URI, opts driver.ConnectOptions) (config, error) {
 		eos:            opts.File.EndWithEOS,
 		beaconInterval: opts.File.BeaconInterval,
 		prefetch:       opts.File.Prefetch,
-		durability:     ssfile.SyncNever,
+		durability:     ssfile.SyncNever(),
 		logger:         opts.Logger,
 	}
 	if c.logger == nil {

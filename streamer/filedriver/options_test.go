@@ -50,7 +50,7 @@ func TestOpenOptions(t *testing.T) {
 	}
 
 	// create=only creates, then refuses an existing file.
-	c, err := openErr(path, "create=only&beacon_interval=2KiB&sync=5ms", driver.ConnectOptions{Extra: []any{Sync{ssfile.SyncOnFlush}}})
+	c, err := openErr(path, "create=only&beacon_interval=2KiB&sync=5ms", driver.ConnectOptions{Extra: []any{Sync{ssfile.SyncOnFlush()}}})
 	if err != nil {
 		t.Fatal(err)
 	}
