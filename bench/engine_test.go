@@ -251,7 +251,7 @@ func BenchmarkSeek(b *testing.B) {
 		scanTo := first + uint64(n/16/1000)
 		for b.Loop() {
 			start := time.Now()
-			r.Rewind(0)
+			r.RewindToBeacon(0)
 			for {
 				m, err := r.Next(context.Background())
 				if err != nil {

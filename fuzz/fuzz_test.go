@@ -113,7 +113,7 @@ func FuzzReader(f *testing.F) {
 		}
 		_ = r.Seek(ssfile.SeqNoTarget(key, shard, seq))
 		_ = r.Seek(ssfile.Target{StreamKey: key, ShardID: shard, Timestamp: seq, ByTime: true})
-		_ = r.Rewind(int(seq % 8))
+		_ = r.RewindToBeacon(int(seq % 8))
 		_ = r.SeekEnd()
 	})
 }

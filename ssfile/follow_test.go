@@ -222,13 +222,13 @@ func TestRewindAndSeekEnd(t *testing.T) {
 	r, _ := Open(path)
 	defer r.Close()
 	readAll(t, r)
-	if err := r.Rewind(0); err != nil {
+	if err := r.RewindToBeacon(0); err != nil {
 		t.Fatal(err)
 	}
 	if got := readAll(t, r); len(got) != len(msgs) {
 		t.Fatalf("after rewind to 0: %d messages", len(got))
 	}
-	if err := r.Rewind(3); err != nil {
+	if err := r.RewindToBeacon(3); err != nil {
 		t.Fatal(err)
 	}
 	got := readAll(t, r)

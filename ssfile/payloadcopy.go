@@ -36,5 +36,5 @@ func (p *payloadCopier) copy(b []byte) []byte {
 // of another file's bytes. Without it, payloads alias the mapping (see the
 // package doc).
 func WithOwnPayloads() ReaderOption {
-	return func(c *readerConfig) error { c.ownPayloads = true; return nil }
+	return readerOption(func(c *readerConfig) error { c.ownPayloads = true; return nil })
 }

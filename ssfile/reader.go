@@ -43,8 +43,16 @@ func (m Mode) String() string {
 	return fmt.Sprintf("Mode(%d)", int(m))
 }
 
-// ReaderOption configures a Reader.
-type ReaderOption func(*readerConfig) error
+// ReaderOption configures a Reader: an argument of Open. Only this package
+// makes them; WithLogger's is also an Option.
+type ReaderOption interface {
+	applyReader(*readerConfig) error
+}
+
+// readerOption is a ReaderOption that only a Reader takes.
+type readerOption func(*readerConfig) error
+
+func (o readerOption) applyReader(c *readerConfig) error { return o(c) }
 
 type readerConfig struct {
 	mode        Mode
@@ -55,31 +63,26 @@ type readerConfig struct {
 
 // WithMode sets the reading mode (default Replay).
 func WithMode(m Mode) ReaderOption {
-	return func(c *readerConfig) error {
+	return readerOption(func(c *readerConfig) error {
 		if m < Replay || m > LiveReplay {
 			return fmt.Errorf("%w: unknown mode %d", ErrInvalidOption, int(m))
 		}
 		c.mode = m
 		return nil
-	}
+	})
 }
 
 // WithPollInterval sets how often a following Reader checks the file when no
 // change notification arrives (default 100ms): the fallback for file systems
 // without inotify, and how fast removal or replacement is noticed.
 func WithPollInterval(d time.Duration) ReaderOption {
-	return func(c *readerConfig) error {
+	return readerOption(func(c *readerConfig) error {
 		if d <= 0 {
 			return fmt.Errorf("%w: poll interval %v is not positive", ErrInvalidOption, d)
 		}
 		c.poll = d
 		return nil
-	}
-}
-
-// WithReaderLogger sets where a Reader logs (default: nowhere).
-func WithReaderLogger(l *slog.Logger) ReaderOption {
-	return func(c *readerConfig) error { c.logger = l; return nil }
+	})
 }
 
 // Pages more than releaseKeep behind the read position are handed back to
@@ -139,7 +142,7 @@ type Reader struct {
 func Open(path string, opts ...ReaderOption) (*Reader, error) {
 	cfg := readerConfig{poll: DefaultPollInterval, logger: slog.New(slog.DiscardHandler)}
 	for _, o := range opts {
-		if err := o(&cfg); err != nil {
+		if err := o.applyReader(&cfg); err != nil {
 			return nil, err
 		}
 	}
@@ -594,9 +597,10 @@ func (r *Reader) Seek(t Target) error {
 	return nil
 }
 
-// Rewind moves to the first message after beacon n; 0 is the beginning of
-// the file. Past the last beacon it moves to the end.
-func (r *Reader) Rewind(n int) error {
+// RewindToBeacon moves to the first message after beacon n (counted from
+// the start of the file, not a sequence number); 0 is the beginning of the
+// file. Past the last beacon it moves to the end.
+func (r *Reader) RewindToBeacon(n int) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {

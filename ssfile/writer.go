@@ -127,7 +127,7 @@ func Append(path string, opts ...Option) (*Writer, error) {
 func applyOptions(opts []Option) (writerConfig, error) {
 	cfg := defaultWriterConfig()
 	for _, o := range opts {
-		if err := o(&cfg); err != nil {
+		if err := o.applyWriter(&cfg); err != nil {
 			return cfg, err
 		}
 	}

@@ -325,7 +325,7 @@ func seekSince(r *ssfile.Reader, f *filter, warn func(*Warning)) {
 		}
 		if err != nil {
 			warn(&Warning{Err: fmt.Errorf("cannot seek %s shard %d, reading from the beginning: %w", p.key, p.shard, err)})
-			_ = r.Rewind(0)
+			_ = r.RewindToBeacon(0)
 			return
 		}
 		if off := r.Offset(); best < 0 || off < best {
@@ -338,11 +338,11 @@ func seekSince(r *ssfile.Reader, f *filter, warn func(*Warning)) {
 	} else {
 		// No known stream reaches the start time: only messages after the
 		// last beacon can.
-		err = r.Rewind(r.Count())
+		err = r.RewindToBeacon(r.Count())
 	}
 	if err != nil {
 		warn(&Warning{Err: fmt.Errorf("seek failed, reading from the beginning: %w", err)})
-		_ = r.Rewind(0)
+		_ = r.RewindToBeacon(0)
 	}
 }
 

@@ -35,7 +35,7 @@ type source struct {
 }
 
 func openSource(path string, mode ssfile.Mode, log *slog.Logger) (*source, error) {
-	r, err := ssfile.Open(path, ssfile.WithMode(mode), ssfile.WithReaderLogger(log), ssfile.WithOwnPayloads())
+	r, err := ssfile.Open(path, ssfile.WithMode(mode), ssfile.WithLogger(log), ssfile.WithOwnPayloads())
 	if err != nil {
 		return nil, &driver.BackendError{Backend: Scheme, Op: "open the file for reading", Err: err}
 	}
@@ -63,7 +63,7 @@ func (s *source) findEOS() error {
 	if n > 0 {
 		n-- // the message may straddle the last beacon before end
 	}
-	if err := s.r.Rewind(n); err != nil {
+	if err := s.r.RewindToBeacon(n); err != nil {
 		return err
 	}
 	// A done context makes Next return what is complete without waiting.
@@ -150,7 +150,7 @@ func (s *source) eosGone() bool {
 // s.pos is still there (up to eosAt if cutEOS), so reading goes on from it
 // in a fresh mapping.
 func (s *source) reopen(cutEOS bool) error {
-	r, err := ssfile.Open(s.path, ssfile.WithMode(ssfile.LiveReplay), ssfile.WithReaderLogger(s.log), ssfile.WithOwnPayloads())
+	r, err := ssfile.Open(s.path, ssfile.WithMode(ssfile.LiveReplay), ssfile.WithLogger(s.log), ssfile.WithOwnPayloads())
 	if err != nil {
 		return err
 	}
@@ -200,7 +200,7 @@ func (s *source) setOffset(off int64) error {
 }
 
 func (s *source) rewind(n int) error {
-	if err := s.r.Rewind(n); err != nil {
+	if err := s.r.RewindToBeacon(n); err != nil {
 		return err
 	}
 	s.pos, s.eosAt, s.prev = s.r.Offset(), -1, frameID{}
