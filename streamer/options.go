@@ -84,35 +84,29 @@ func WithSizeLimit(n uint64) Option {
 // (backpressure beyond that). Given to Open, it is the file:// default for
 // every consumer (URI option prefetch); given to NewConsumer, it applies to
 // that consumer. 0 means the backend's default (1000 for files).
-func WithPrefetch(n int) interface {
-	Option
-	ConsumerOption
-} {
-	return prefetchOption(n)
-}
+func WithPrefetch(n int) PrefetchOption { return PrefetchOption{n} }
 
-type prefetchOption int
+// PrefetchOption is what WithPrefetch returns: both an Option (Open) and a
+// ConsumerOption (NewConsumer).
+type PrefetchOption struct{ n int }
 
-func (p prefetchOption) applyConnect(c *driver.ConnectOptions)   { c.File.Prefetch = int(p) }
-func (p prefetchOption) applyConsumer(c *driver.ConsumerOptions) { c.Prefetch = int(p) }
+func (p PrefetchOption) applyConnect(c *driver.ConnectOptions)   { c.File.Prefetch = p.n }
+func (p PrefetchOption) applyConsumer(c *driver.ConsumerOptions) { c.Prefetch = p.n }
 
 // WithDriverOption passes a backend-specific option value (defined by an
 // adapter package) to the driver, in the Extra list of whichever call it is
 // given to: Open, NewConsumer or NewProducer. A driver rejects values it does
 // not know with ErrUnknownOption.
-func WithDriverOption(v any) interface {
-	Option
-	ConsumerOption
-	ProducerOption
-} {
-	return driverOption{v}
-}
+func WithDriverOption(v any) DriverOption { return DriverOption{v} }
 
-type driverOption struct{ v any }
+// DriverOption is what WithDriverOption returns: an Option (Open), a
+// ConsumerOption (NewConsumer) and a ProducerOption (NewProducer) alike, so
+// that an adapter's option function can return it as any of them.
+type DriverOption struct{ v any }
 
-func (d driverOption) applyConnect(c *driver.ConnectOptions)   { c.Extra = append(c.Extra, d.v) }
-func (d driverOption) applyConsumer(c *driver.ConsumerOptions) { c.Extra = append(c.Extra, d.v) }
-func (d driverOption) applyProducer(c *producerConfig)         { c.Extra = append(c.Extra, d.v) }
+func (d DriverOption) applyConnect(c *driver.ConnectOptions)   { c.Extra = append(c.Extra, d.v) }
+func (d DriverOption) applyConsumer(c *driver.ConsumerOptions) { c.Extra = append(c.Extra, d.v) }
+func (d DriverOption) applyProducer(c *producerConfig)         { c.Extra = append(c.Extra, d.v) }
 
 // WithMode sets the consumer mode (default RealTime).
 func WithMode(m ConsumerMode) ConsumerOption {
