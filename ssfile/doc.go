@@ -57,4 +57,15 @@
 // A file that shrinks while it is mapped would make a plain mapping fault
 // (SIGBUS). The Reader bounds every access by the size it has seen and turns
 // a fault into ErrTruncated instead of crashing.
+//
+// # Platforms
+//
+// The package is written for Linux and tested there; it builds on the other
+// systems Go and mmap-go support, with these differences. Where Linux syncs
+// with fdatasync, macOS and iOS use fcntl(F_FULLFSYNC) (their fsync leaves
+// the data in the drive's cache), Windows FlushFileBuffers and the BSDs
+// fsync. Windows takes the writer's lock with LockFileEx and does not hand
+// read pages back (a Reader's working set grows with what it has read).
+// Plan 9 and WebAssembly have no file lock: only one process may write a
+// file there.
 package ssfile
