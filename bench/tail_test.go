@@ -25,6 +25,13 @@ const (
 )
 
 func TestMain(m *testing.M) {
+	if path := os.Getenv(groupMemberEnv); path != "" {
+		if err := groupMember(path); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
 	if path := os.Getenv(tailWriterEnv); path != "" {
 		n, _ := strconv.Atoi(os.Getenv(tailCountEnv))
 		if err := tailWriter(path, n); err != nil {
