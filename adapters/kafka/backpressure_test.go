@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/seastream/ss/adapters/kafka"
+	"github.com/seastream/ss/internal/testkit"
 	"github.com/seastream/ss/streamer"
 )
 
@@ -33,7 +34,7 @@ func TestSendBackpressure(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	s := open(t, "kafka://"+strings.Join(c.ListenAddrs(), ","))
 	key := topic(t, "backpressure")
 	p, err := s.NewProducer(ctx, key, kafka.WithClientOptions(kgo.MaxBufferedRecords(limit)))

@@ -11,6 +11,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/seastream/ss/internal/testkit"
 	"github.com/seastream/ss/streamer"
 )
 
@@ -52,17 +53,10 @@ func topic(t testing.TB, name string) streamer.StreamKey {
 	return streamer.StreamKey("ss-test-" + name + "-" + hex.EncodeToString(b[:]))
 }
 
-// testCtx returns a context bounded for one test.
-func testCtx(t testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
-
 // open opens a Streamer on uri and closes it at the end of the test.
 func open(t testing.TB, uri string, opts ...streamer.Option) *streamer.Streamer {
 	t.Helper()
-	s, err := streamer.Open(testCtx(t), uri, opts...)
+	s, err := streamer.Open(testkit.Context(t), uri, opts...)
 	if err != nil {
 		t.Fatalf("Open(%q): %v", uri, err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/seastream/ss/internal/testkit"
 	"github.com/seastream/ss/streamer"
 )
 
@@ -80,7 +81,7 @@ func TestCoordinatorUnavailable(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	s := open(t, "kafka://"+strings.Join(c.ListenAddrs(), ",")+"?timeout=20s")
 	k := topic(t, "coord")
 	p, err := s.NewProducer(ctx, k)

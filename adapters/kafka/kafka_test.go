@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/seastream/ss/adapters/kafka"
+	"github.com/seastream/ss/internal/testkit"
 	"github.com/seastream/ss/streamer"
 )
 
@@ -46,7 +47,7 @@ func next(t *testing.T, ctx context.Context, c *streamer.Consumer) streamer.Mess
 // TestHeadersRoundTrip checks that what a consumer receives is exactly what
 // the receipts said: topic, partition, offset and the explicit timestamp.
 func TestHeadersRoundTrip(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	s := open(t, uri4(t))
 	k := topic(t, "headers")
 	p, err := s.NewProducer(ctx, k)
@@ -87,7 +88,7 @@ func TestHeadersRoundTrip(t *testing.T) {
 // Kafka (its Shards case uses shard 1<<40): sending to each partition,
 // reading chosen partitions, and routing by key over the partition count.
 func TestShardsAssignRouting(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	s := open(t, uri4(t))
 	k := topic(t, "shards")
 	p, err := s.NewProducer(ctx, k)
@@ -185,7 +186,7 @@ func TestShardsAssignRouting(t *testing.T) {
 // TestTopicCreation checks that the partitions option creates topics and
 // that a missing topic without it is reported.
 func TestTopicCreation(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	brokers := newBrokers(t, 1)
 	s := open(t, "kafka://"+brokers+"?partitions=3")
 	var conn *kafka.Conn
@@ -217,7 +218,7 @@ func TestTopicCreation(t *testing.T) {
 // its members and gives all of them to the one left, losing and repeating
 // nothing.
 func TestLoadBalancedPartitions(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	uri := uri4(t)
 	k := topic(t, "group")
 	group := string(topic(t, "g"))
@@ -318,7 +319,7 @@ func TestLoadBalancedPartitions(t *testing.T) {
 // TestResumableCommit covers Commit, CommitAsync, the default per-host group
 // and WithAutoCommit's commit on Close.
 func TestResumableCommit(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	uri := "kafka://" + newBrokers(t, 1)
 	k := topic(t, "resume")
 	s := open(t, uri)
@@ -392,7 +393,7 @@ func TestResumableCommit(t *testing.T) {
 // returned, also those of earlier polls: from partitions absent from the
 // last poll, and before a poll that returned nothing.
 func TestCommitAfterPolls(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	s := open(t, uri4(t))
 	k := topic(t, "polls")
 	p, err := s.NewProducer(ctx, k)
@@ -447,7 +448,7 @@ func TestCommitAfterPolls(t *testing.T) {
 // TestReplayPartitions checks that a replay over several partitions, some
 // empty, ends once each was read to its end, ignoring later messages.
 func TestReplayPartitions(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	s := open(t, uri4(t))
 	k := topic(t, "replay")
 	p, err := s.NewProducer(ctx, k)
@@ -498,7 +499,7 @@ func TestReplayPartitions(t *testing.T) {
 
 // TestCompression round-trips payloads through each codec.
 func TestCompression(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	brokers := newBrokers(t, 1)
 	payload := bytes.Repeat([]byte("compressible "), 1000)
 	for _, codec := range []string{"none", "gzip", "snappy", "lz4", "zstd"} {
@@ -534,7 +535,7 @@ func TestCompression(t *testing.T) {
 // TestClientOptionsAndAs checks that WithClientOptions reaches the
 // franz-go clients and that As exposes them.
 func TestClientOptionsAndAs(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	s := open(t, "kafka://"+newBrokers(t, 1), kafka.WithClientOptions(kgo.ClientID("from-open")))
 	var cl *kgo.Client
 	if !s.As(&cl) || cl.OptValue(kgo.ClientID) != "from-open" {
@@ -572,7 +573,7 @@ func (h *contextHook) OnProduceRecordBuffered(r *kgo.Record) {
 // TestProducerHooks: with hooks that replace each record's Context, every
 // receipt still resolves with its record's offset.
 func TestProducerHooks(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	hook := &contextHook{}
 	s := open(t, "kafka://"+newBrokers(t, 1), kafka.WithClientOptions(kgo.WithHooks(hook)))
 	key := topic(t, "hooks")
@@ -607,7 +608,7 @@ func TestProducerHooks(t *testing.T) {
 // goroutine is blocked in Next takes effect for that Next, and that a
 // LoadBalanced consumer rewinds the partitions the group gave it.
 func TestRewindWhileNextBlocks(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	s := open(t, "kafka://"+newBrokers(t, 1))
 	k := topic(t, "rewind")
 	p, err := s.NewProducer(ctx, k)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/seastream/ss/internal/testkit"
 	"github.com/seastream/ss/streamer"
 )
 
@@ -58,7 +59,7 @@ func lags(t *testing.T, ctx context.Context, c *streamer.Consumer, k streamer.St
 // message it received (everything before its first Next), 0 once it read
 // everything; a new Resumable consumer's counts from its group's commit.
 func TestLag(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	s, k := lagTopic(t, ctx)
 	group := string(topic(t, "lag-group"))
 	c, err := s.NewConsumer(ctx, []streamer.StreamKey{k}, streamer.WithMode(streamer.Resumable),
@@ -114,7 +115,7 @@ func TestLag(t *testing.T) {
 // TestLagConcurrentNext: Lag called while Next hands out messages (run it
 // with -race) never reports more than is stored nor goes up, and ends at 0.
 func TestLagConcurrentNext(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	s, k := lagTopic(t, ctx)
 	c, err := s.NewConsumer(ctx, []streamer.StreamKey{k}, streamer.WithAutoStreamReset(streamer.ResetEarliest))
 	if err != nil {
@@ -161,7 +162,7 @@ func TestLagConcurrentNext(t *testing.T) {
 // TestLagLoadBalanced: a group member's lag covers the partitions the group
 // gave it.
 func TestLagLoadBalanced(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	s, k := lagTopic(t, ctx)
 	c, err := s.NewConsumer(ctx, []streamer.StreamKey{k}, streamer.WithMode(streamer.LoadBalanced),
 		streamer.WithGroup(string(topic(t, "lag-lb"))), streamer.WithAutoStreamReset(streamer.ResetEarliest))
@@ -184,7 +185,7 @@ func TestLagLoadBalanced(t *testing.T) {
 // TestLagAssigned: with Assign, Lag covers the assigned partitions only; one
 // of a topic that does not exist yet has lag 0.
 func TestLagAssigned(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	s, k := lagTopic(t, ctx)
 	missing := topic(t, "lag-missing")
 	c, err := s.NewConsumer(ctx, []streamer.StreamKey{k, missing}, streamer.WithAutoStreamReset(streamer.ResetEarliest))

@@ -7,13 +7,14 @@ import (
 	"time"
 
 	"github.com/seastream/ss/adapters/kafka"
+	"github.com/seastream/ss/internal/testkit"
 	"github.com/seastream/ss/streamer"
 )
 
 // TestNoGoroutineLeak checks that closing a Streamer stops every goroutine
 // its producers and consumers (of each mode) started.
 func TestNoGoroutineLeak(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	brokers := newBrokers(t, 1) // the kfake cluster's goroutines start before the count
 	count := func() int {
 		buf := make([]byte, 1<<20)

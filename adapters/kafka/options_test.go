@@ -21,11 +21,12 @@ import (
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 
 	"github.com/seastream/ss/adapters/kafka"
+	"github.com/seastream/ss/internal/testkit"
 	"github.com/seastream/ss/streamer"
 )
 
 func TestURIOptionErrors(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	base := "kafka://" + newBrokers(t, 1)
 	for _, tc := range []struct {
 		query string
@@ -57,7 +58,7 @@ func TestURIOptionErrors(t *testing.T) {
 }
 
 func TestGoOptionScopes(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	uri := "kafka://" + newBrokers(t, 1)
 	s := open(t, uri)
 	k := []streamer.StreamKey{topic(t, "scope")}
@@ -91,7 +92,7 @@ func TestGoOptionScopes(t *testing.T) {
 }
 
 func TestConnectError(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -118,7 +119,7 @@ func TestSASL(t *testing.T) {
 	if realBroker() {
 		t.Skip("the real test broker has no SASL listener; this runs on kfake")
 	}
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	brokers := newBrokers(t, 1, kfake.EnableSASL(),
 		kfake.Superuser("PLAIN", "plainuser", "plainpass"),
 		kfake.Superuser("SCRAM-SHA-256", "scram256", "pass256"),
@@ -187,7 +188,7 @@ func TestTLS(t *testing.T) {
 	if realBroker() {
 		t.Skip("the real test broker has no TLS listener; this runs on kfake")
 	}
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	cert, caPEM := selfSigned(t)
 	brokers := newBrokers(t, 1, kfake.TLS(&tls.Config{Certificates: []tls.Certificate{cert}}))
 	caFile := filepath.Join(t.TempDir(), "ca.pem")

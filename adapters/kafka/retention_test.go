@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/seastream/ss/internal/syncbuf"
+	"github.com/seastream/ss/internal/testkit"
 	"github.com/seastream/ss/streamer"
 )
 
@@ -52,7 +53,7 @@ func strconvMs(d time.Duration) string { return strconv.FormatInt(d.Milliseconds
 // topics that keep records long enough, give no warning. A topic the
 // records create is looked up once its first record is stored.
 func TestRetentionWarning(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	addr := newBrokers(t, 1)
 	var logs syncbuf.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))

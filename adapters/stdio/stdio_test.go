@@ -15,14 +15,9 @@ import (
 	"time"
 
 	"github.com/seastream/ss/internal/syncbuf"
+	"github.com/seastream/ss/internal/testkit"
 	"github.com/seastream/ss/streamer/driver"
 )
-
-func testCtx(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
 
 // openConn opens a connection of d on uri and closes it at the end of the
 // test.
@@ -32,7 +27,7 @@ func openConn(t *testing.T, d Driver, uri string, extra ...any) driver.Conn {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := d.Open(testCtx(t), u, driver.ConnectOptions{Extra: extra})
+	c, err := d.Open(testkit.Context(t), u, driver.ConnectOptions{Extra: extra})
 	if err != nil {
 		t.Fatalf("Open(%q): %v", uri, err)
 	}
@@ -42,7 +37,7 @@ func openConn(t *testing.T, d Driver, uri string, extra ...any) driver.Conn {
 
 func newConsumer(t *testing.T, c driver.Conn, streams []driver.StreamKey, opts driver.ConsumerOptions) driver.Consumer {
 	t.Helper()
-	cons, err := c.NewConsumer(testCtx(t), streams, opts)
+	cons, err := c.NewConsumer(testkit.Context(t), streams, opts)
 	if err != nil {
 		t.Fatalf("NewConsumer(%v): %v", streams, err)
 	}
@@ -72,7 +67,7 @@ func drain(t *testing.T, c driver.Consumer) []string {
 	t.Helper()
 	var out []string
 	for {
-		m, err := c.Next(testCtx(t))
+		m, err := c.Next(testkit.Context(t))
 		if errors.Is(err, driver.ErrStreamEnded) {
 			return out
 		}
@@ -113,7 +108,7 @@ func TestConsumeLines(t *testing.T) {
 	var got []string
 	var stamps []time.Time
 	for {
-		m, err := cons.Next(testCtx(t))
+		m, err := cons.Next(testkit.Context(t))
 		if errors.Is(err, driver.ErrStreamEnded) {
 			break
 		}
@@ -148,12 +143,12 @@ func TestConsumeLines(t *testing.T) {
 		t.Errorf("unexpected reports: %s", reports.String())
 	}
 	// The stream stays ended.
-	if _, err := cons.Next(testCtx(t)); !errors.Is(err, driver.ErrStreamEnded) {
+	if _, err := cons.Next(testkit.Context(t)); !errors.Is(err, driver.ErrStreamEnded) {
 		t.Errorf("Next after the end: %v", err)
 	}
 	// A consumer created after the end of the input ends at once.
 	late := newConsumer(t, c, keys("my_topic"), driver.ConsumerOptions{})
-	if _, err := late.Next(testCtx(t)); !errors.Is(err, driver.ErrStreamEnded) {
+	if _, err := late.Next(testkit.Context(t)); !errors.Is(err, driver.ErrStreamEnded) {
 		t.Errorf("late consumer: %v", err)
 	}
 }
@@ -257,7 +252,7 @@ func TestGroupMemberLeaves(t *testing.T) {
 	b := newConsumer(t, c, keys("k"), lb)
 	idle := newConsumer(t, c, keys("k"), lb)
 	probe := newConsumer(t, c, keys("k"), driver.ConsumerOptions{})
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	go fmt.Fprint(w, "[k] 0\n[k] 1\n[k] 2\n[k] 3\n[k] 4\n[k] 5\n")
 	for range 6 { // every line has been dispatched once the probe has it
 		if _, err := probe.Next(ctx); err != nil {
@@ -344,11 +339,11 @@ func TestProducerFormat(t *testing.T) {
 	var out bytes.Buffer
 	d := Driver{In: strings.NewReader(""), Out: &out, Errors: io.Discard}
 	c := openConn(t, d, "stdio:///clock")
-	p, err := c.NewProducer(testCtx(t), "clock", driver.ProducerOptions{})
+	p, err := c.NewProducer(testkit.Context(t), "clock", driver.ProducerOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	at := time.Date(2023, 6, 5, 13, 55, 53, 1e6, time.UTC)
 	var pend []driver.Pending
 	for i, h := range []driver.Header{
@@ -407,11 +402,11 @@ func TestProducerVerbatimMillis(t *testing.T) {
 	var out bytes.Buffer
 	d := Driver{In: strings.NewReader(""), Out: &out, Errors: io.Discard}
 	c := openConn(t, d, "stdio:///?millis")
-	p, err := c.NewProducer(testCtx(t), "", driver.ProducerOptions{Verbatim: true})
+	p, err := c.NewProducer(testkit.Context(t), "", driver.ProducerOptions{Verbatim: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	at := time.Date(2023, 6, 5, 13, 55, 53, 1_500_000, time.UTC)
 	for _, h := range []driver.Header{
 		{StreamKey: "hello", Seq: 1, Timestamp: at},
@@ -439,17 +434,17 @@ func TestProducerVerbatimMillis(t *testing.T) {
 func TestProducerRejects(t *testing.T) {
 	d := Driver{In: strings.NewReader(""), Out: io.Discard, Errors: io.Discard}
 	c := openConn(t, d, "stdio:///")
-	p, err := c.NewProducer(testCtx(t), "k", driver.ProducerOptions{})
+	p, err := c.NewProducer(testkit.Context(t), "k", driver.ProducerOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.Send(testCtx(t), driver.Header{StreamKey: "k"}, []byte("two\nlines")); !errors.Is(err, ErrPayloadNewline) {
+	if _, err := p.Send(testkit.Context(t), driver.Header{StreamKey: "k"}, []byte("two\nlines")); !errors.Is(err, ErrPayloadNewline) {
 		t.Errorf("newline: %v", err)
 	}
-	if _, err := p.Send(testCtx(t), driver.Header{StreamKey: "k"}, []byte{0xff}); !errors.Is(err, driver.ErrInvalidUTF8) {
+	if _, err := p.Send(testkit.Context(t), driver.Header{StreamKey: "k"}, []byte{0xff}); !errors.Is(err, driver.ErrInvalidUTF8) {
 		t.Errorf("invalid UTF-8: %v", err)
 	}
-	if _, err := c.NewProducer(testCtx(t), "k", driver.ProducerOptions{Extra: []any{42}}); !errors.Is(err, driver.ErrUnknownOption) {
+	if _, err := c.NewProducer(testkit.Context(t), "k", driver.ProducerOptions{Extra: []any{42}}); !errors.Is(err, driver.ErrUnknownOption) {
 		t.Errorf("unknown extra: %v", err)
 	}
 }
@@ -461,11 +456,11 @@ func (failWriter) Write([]byte) (int, error) { return 0, errors.New("disk on fir
 func TestWriteErrorLatches(t *testing.T) {
 	d := Driver{In: strings.NewReader(""), Out: &failWriter{}, Errors: io.Discard}
 	c := openConn(t, d, "stdio:///")
-	p, err := c.NewProducer(testCtx(t), "k", driver.ProducerOptions{})
+	p, err := c.NewProducer(testkit.Context(t), "k", driver.ProducerOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	pd, err := p.Send(ctx, driver.Header{StreamKey: "k"}, []byte("x"))
 	if err != nil {
 		t.Fatal(err)
@@ -488,11 +483,11 @@ func TestLoopback(t *testing.T) {
 	d := Driver{In: r, Out: &out, Errors: io.Discard}
 	c := openConn(t, d, "stdio:///?loopback")
 	cons := newConsumer(t, c, keys("echo"), driver.ConsumerOptions{})
-	p, err := c.NewProducer(testCtx(t), "echo", driver.ProducerOptions{})
+	p, err := c.NewProducer(testkit.Context(t), "echo", driver.ProducerOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	var sent []driver.Header
 	for i := range 3 {
 		pd, err := p.Send(ctx, driver.Header{StreamKey: "echo", Shard: driver.ShardID(i % 2)}, fmt.Appendf(nil, "m%d", i))
@@ -525,7 +520,7 @@ func TestLoopbackOutlivesInput(t *testing.T) {
 	d := Driver{In: strings.NewReader("[echo] from input\n"), Out: io.Discard, Errors: io.Discard}
 	c := openConn(t, d, "stdio:///", Options{Loopback: true})
 	cons := newConsumer(t, c, keys("echo"), driver.ConsumerOptions{})
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	m, err := cons.Next(ctx)
 	if err != nil || string(m.Payload) != "from input" {
 		t.Fatalf("Next = %q, %v", m.Payload, err)
@@ -547,33 +542,33 @@ func TestConsumerCloseAndCancel(t *testing.T) {
 	r, _ := pipeInput(t)
 	d := Driver{In: r, Out: io.Discard, Errors: io.Discard}
 	c := openConn(t, d, "stdio:///")
-	cons, err := c.NewConsumer(testCtx(t), keys("k"), driver.ConsumerOptions{})
+	cons, err := c.NewConsumer(testkit.Context(t), keys("k"), driver.ConsumerOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(testCtx(t))
+	ctx, cancel := context.WithCancel(testkit.Context(t))
 	cancel()
 	if _, err := cons.Next(ctx); !errors.Is(err, context.Canceled) {
 		t.Errorf("Next(canceled) = %v", err)
 	}
 	errc := make(chan error, 1)
 	go func() {
-		_, err := cons.Next(testCtx(t))
+		_, err := cons.Next(testkit.Context(t))
 		errc <- err
 	}()
-	if err := cons.Close(testCtx(t)); err != nil {
+	if err := cons.Close(testkit.Context(t)); err != nil {
 		t.Fatal(err)
 	}
 	if err := <-errc; !errors.Is(err, driver.ErrClosed) {
 		t.Errorf("blocked Next after Close = %v", err)
 	}
 	for name, err := range map[string]error{
-		"Next":   func() error { _, err := cons.Next(testCtx(t)); return err }(),
-		"Seek":   cons.Seek(testCtx(t), time.Now()),
-		"Rewind": cons.Rewind(testCtx(t), driver.SeqBeginning()),
+		"Next":   func() error { _, err := cons.Next(testkit.Context(t)); return err }(),
+		"Seek":   cons.Seek(testkit.Context(t), time.Now()),
+		"Rewind": cons.Rewind(testkit.Context(t), driver.SeqBeginning()),
 		"Assign": cons.Assign("k", 0),
-		"Commit": cons.Commit(testCtx(t)),
-		"Close":  cons.Close(testCtx(t)),
+		"Commit": cons.Commit(testkit.Context(t)),
+		"Close":  cons.Close(testkit.Context(t)),
 	} {
 		if !errors.Is(err, driver.ErrClosed) {
 			t.Errorf("%s after Close = %v", name, err)
@@ -585,17 +580,17 @@ func TestUnsupported(t *testing.T) {
 	r, _ := pipeInput(t)
 	d := Driver{In: r, Out: io.Discard, Errors: io.Discard}
 	c := openConn(t, d, "stdio:///")
-	if _, err := c.NewConsumer(testCtx(t), keys("k"), driver.ConsumerOptions{Mode: driver.Resumable}); !errors.Is(err, driver.ErrUnsupported) {
+	if _, err := c.NewConsumer(testkit.Context(t), keys("k"), driver.ConsumerOptions{Mode: driver.Resumable}); !errors.Is(err, driver.ErrUnsupported) {
 		t.Errorf("Resumable: %v", err)
 	}
 	cons := newConsumer(t, c, keys("k"), driver.ConsumerOptions{})
-	if err := cons.Seek(testCtx(t), time.Now()); !errors.Is(err, driver.ErrUnsupported) {
+	if err := cons.Seek(testkit.Context(t), time.Now()); !errors.Is(err, driver.ErrUnsupported) {
 		t.Errorf("Seek: %v", err)
 	}
-	if err := cons.Rewind(testCtx(t), driver.SeqBeginning()); !errors.Is(err, driver.ErrUnsupported) {
+	if err := cons.Rewind(testkit.Context(t), driver.SeqBeginning()); !errors.Is(err, driver.ErrUnsupported) {
 		t.Errorf("Rewind: %v", err)
 	}
-	if _, err := c.NewConsumer(testCtx(t), keys("k"), driver.ConsumerOptions{Extra: []any{"x"}}); !errors.Is(err, driver.ErrUnknownOption) {
+	if _, err := c.NewConsumer(testkit.Context(t), keys("k"), driver.ConsumerOptions{Extra: []any{"x"}}); !errors.Is(err, driver.ErrUnknownOption) {
 		t.Errorf("unknown extra: %v", err)
 	}
 }
@@ -614,19 +609,19 @@ func TestOpenOptions(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c, err := d.Open(testCtx(t), u, driver.ConnectOptions{})
+		c, err := d.Open(testkit.Context(t), u, driver.ConnectOptions{})
 		if !errors.Is(err, want) || (want == nil) != (err == nil) {
 			t.Errorf("Open(%q) = %v, want %v", uri, err, want)
 		}
 		if c != nil {
-			_ = c.Close(testCtx(t))
+			_ = c.Close(testkit.Context(t))
 		}
 	}
 	u, _ := driver.ParseURI("stdio:///a")
-	if _, err := d.Open(testCtx(t), u, driver.ConnectOptions{Extra: []any{struct{}{}}}); !errors.Is(err, driver.ErrUnknownOption) {
+	if _, err := d.Open(testkit.Context(t), u, driver.ConnectOptions{Extra: []any{struct{}{}}}); !errors.Is(err, driver.ErrUnknownOption) {
 		t.Errorf("unknown extra: %v", err)
 	}
-	if _, err := d.Open(testCtx(t), u, driver.ConnectOptions{Extra: []any{Options{MaxLineSize: -1}}}); !errors.Is(err, driver.ErrInvalidOption) {
+	if _, err := d.Open(testkit.Context(t), u, driver.ConnectOptions{Extra: []any{Options{MaxLineSize: -1}}}); !errors.Is(err, driver.ErrInvalidOption) {
 		t.Errorf("negative MaxLineSize: %v", err)
 	}
 }
@@ -654,7 +649,7 @@ func TestSharedInput(t *testing.T) {
 func TestSharedOutput(t *testing.T) {
 	var out syncbuf.Buffer
 	d := Driver{In: strings.NewReader(""), Out: &out, Errors: io.Discard}
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	var wg sync.WaitGroup
 	for range 2 {
 		c := openConn(t, d, "stdio:///")
@@ -708,7 +703,7 @@ func TestCloseStopsReader(t *testing.T) {
 	defer w.Close()
 	d := Driver{In: r, Out: io.Discard, Errors: io.Discard}
 	u, _ := driver.ParseURI("stdio:///k")
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	c, err := d.Open(ctx, u, driver.ConnectOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -799,7 +794,7 @@ func TestBackpressure(t *testing.T) {
 	// Two lines are queued: the reader must not read a third one before a
 	// Next makes room.
 	events.add("next")
-	m, err := cons.Next(testCtx(t))
+	m, err := cons.Next(testkit.Context(t))
 	if err != nil || string(m.Payload) != "0" {
 		t.Fatalf("Next = %q, %v", m.Payload, err)
 	}

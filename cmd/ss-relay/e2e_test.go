@@ -6,7 +6,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -18,7 +17,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
+
+	"github.com/seastream/ss/internal/testkit"
 )
 
 // binDir holds clock and ss-relay, built by TestMain before any test starts
@@ -65,17 +65,11 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func testCtx(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
-
 // command returns a command running one of the binaries, killed at the end
 // of the test if still running.
 func command(t *testing.T, name string, args ...string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.CommandContext(testCtx(t), filepath.Join(binaries(t), name), args...)
+	cmd := exec.CommandContext(testkit.Context(t), filepath.Join(binaries(t), name), args...)
 	cmd.Env = os.Environ()
 	return cmd
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/seastream/ss/format"
+	"github.com/seastream/ss/internal/testkit"
 	"github.com/seastream/ss/ssfile"
 )
 
@@ -39,7 +40,7 @@ func TestMetricsAddr(t *testing.T) {
 
 	// The messages are consumed and stored while stdin stays open; poll the
 	// endpoint until it says so (the test's deadline bounds the wait).
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	// Plain lines on stdio belong to the stream "broadcast" (SeaStreamer's
 	// rule); the output puts them in its one stream, clock.
 	want := []string{
@@ -154,7 +155,7 @@ func TestMetricsLag(t *testing.T) {
 		"--output", "file://"+filepath.Join(dir, "out.ss")+"/clock", "--metrics-addr", "127.0.0.1:0", "--progress=false")
 	lines := startWithStderrLines(t, relay)
 	url, _ := metricsURL(t, lines)
-	scrapeUntil(t, testCtx(t), url, []string{
+	scrapeUntil(t, testkit.Context(t), url, []string{
 		`ss_produced_messages_total{stream="clock"} 5`,
 		`ss_consumer_lag_messages{shard="0",stream="clock"} 0`,
 	})

@@ -15,6 +15,7 @@ import (
 	"github.com/alicebob/miniredis/v2"
 
 	"github.com/seastream/ss/internal/syncbuf"
+	"github.com/seastream/ss/internal/testkit"
 	"github.com/seastream/ss/streamer/driver"
 )
 
@@ -40,7 +41,7 @@ func TestSameFileUnderAnotherSpelling(t *testing.T) {
 		{"file://" + path + "/a,b", "file://" + link + "/b"},
 		{"file://" + path + "/SEA_STREAMER_WILDCARD", "file://" + link + "/c"},
 	} {
-		_, err := Run(testCtx(t), Config{Mux: mux, Input: c.in, Output: c.out, Replay: true})
+		_, err := Run(testkit.Context(t), Config{Mux: mux, Input: c.in, Output: c.out, Replay: true})
 		if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "feedback loop") {
 			t.Errorf("Run(%s → %s) = %v, want ErrConfig naming a feedback loop", c.in, c.out, err)
 		}
@@ -54,7 +55,7 @@ func TestSameFileUnderAnotherSpelling(t *testing.T) {
 	}
 	// Allowed: a new file, and a stream of the same file the input does not read.
 	for _, out := range []string{"file://" + filepath.Join(t.TempDir(), "new.ss") + "/", "file://" + link + "/copy"} {
-		st, err := Run(testCtx(t), Config{Mux: mux, Input: "file://" + path + "/a", Output: out, Replay: true})
+		st, err := Run(testkit.Context(t), Config{Mux: mux, Input: "file://" + path + "/a", Output: out, Replay: true})
 		if err != nil || st.Relayed != 3 {
 			t.Errorf("Run(→ %s) = %+v, %v; want 3 relayed", out, st, err)
 		}
@@ -99,7 +100,7 @@ func (p storedPending) Wait(context.Context) (driver.Header, error) { return p.h
 // time; 40 runs make that certain to show.
 func TestCountsMessageSentAsInterrupted(t *testing.T) {
 	for i := range 40 {
-		ctx, cancel := context.WithCancel(testCtx(t))
+		ctx, cancel := context.WithCancel(testkit.Context(t))
 		mux := newMux(t, strings.NewReader("[k] 1\n[k] 2\n"), io.Discard)
 		if err := mux.Register("slow", interruptingDriver{cancel}); err != nil {
 			t.Fatal(err)
@@ -121,7 +122,7 @@ func TestNothingToRelayIsSaid(t *testing.T) {
 		t.Helper()
 		var errs syncbuf.Buffer
 		cfg.Mux, cfg.Output, cfg.Stderr, cfg.Replay = newMux(t, strings.NewReader(""), io.Discard), "stdio:///", &errs, true
-		if _, err := Run(testCtx(t), cfg); err != nil {
+		if _, err := Run(testkit.Context(t), cfg); err != nil {
 			t.Fatal(err)
 		}
 		return errs.String()
@@ -149,7 +150,7 @@ func TestTornTailWarns(t *testing.T) {
 		t.Fatal(err)
 	}
 	var errs syncbuf.Buffer
-	st, err := Run(testCtx(t), Config{Mux: newMux(t, strings.NewReader(""), io.Discard), Input: "file://" + path + "/a,b",
+	st, err := Run(testkit.Context(t), Config{Mux: newMux(t, strings.NewReader(""), io.Discard), Input: "file://" + path + "/a,b",
 		Output: "stdio:///", Replay: true, Stderr: &errs})
 	if err != nil || st.Relayed != int64(len(lines)-1) {
 		t.Fatalf("Run = %+v, %v; want %d relayed", st, err, len(lines)-1)
@@ -168,7 +169,7 @@ func TestNoStreamHintNamesBackend(t *testing.T) {
 		{"kafka://127.0.0.1:1/", "SEA_STREAMER_WILDCARD for every topic", "of the file"},
 		{"file://" + filepath.Join(t.TempDir(), "x.ss") + "/", "SEA_STREAMER_WILDCARD for every stream of the file", "topic"},
 	} {
-		_, err := Run(testCtx(t), Config{Mux: newMux(t, strings.NewReader(""), io.Discard), Input: c.in, Output: "stdio:///"})
+		_, err := Run(testkit.Context(t), Config{Mux: newMux(t, strings.NewReader(""), io.Discard), Input: c.in, Output: "stdio:///"})
 		if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), c.not) {
 			t.Errorf("Run(%s) = %v; want ErrConfig with %q, without %q", c.in, err, c.want, c.not)
 		}
@@ -184,7 +185,7 @@ func TestRenumberIsANote(t *testing.T) {
 	}
 	var errs syncbuf.Buffer
 	in := strings.NewReader("[k] 1\n[k] 2\n[k] 3\n")
-	st, err := Run(testCtx(t), Config{Mux: newMux(t, in, io.Discard), Input: "stdio:///k", Output: base + "/relay-note-" + salt(t), Stderr: &errs})
+	st, err := Run(testkit.Context(t), Config{Mux: newMux(t, in, io.Discard), Input: "stdio:///k", Output: base + "/relay-note-" + salt(t), Stderr: &errs})
 	if err != nil || st.Relayed != 3 {
 		t.Fatalf("Run = %+v, %v", st, err)
 	}
@@ -199,7 +200,7 @@ func TestRenumberIsANote(t *testing.T) {
 func TestNothingArrivedIsSaid(t *testing.T) {
 	inR, inW := io.Pipe()
 	t.Cleanup(func() { _ = inW.Close() })
-	ctx, cancel := context.WithCancel(testCtx(t))
+	ctx, cancel := context.WithCancel(testkit.Context(t))
 	mux := newMux(t, inR, io.Discard)
 	var errs syncbuf.Buffer
 	// The line is of another stream. The interrupt may come while the relay

@@ -21,15 +21,10 @@ import (
 	"github.com/seastream/ss/adapters/redis"
 	"github.com/seastream/ss/adapters/stdio"
 	"github.com/seastream/ss/internal/syncbuf"
+	"github.com/seastream/ss/internal/testkit"
 	"github.com/seastream/ss/streamer"
 	"github.com/seastream/ss/streamer/filedriver"
 )
-
-func testCtx(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
 
 // newMux returns a Mux with the file, Kafka and Redis backends and a stdio
 // backend reading in and writing out.
@@ -64,7 +59,7 @@ func archive(t *testing.T, lines []string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "archive.ss")
 	in := strings.NewReader(strings.Join(lines, "\n") + "\n")
-	st, err := Run(testCtx(t), Config{Mux: newMux(t, in, io.Discard), Input: "stdio:///SEA_STREAMER_WILDCARD", Output: "file://" + path + "/"})
+	st, err := Run(testkit.Context(t), Config{Mux: newMux(t, in, io.Discard), Input: "stdio:///SEA_STREAMER_WILDCARD", Output: "file://" + path + "/"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +78,7 @@ func replay(t *testing.T, cfg Config) []string {
 	if cfg.Output == "" {
 		cfg.Output = "stdio:///?millis"
 	}
-	if _, err := Run(testCtx(t), cfg); err != nil {
+	if _, err := Run(testkit.Context(t), cfg); err != nil {
 		t.Fatalf("Run(%+v): %v", cfg, err)
 	}
 	s := strings.TrimSuffix(out.String(), "\n")
@@ -109,7 +104,7 @@ func TestArchiveKeepsHeaders(t *testing.T) {
 
 	// The same through a second file, read by stream keys.
 	path2 := filepath.Join(t.TempDir(), "copy.ss")
-	if _, err := Run(testCtx(t), Config{Mux: newMux(t, strings.NewReader(""), io.Discard),
+	if _, err := Run(testkit.Context(t), Config{Mux: newMux(t, strings.NewReader(""), io.Discard),
 		Input: "file://" + path + "/a,b", Output: "file://" + path2 + "/", Replay: true}); err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +131,7 @@ func TestSinceUntilCount(t *testing.T) {
 	equal(t, "only stream b", replay(t, Config{Input: "file://" + path + "/b", Replay: true}), []string{lines[1], lines[3], lines[4]})
 	// Since on an input that cannot seek (stdio) skips the earlier messages.
 	var out syncbuf.Buffer
-	if _, err := Run(testCtx(t), Config{Mux: newMux(t, strings.NewReader(strings.Join(lines, "\n")), &out),
+	if _, err := Run(testkit.Context(t), Config{Mux: newMux(t, strings.NewReader(strings.Join(lines, "\n")), &out),
 		Input: "stdio:///a,b", Output: "stdio:///?millis", Since: at("2022-01-01T00:00:05")}); err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +169,7 @@ func TestRenameAndShard(t *testing.T) {
 // are reported and skipped; the others pass.
 func TestSkipUnrepresentable(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "bin.ss")
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	mux := newMux(t, strings.NewReader(""), io.Discard)
 	s, err := mux.Open(ctx, "file://"+path+"/k", streamer.WithCreate(streamer.CreateIfMissing))
 	if err != nil {
@@ -217,7 +212,7 @@ func TestInterrupt(t *testing.T) {
 	inR, inW := io.Pipe()
 	outR, outW := io.Pipe()
 	t.Cleanup(func() { _ = inW.Close(); _ = outR.Close() })
-	ctx, cancel := context.WithCancel(testCtx(t))
+	ctx, cancel := context.WithCancel(testkit.Context(t))
 	defer cancel()
 	type result struct {
 		st  Stats
@@ -260,12 +255,12 @@ func TestConfigErrors(t *testing.T) {
 		{Config{Input: "", Output: "stdio:///"}, "give both"},
 	} {
 		c.cfg.Mux = mux
-		_, err := Run(testCtx(t), c.cfg)
+		_, err := Run(testkit.Context(t), c.cfg)
 		if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("Run(%s → %s) = %v, want ErrConfig with %q", c.cfg.Input, c.cfg.Output, err, c.want)
 		}
 	}
-	_, err := Run(testCtx(t), Config{Mux: mux, Input: "file://" + filepath.Join(t.TempDir(), "missing.ss") + "/a", Output: "stdio:///"})
+	_, err := Run(testkit.Context(t), Config{Mux: mux, Input: "file://" + filepath.Join(t.TempDir(), "missing.ss") + "/a", Output: "stdio:///"})
 	if !errors.Is(err, streamer.ErrConnect) || !strings.Contains(err.Error(), "opening the input") {
 		t.Errorf("missing input file: %v", err)
 	}
@@ -374,7 +369,7 @@ func TestReplayIntoKafka(t *testing.T) {
 	s := salt(t)
 	a, b := "relay-a-"+s, "relay-b-"+s
 	path, want := orderedArchive(t, a, b, 90)
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	mux := newMux(t, strings.NewReader(""), io.Discard)
 	var notes syncbuf.Buffer
 	st, err := Run(ctx, Config{Mux: mux, Input: "file://" + path + "/" + a + "," + b, Output: "kafka://" + brokers + "/?partitions=3", Replay: true, Stderr: &notes})
@@ -404,7 +399,7 @@ func TestRelayOldArchiveIntoKafka(t *testing.T) {
 	a, b := "relay-old-a-"+s, "relay-old-b-"+s
 	path, _ := orderedArchiveAt(t, a, b, 9, time.Now().Add(-30*24*time.Hour))
 	var notes syncbuf.Buffer
-	st, err := Run(testCtx(t), Config{Mux: newMux(t, strings.NewReader(""), io.Discard),
+	st, err := Run(testkit.Context(t), Config{Mux: newMux(t, strings.NewReader(""), io.Discard),
 		Input: "file://" + path + "/" + a + "," + b, Output: "kafka://" + strings.Join(c.ListenAddrs(), ",") + "/",
 		Replay: true, Stderr: &notes})
 	if err != nil {
@@ -430,7 +425,7 @@ func TestReplayIntoRedis(t *testing.T) {
 	s := salt(t)
 	a, b := "relay-a-"+s, "relay-b-"+s
 	path, want := orderedArchive(t, a, b, 90)
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	mux := newMux(t, strings.NewReader(""), io.Discard)
 	st, err := Run(ctx, Config{Mux: mux, Input: "file://" + path + "/" + a + "," + b, Output: base + "/", Replay: true})
 	if err != nil {

@@ -11,11 +11,12 @@ import (
 	"time"
 
 	"github.com/seastream/ss/format"
+	"github.com/seastream/ss/internal/testkit"
 	"github.com/seastream/ss/streamer/driver"
 )
 
 func TestRealTimeLatestSkipsOldMessages(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	c := open(t, tempFile(t), "create")
 	p := newProducer(t, c)
 	sendN(t, ctx, p, "a", "old", 3)
@@ -27,7 +28,7 @@ func TestRealTimeLatestSkipsOldMessages(t *testing.T) {
 }
 
 func TestReplayEndsAtTheEnd(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	path := tempFile(t)
 	c := open(t, path, "create")
 	p := newProducer(t, c)
@@ -54,7 +55,7 @@ func TestReplayEndsAtTheEnd(t *testing.T) {
 }
 
 func TestEndOfStream(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	path := tempFile(t)
 	reader := open(t, path, "create")
 	live := newCons(t, reader, driver.ConsumerOptions{}, driver.Wildcard)
@@ -95,7 +96,7 @@ func TestEndOfStream(t *testing.T) {
 // TestFollowAfterRecovery checks that a live consumer keeps following a file
 // whose end-of-stream message a new writer cut away.
 func TestFollowAfterRecovery(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	path := tempFile(t)
 	w, err := openErr(path, "create&eos=true")
 	if err != nil {
@@ -124,7 +125,7 @@ func TestFollowAfterRecovery(t *testing.T) {
 }
 
 func TestWildcardAndFilters(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	c := open(t, tempFile(t), "create")
 	all := newCons(t, c, earliest, driver.Wildcard)
 	two := newCons(t, c, earliest, "b", "c")
@@ -141,7 +142,7 @@ func TestWildcardAndFilters(t *testing.T) {
 }
 
 func TestCloseAndCancel(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	c := open(t, tempFile(t), "create")
 	for _, opts := range []driver.ConsumerOptions{{}, {Mode: driver.LoadBalanced, Group: "g"}, {Mode: driver.Resumable, Group: "r"}} {
 		cons, err := c.NewConsumer(ctx, []driver.StreamKey{"a"}, opts)
@@ -187,7 +188,7 @@ func TestCloseAndCancel(t *testing.T) {
 }
 
 func TestAssignUnassign(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	c := open(t, tempFile(t), "create")
 	cons := newCons(t, c, earliest, "a", "b")
 	wantErr(t, cons.Assign("x", 0), driver.ErrStreamKeyNotFound)
@@ -228,7 +229,7 @@ func TestAssignUnassign(t *testing.T) {
 }
 
 func TestSeekByTime(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	// A small beacon interval and many messages so that the search uses
 	// beacons; three streams, two shards.
 	c := open(t, tempFile(t), "create&beacon_interval=1KiB")
@@ -289,7 +290,7 @@ func TestSeekByTime(t *testing.T) {
 // first message after the target, even when the streams' timestamps are not
 // in file order.
 func TestSeekPerStream(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	c := open(t, tempFile(t), "create&beacon_interval=1KiB")
 	p := newProducer(t, c)
 	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -318,7 +319,7 @@ func TestSeekPerStream(t *testing.T) {
 }
 
 func TestRewind(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	c := open(t, tempFile(t), "create&beacon_interval=1KiB")
 	p := newProducer(t, c)
 	for i := range 100 {
@@ -379,7 +380,7 @@ func TestRewind(t *testing.T) {
 // TestSeekWhileNextBlocked checks that a Next blocked when Seek happens
 // continues from the new position.
 func TestSeekWhileNextBlocked(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	c := open(t, tempFile(t), "create")
 	p := newProducer(t, c)
 	sendN(t, ctx, p, "a", "m", 3)
@@ -404,7 +405,7 @@ func TestSeekWhileNextBlocked(t *testing.T) {
 // TestBackpressure checks that a consumer that does not call Next stops its
 // reader after prefetch messages, and then loses nothing.
 func TestBackpressure(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	c := open(t, tempFile(t), "create")
 	p := newProducer(t, c)
 	const prefetch, n = 10, 500
@@ -435,7 +436,7 @@ func TestBackpressure(t *testing.T) {
 }
 
 func TestDetectsCorruption(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	path := tempFile(t)
 	c := open(t, path, "create")
 	sendN(t, ctx, newProducer(t, c), "a", "payload-", 3)
@@ -460,7 +461,7 @@ func TestDetectsCorruption(t *testing.T) {
 // message: a replay ends before the torn message, and a live consumer keeps
 // following when the next writer cuts it away.
 func TestTornTail(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	path := tempFile(t)
 	c := open(t, path, "create")
 	sendN(t, ctx, newProducer(t, c), "a", "m", 2)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/seastream/ss/internal/testkit"
 	"github.com/seastream/ss/ssfile"
 	"github.com/seastream/ss/streamer/driver"
 )
@@ -15,7 +16,7 @@ import (
 // copytruncate) fails the receipts with ssfile.ErrShrunk instead of leaving
 // a file with a hole for a header; the next producer starts the file afresh.
 func TestCopyTruncate(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	path := tempFile(t)
 	c := open(t, path, "create=if-missing")
 	p := newProducer(t, c)

@@ -19,7 +19,7 @@ import (
 // freed, a new Conn of the same process produces again while the old ones
 // still hold the failed writer.
 func TestFullDisk(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	dir := testkit.Tmpfs(t, "2m")
 	const runs = 5
 	for run := range runs {

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/seastream/ss/internal/testkit"
 	"github.com/seastream/ss/streamer/driver"
 )
 
@@ -34,7 +35,7 @@ func waitWaiters(t *testing.T, ctx context.Context, c driver.Consumer, n int) {
 }
 
 func TestGroupRoundRobin(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	path := tempFile(t)
 	c1 := open(t, path, "create&group_mode=round-robin")
 	c2 := open(t, path, "group_mode=round-robin") // another Conn of the same process joins the same group
@@ -100,20 +101,20 @@ func TestGroupMismatch(t *testing.T) {
 	newCons(t, c, lb("g"), "s")
 	opts := lb("g")
 	opts.Replay = true
-	_, err := c.NewConsumer(testCtx(t), []driver.StreamKey{"s"}, opts)
+	_, err := c.NewConsumer(testkit.Context(t), []driver.StreamKey{"s"}, opts)
 	if !errors.Is(err, ErrGroupMismatch) || !errors.Is(err, driver.ErrInvalidOption) {
 		t.Fatalf("joining with another replay option: %v", err)
 	}
-	_, err = c.NewConsumer(testCtx(t), []driver.StreamKey{"s"}, driver.ConsumerOptions{Mode: driver.LoadBalanced})
+	_, err = c.NewConsumer(testkit.Context(t), []driver.StreamKey{"s"}, driver.ConsumerOptions{Mode: driver.LoadBalanced})
 	wantErr(t, err, driver.ErrConsumerGroupNotSet)
-	_, err = c.NewConsumer(testCtx(t), []driver.StreamKey{"s"}, driver.ConsumerOptions{Group: "g"})
+	_, err = c.NewConsumer(testkit.Context(t), []driver.StreamKey{"s"}, driver.ConsumerOptions{Group: "g"})
 	wantErr(t, err, driver.ErrConsumerGroupIsSet)
 }
 
 // TestGroupSlowMember checks that a member that does not read takes
 // nothing and stalls no one, and that the group's read-ahead is bounded.
 func TestGroupSlowMember(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	c := open(t, tempFile(t), "create&group_mode=round-robin")
 	slowOpts := lb("g")
 	slowOpts.Prefetch = 5
@@ -151,7 +152,7 @@ func TestGroupSlowMember(t *testing.T) {
 // TestGroupJoinLeave runs members that join and leave while messages flow
 // and checks that every message is received exactly once.
 func TestGroupJoinLeave(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	path := tempFile(t)
 	c := open(t, path, "create&group_mode=round-robin")
 	p := newProducer(t, c)
@@ -251,7 +252,7 @@ func TestGroupJoinLeave(t *testing.T) {
 }
 
 func TestGroupSeekDetaches(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	c := open(t, tempFile(t), "create&group_mode=round-robin")
 	a := newCons(t, c, lb("g"), "s")
 	b := newCons(t, c, lb("g"), "s")
@@ -280,7 +281,7 @@ func TestGroupSeekDetaches(t *testing.T) {
 // TestGroupSwitchWhileWaiting checks that a Next waiting in the group when
 // its consumer seeks goes on reading alone.
 func TestGroupSwitchWhileWaiting(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	c := open(t, tempFile(t), "create&group_mode=round-robin")
 	p := newProducer(t, c)
 	sendN(t, ctx, p, "s", "old", 2)
@@ -304,7 +305,7 @@ func TestGroupSwitchWhileWaiting(t *testing.T) {
 }
 
 func TestGroupReplayEnds(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	c := open(t, tempFile(t), "create&group_mode=round-robin")
 	sendN(t, ctx, newProducer(t, c), "s", "m", 6)
 	opts := lb("g")

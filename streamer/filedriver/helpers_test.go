@@ -6,18 +6,9 @@ import (
 	"fmt"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/seastream/ss/streamer/driver"
 )
-
-// testCtx bounds a test; every wait in the tests is bounded by it.
-func testCtx(t *testing.T) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
 
 func tempFile(t *testing.T) string {
 	t.Helper()

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/seastream/ss/internal/testkit"
 	"github.com/seastream/ss/streamer/driver"
 )
 
@@ -17,7 +18,7 @@ import (
 // commits that crashed are removed when the group's store is opened, and
 // only those.
 func TestOffsetsTempsRemoved(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	path := tempFile(t)
 	c := open(t, path, "create")
 	sendN(t, ctx, newProducer(t, c), "a", "m", 3)
@@ -61,7 +62,7 @@ func TestOffsetsTempsRemoved(t *testing.T) {
 // restart resumes from, a torn last record is ignored and cut, and
 // compaction keeps the position.
 func TestCommitLog(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	path := tempFile(t)
 	c := open(t, path, "create")
 	p := newProducer(t, c)
@@ -193,7 +194,7 @@ func TestCommitLog(t *testing.T) {
 // reading the stream and the last commit winning (issue 13, item 2). Once
 // the holder closes, the next one resumes from its commit.
 func TestResumableGroupHeldByOne(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	path := tempFile(t)
 	c := open(t, path, "create")
 	sendN(t, ctx, newProducer(t, c), "a", "m", 10)
@@ -223,7 +224,7 @@ func TestResumableGroupHeldByOne(t *testing.T) {
 // TestOffsetsLegacyFile checks that an offsets file of the version before
 // the commit log (JSON only, no log) still loads.
 func TestOffsetsLegacyFile(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	path := tempFile(t)
 	c := open(t, path, "create")
 	sendN(t, ctx, newProducer(t, c), "a", "m", 10)
@@ -266,7 +267,7 @@ func TestOffsetsLegacyFile(t *testing.T) {
 // in the middle of a commit would: the store always loads, at the last
 // commit whose record is whole.
 func TestCommitLogCutAtEveryByte(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	path := tempFile(t)
 	c := open(t, path, "create")
 	sendN(t, ctx, newProducer(t, c), "a", "m", 20)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/seastream/ss/internal/testkit"
 	"github.com/seastream/ss/ssfile"
 	"github.com/seastream/ss/streamer/driver"
 )
@@ -54,7 +55,7 @@ func TestOpenOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.Close(testCtx(t))
+	c.Close(testkit.Context(t))
 	r, err := ssfile.Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -92,10 +93,10 @@ func TestOpenOptions(t *testing.T) {
 
 func TestUnknownExtraOnConsumerAndProducer(t *testing.T) {
 	c := open(t, tempFile(t), "create")
-	if _, err := c.NewProducer(testCtx(t), "", driver.ProducerOptions{Extra: []any{1}}); !errors.Is(err, driver.ErrUnknownOption) {
+	if _, err := c.NewProducer(testkit.Context(t), "", driver.ProducerOptions{Extra: []any{1}}); !errors.Is(err, driver.ErrUnknownOption) {
 		t.Fatalf("producer Extra: %v", err)
 	}
-	if _, err := c.NewConsumer(testCtx(t), []driver.StreamKey{"a"}, driver.ConsumerOptions{Extra: []any{1}}); !errors.Is(err, driver.ErrUnknownOption) {
+	if _, err := c.NewConsumer(testkit.Context(t), []driver.StreamKey{"a"}, driver.ConsumerOptions{Extra: []any{1}}); !errors.Is(err, driver.ErrUnknownOption) {
 		t.Fatalf("consumer Extra: %v", err)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/seastream/ss/internal/testkit"
 	"github.com/seastream/ss/streamer/driver"
 )
 
@@ -156,7 +157,7 @@ func (ch *child) kill() {
 // is refused with ErrGroupBusy naming that process; once it dies (SIGKILL,
 // no Close), the group is free and resumes from its last commit.
 func TestResumableAcrossProcesses(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	path := tempFile(t)
 	c := open(t, path, "create")
 	sendN(t, ctx, newProducer(t, c), "a", "m", 10)

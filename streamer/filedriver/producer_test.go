@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seastream/ss/internal/testkit"
 	"github.com/seastream/ss/ssfile"
 	"github.com/seastream/ss/streamer/driver"
 )
@@ -38,7 +39,7 @@ func readAll(t *testing.T, path string) []ssfile.Message {
 }
 
 func TestRoundTrip(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	path := tempFile(t)
 	c := open(t, path, "create=if-missing")
 	cons := newCons(t, c, earliest, "a")
@@ -88,7 +89,7 @@ func TestRoundTrip(t *testing.T) {
 }
 
 func TestExplicitTimestampAndVerbatim(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	path := tempFile(t)
 	c := open(t, path, "create=if-missing")
 	p := newProducer(t, c)
@@ -130,7 +131,7 @@ func TestExplicitTimestampAndVerbatim(t *testing.T) {
 }
 
 func TestSeqContinuesAcrossRestart(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	path := tempFile(t)
 	for round := range 3 {
 		c, err := openErr(path, "create=if-missing")
@@ -162,7 +163,7 @@ func TestSeqContinuesAcrossRestart(t *testing.T) {
 // share one writer: sequence numbers are contiguous with nothing lost or
 // duplicated, and every message is in the file.
 func TestSharedWriter(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	path := tempFile(t)
 	conns := []driver.Conn{open(t, path, "create=if-missing"), open(t, path, ""), open(t, path, "")}
 	var producers []driver.Producer
@@ -244,7 +245,7 @@ func TestSharedWriter(t *testing.T) {
 }
 
 func TestFlushAndEnd(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	path := tempFile(t)
 	c := open(t, path, "create=if-missing&sync=flush")
 	p := newProducer(t, c)
@@ -288,7 +289,7 @@ func TestFlushAndEnd(t *testing.T) {
 }
 
 func TestSizeLimit(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	path := tempFile(t)
 	c := open(t, path, "create=if-missing&size_limit=4KiB&beacon_interval=1KiB")
 	p := newProducer(t, c)
@@ -303,7 +304,7 @@ func TestSizeLimit(t *testing.T) {
 // TestProducerAfterConnClose checks that a producer whose Conn closed (the
 // portable layer never lets this happen) fails instead of hanging.
 func TestProducerAfterConnClose(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	c := open(t, tempFile(t), "create")
 	p := newProducer(t, c)
 	send(t, ctx, p, driver.Header{StreamKey: "a"}, "x")

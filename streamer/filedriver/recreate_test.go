@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/seastream/ss/format"
+	"github.com/seastream/ss/internal/testkit"
 	"github.com/seastream/ss/ssfile"
 	"github.com/seastream/ss/streamer/driver"
 )
@@ -36,7 +37,7 @@ func writeLabelled(t *testing.T, path, label string, n int) {
 // already returned do not change, and the consumer ends with an error
 // instead of handing out messages of the new file.
 func TestRecreatedInPlaceUnderConsumer(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	path := tempFile(t)
 	writeLabelled(t, path, "old", 200)
 	c := open(t, path, "prefetch=10")

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/seastream/ss/internal/sscheck"
+	"github.com/seastream/ss/internal/testkit"
 	"github.com/seastream/ss/streamer/driver"
 )
 
@@ -31,7 +32,7 @@ func TestResumeAfterRepair(t *testing.T) {
 	}{{false, false}, {true, false}, {true, true}} {
 		mixed := tc.mixed
 		t.Run(fmt.Sprintf("mixed=%v,legacy=%v", tc.mixed, tc.legacy), func(t *testing.T) {
-			ctx := testCtx(t)
+			ctx := testkit.Context(t)
 			path := tempFile(t)
 			c, err := openErr(path, "create&beacon_interval=4KiB")
 			if err != nil {
@@ -124,7 +125,7 @@ func TestResumeAfterRepair(t *testing.T) {
 // reading anything (ResetLatest) resumes, after a repair moved the end, with
 // the first message written after its commit.
 func TestResumeLatestAfterRepair(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	path := tempFile(t)
 	c, err := openErr(path, "create&beacon_interval=4KiB")
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/seastream/ss/format"
+	"github.com/seastream/ss/internal/testkit"
 	"github.com/seastream/ss/streamer/driver"
 )
 
@@ -26,7 +27,7 @@ func restart(t *testing.T, path string, opts driver.ConsumerOptions, streams ...
 }
 
 func TestResumeAfterRestart(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	path := tempFile(t)
 	c := open(t, path, "create")
 	p := newProducer(t, c)
@@ -69,7 +70,7 @@ func TestResumeAfterRestart(t *testing.T) {
 }
 
 func TestResumeLatestCommitsItsStart(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	path := tempFile(t)
 	c := open(t, path, "create")
 	p := newProducer(t, c)
@@ -88,7 +89,7 @@ func TestResumeLatestCommitsItsStart(t *testing.T) {
 }
 
 func TestResumeDefaultGroup(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	path := tempFile(t)
 	c := open(t, path, "create")
 	sendN(t, ctx, newProducer(t, c), "a", "m", 3)
@@ -116,7 +117,7 @@ func TestResumeDefaultGroup(t *testing.T) {
 // the temporary file is left behind, half written. The last completed commit
 // counts.
 func TestResumeCrashDuringCommit(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	path := tempFile(t)
 	c := open(t, path, "create")
 	sendN(t, ctx, newProducer(t, c), "a", "m", 5)
@@ -163,7 +164,7 @@ func TestResumeCrashDuringCommit(t *testing.T) {
 // TestResumeSkipsCommittedSeqs checks the sequence-number check: an offset
 // pointing before committed messages does not deliver them again.
 func TestResumeSkipsCommittedSeqs(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	path := tempFile(t)
 	c := open(t, path, "create")
 	p := newProducer(t, c)
@@ -199,7 +200,7 @@ func TestResumeSkipsCommittedSeqs(t *testing.T) {
 // start condition: a stream that has not reached the target yet stays
 // filtered after a restart.
 func TestResumeAfterSeek(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	path := tempFile(t)
 	c := open(t, path, "create&beacon_interval=1KiB")
 	p := newProducer(t, c)
@@ -230,7 +231,7 @@ func TestResumeAfterSeek(t *testing.T) {
 // TestResumeRecreatedFile checks that a position committed for a file that
 // was since replaced by a new one is not applied to it.
 func TestResumeRecreatedFile(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Context(t)
 	path := tempFile(t)
 	c, err := openErr(path, "create")
 	if err != nil {
