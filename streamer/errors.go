@@ -32,6 +32,9 @@ var (
 	ErrStreamEnded         = driver.ErrStreamEnded
 	ErrProducerEnded       = driver.ErrProducerEnded
 	ErrPayloadTooLarge     = driver.ErrPayloadTooLarge
+	ErrPayloadUnsupported  = driver.ErrPayloadUnsupported
+	ErrHeaderUnsupported   = driver.ErrHeaderUnsupported
+	ErrInvalidTimestamp    = driver.ErrInvalidTimestamp
 )
 
 // ErrNoReceipt is returned by Wait on the zero Receipt, which a failed send

@@ -1,6 +1,10 @@
 package streamer
 
-import "github.com/seastream/ss/streamer/driver"
+import (
+	"time"
+
+	"github.com/seastream/ss/streamer/driver"
+)
 
 // Value types shared with drivers; see package driver for their docs.
 type (
@@ -58,6 +62,11 @@ func NewStreamKey(s string) (StreamKey, error) { return driver.NewStreamKey(s) }
 
 // ValidateStreamKey reports why s cannot be a stream key, or nil.
 func ValidateStreamKey(s string) error { return driver.ValidateStreamKey(s) }
+
+// ParseTimestamp parses SeaStreamer's text form of a timestamp,
+// 2022-01-01T00:00:00 or 2022-01-01T00:00:00.123 (1 to 9 fraction digits), as
+// UTC. Errors wrap ErrInvalidTimestamp.
+func ParseTimestamp(s string) (time.Time, error) { return driver.ParseTimestamp(s) }
 
 // ParseURI parses a streamer URI; see URI for the rules.
 func ParseURI(s string) (*URI, error) { return driver.ParseURI(s) }

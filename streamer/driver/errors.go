@@ -92,7 +92,44 @@ var (
 	// ErrPayloadTooLarge is returned by Send for a payload over the backend's
 	// limit.
 	ErrPayloadTooLarge = errors.New("streamer: payload too large for this backend: split the message")
+
+	// ErrPayloadUnsupported is returned by Send for a payload the backend
+	// cannot carry, such as a payload with a newline on a line-per-message
+	// backend (stdio). The message cannot be sent as it is; others can.
+	ErrPayloadUnsupported = errors.New("streamer: payload cannot be carried by this backend: use a backend that takes any bytes (file)")
+
+	// ErrHeaderUnsupported is returned by Send on a producer that keeps
+	// verbatim headers, for a header the backend cannot store as given
+	// (Redis takes only sequence numbers that are its entry ids). Sending
+	// without verbatim headers lets the backend number the message.
+	ErrHeaderUnsupported = errors.New("streamer: header cannot be stored verbatim by this backend: send without verbatim headers")
+
+	// ErrInvalidTimestamp is returned by ParseTimestamp for text that is not
+	// a timestamp, and by Send for a timestamp the backend cannot hold (stdio
+	// writes years 0000 to 9999 only).
+	ErrInvalidTimestamp = errors.New("streamer: invalid timestamp: use YYYY-MM-DDTHH:MM:SS with optional .fraction (1 to 9 digits), years 0000 to 9999")
 )
+
+// NewSentinel returns a backend's own sentinel error, with the given text,
+// that is a case of the portable sentinel kind: errors.Is matches both it and
+// kind, so that callers need not know the backend. An adapter declares its
+// specific errors with it:
+//
+//	var ErrPayloadNewline = driver.NewSentinel(driver.ErrPayloadUnsupported, "stdio: payload contains a newline")
+func NewSentinel(kind error, text string) error {
+	return &sentinel{text: text, kind: kind}
+}
+
+// sentinel is a backend's error that unwraps to a portable kind; its text is
+// its own, not the kind's, so that messages stay specific.
+type sentinel struct {
+	text string
+	kind error
+}
+
+func (e *sentinel) Error() string { return e.text }
+
+func (e *sentinel) Unwrap() error { return e.kind }
 
 // StreamKeyError reports an invalid or reserved stream key.
 type StreamKeyError struct {
