@@ -34,8 +34,9 @@ var (
 	// header whose sequence number and timestamp are not a Redis id: Seq must
 	// be a packed id (ms<<16 | seq, as this adapter's consumers return) whose
 	// millisecond part equals the timestamp. To keep only the timestamp, send
-	// without WithVerbatimHeaders, WithTimestamp(t).
-	ErrVerbatimHeader = errors.New("redis: verbatim header is not a Redis id: Seq must be ms<<16|seq with ms equal to the timestamp (headers read from Redis are)")
+	// without WithVerbatimHeaders, WithTimestamp(t). It is a case of
+	// driver.ErrHeaderUnsupported, which errors.Is also matches.
+	ErrVerbatimHeader = driver.NewSentinel(driver.ErrHeaderUnsupported, "redis: verbatim header is not a Redis id: Seq must be ms<<16|seq with ms equal to the timestamp (headers read from Redis are)")
 
 	// ErrShardConflict is returned when a stream has both the Redis key
 	// "<stream>" and "<stream>:0", so shard 0 is ambiguous. Merge or delete

@@ -266,8 +266,8 @@ func TestProducerVerbatim(t *testing.T) {
 		{StreamKey: k, Seq: seq, Timestamp: id.Time().Add(time.Second)}, // another millisecond
 		{StreamKey: k, Seq: 0, Timestamp: time.UnixMilli(0)},            // 0-0
 	} {
-		if _, err := p.Send(e.ctx, bad, []byte("x")); !errors.Is(err, ErrVerbatimHeader) {
-			t.Errorf("Send(%s): %v, want ErrVerbatimHeader", bad, err)
+		if _, err := p.Send(e.ctx, bad, []byte("x")); !errors.Is(err, ErrVerbatimHeader) || !errors.Is(err, driver.ErrHeaderUnsupported) {
+			t.Errorf("Send(%s): %v, want ErrVerbatimHeader, a driver.ErrHeaderUnsupported", bad, err)
 		}
 	}
 }

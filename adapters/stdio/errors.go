@@ -17,18 +17,19 @@ var (
 	// cannot be parsed, such as "[Jan 1, 2022] x".
 	ErrBadMeta = errors.New("stdio: cannot parse the meta of the line: write [timestamp | stream_key | seq | shard] payload, each part optional but in this order")
 
-	// ErrBadTimestamp is returned by ParseTimestamp for text that is not a
-	// timestamp of the form 2022-01-01T00:00:00 or 2022-01-01T00:00:00.123,
-	// and by Send for a timestamp outside the years 0000 to 9999.
-	ErrBadTimestamp = errors.New("stdio: invalid timestamp: use YYYY-MM-DDTHH:MM:SS with optional .fraction (1 to 9 digits), years 0000 to 9999")
+	// ErrBadTimestamp is returned by Send for a timestamp outside the years
+	// 0000 to 9999, which a line cannot hold. It is a case of
+	// driver.ErrInvalidTimestamp, which errors.Is also matches.
+	ErrBadTimestamp = driver.NewSentinel(driver.ErrInvalidTimestamp, "stdio: invalid timestamp: use YYYY-MM-DDTHH:MM:SS with optional .fraction (1 to 9 digits), years 0000 to 9999")
 
 	// ErrLineTooLong is wrapped by a *LineError for an input line longer
 	// than the maximum line size (Options.MaxLineSize); the line is skipped.
 	ErrLineTooLong = errors.New("stdio: line too long: raise the maximum line size (?maxline=) or split the message")
 
 	// ErrPayloadNewline is returned by Send for a payload that contains a
-	// line feed: the stdio format is one message per line.
-	ErrPayloadNewline = errors.New("stdio: payload contains a newline: stdio carries one message per line; use the file backend for multi-line or binary payloads")
+	// line feed: the stdio format is one message per line. It is a case of
+	// driver.ErrPayloadUnsupported, which errors.Is also matches.
+	ErrPayloadNewline = driver.NewSentinel(driver.ErrPayloadUnsupported, "stdio: payload contains a newline: stdio carries one message per line; use the file backend for multi-line or binary payloads")
 )
 
 // MetaError reports why the meta of a line (the text between "[" and "]")

@@ -27,9 +27,10 @@ type producer struct {
 }
 
 // Send implements driver.Producer. The payload must be UTF-8 without a
-// newline (driver.ErrInvalidUTF8, ErrPayloadNewline). Leading and trailing
-// white space of a payload does not survive a pipe: the reading side trims
-// it, as SeaStreamer's does. An empty payload is written as an empty line
+// newline (driver.ErrInvalidUTF8, ErrPayloadNewline, a case of
+// driver.ErrPayloadUnsupported). Leading and trailing white space of a
+// payload does not survive a pipe: the reading side trims it, as
+// SeaStreamer's does. An empty payload is written as an empty line
 // body (SeaStreamer skips it).
 func (p *producer) Send(ctx context.Context, h driver.Header, payload []byte) (driver.Pending, error) {
 	if p.ended.Load() {
