@@ -23,8 +23,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/seastream/ss/adapters/redis"
-	"github.com/seastream/ss/adapters/stdio"
 	"github.com/seastream/ss/internal/ssdecode"
 	"github.com/seastream/ss/streamer"
 )
@@ -454,9 +452,9 @@ func renumberNote(w io.Writer, scheme string) {
 }
 
 // rejectsVerbatim reports whether err is an output refusing a verbatim
-// header it cannot store.
+// header it cannot store (Redis takes only its own ids as sequence numbers).
 func rejectsVerbatim(err error) bool {
-	return errors.Is(err, redis.ErrVerbatimHeader)
+	return errors.Is(err, streamer.ErrHeaderUnsupported)
 }
 
 // relayLoop reads and sends until the end; it returns nil when the input
@@ -509,11 +507,11 @@ func relayLoop(ctx context.Context, cfg Config, cons *streamer.Consumer, w *writ
 }
 
 // unrepresentable reports whether err means the output cannot hold this one
-// message (a binary payload on stdio, say), so that the relay skips it and
-// goes on.
+// message (a binary or multi-line payload on stdio, say), so that the relay
+// skips it and goes on.
 func unrepresentable(err error) bool {
 	return errors.Is(err, streamer.ErrInvalidUTF8) || errors.Is(err, streamer.ErrPayloadTooLarge) ||
-		errors.Is(err, stdio.ErrPayloadNewline) || errors.Is(err, stdio.ErrBadTimestamp)
+		errors.Is(err, streamer.ErrPayloadUnsupported) || errors.Is(err, streamer.ErrInvalidTimestamp)
 }
 
 // startProgress reports progress every cfg.Progress until the returned
@@ -595,7 +593,7 @@ func humanBytes(n int64) string {
 // date (2022-01-01, UTC midnight), or a negative duration relative to now
 // (-90m, -1h30m).
 func ParseTime(s string, now time.Time) (time.Time, error) {
-	if t, err := stdio.ParseTimestamp(s); err == nil {
+	if t, err := streamer.ParseTimestamp(s); err == nil {
 		return t, nil
 	}
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
