@@ -485,7 +485,7 @@ func TestReaderAllocationBounded(t *testing.T) {
 		t.Errorf("reading, seeking and SeekEnd on a %d-byte file allocated %d MiB: the reader allocates a frame as large as its size field says before checking that the file holds it", len(data), alloc>>20)
 	}
 	for _, name := range []string{"eda846bc7f631c36", "327335cd5d62ed5f"} {
-		path := filepath.Join("..", "fuzz", "testdata", "fuzz", "FuzzReader", name)
+		path := filepath.Join("..", "ssfile", "testdata", "fuzz", "FuzzReader", name)
 		data, err := fuzzBytes(path)
 		if err != nil {
 			t.Fatal(err)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# fuzz.sh runs fuzz targets of ./fuzz one at a time with one worker, then
-# keeps the smallest inputs Go found interesting as the checked-in corpus in
-# fuzz/testdata/fuzz/<Target>/ (replayed by a plain `go test ./fuzz`), and
+# fuzz.sh runs the fuzz targets of the .ss decoders (./format) and reader
+# (./ssfile) one at a time with one worker, then keeps the smallest inputs Go
+# found interesting as the checked-in corpus in <pkg>/testdata/fuzz/<Target>/
+# (replayed by a plain `go test ./<pkg>`), and
 # records each run's duration and exec count in reliability/results/fuzz/,
 # from which it writes reliability/results/fuzz.md (a section of RESULTS.md).
 #
@@ -24,13 +25,24 @@ secs=${1:-150}
 shift || true
 keep=${SS_FUZZ_KEEP:-200}
 all=(FuzzHeader FuzzMessage FuzzBeacon FuzzReader FuzzRoundTrip)
+# pkg_of TARGET prints the directory of the package that holds TARGET.
+pkg_of() {
+	case $1 in
+	FuzzHeader | FuzzMessage | FuzzBeacon) echo format ;;
+	FuzzReader | FuzzRoundTrip) echo ssfile ;;
+	*)
+		echo "fuzz.sh: unknown target $1" >&2
+		exit 2
+		;;
+	esac
+}
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
 	targets=("${all[@]}")
 fi
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-cache="$(go env GOCACHE)/fuzz/github.com/seastream/ss/fuzz"
+gocache=$(go env GOCACHE)
 rowdir=reliability/results/fuzz
 out=reliability/results/fuzz.md
 logdir=$(mktemp -d)
@@ -42,10 +54,12 @@ if $table_only; then
 	targets=()
 fi
 for t in "${targets[@]}"; do
-	before=$(find "$cache/$t" -type f 2>/dev/null | wc -l)
+	pkg=$(pkg_of "$t")
+	cache="$gocache/fuzz/github.com/seastream/ss/$pkg"
+	before=$( (find "$cache/$t" -type f 2>/dev/null || true) | wc -l)
 	start=$(date +%s)
 	status=ok
-	if ! go test ./fuzz -run='^$' -fuzz="^$t\$" -fuzztime="${secs}s" -parallel=1 >"$logdir/$t.log" 2>&1; then
+	if ! go test "./$pkg" -run='^$' -fuzz="^$t\$" -fuzztime="${secs}s" -parallel=1 >"$logdir/$t.log" 2>&1; then
 		status=failed
 	fi
 	took=$(($(date +%s) - start))
@@ -54,22 +68,24 @@ for t in "${targets[@]}"; do
 	execs=$(sed -nE 's/.*execs: ([0-9]+).*/\1/p' <<<"$last")
 	execs=${execs:-0}
 	rate=$((execs / (took > 0 ? took : 1)))
-	after=$(find "$cache/$t" -type f 2>/dev/null | wc -l)
+	after=$( (find "$cache/$t" -type f 2>/dev/null || true) | wc -l)
 	if [ "$status" != ok ]; then
 		cat "$logdir/$t.log" >&2
 		failed="$failed $t"
 		# What Go said about the failure, and the input it names.
 		why=$(grep -E -m1 'hung|panic:|_test.go:[0-9]+:' "$logdir/$t.log" | sed 's/^[[:space:]]*//' | tr '|' '/' || true)
 		input=$(sed -nE 's/.*(Failing input written to|failure while testing seed corpus entry:) (testdata\/fuzz\/)?(.*)$/\3/p' "$logdir/$t.log" | head -n 1)
-		# Go keeps the failing input in fuzz/testdata/fuzz/<Target>/, where
-		# every go test ./fuzz replays it.
-		status="FAILED: ${why} (input: fuzz/testdata/fuzz/${input})"
+		# Go keeps the failing input in <pkg>/testdata/fuzz/<Target>/, where
+		# every go test ./<pkg> replays it.
+		status="FAILED: ${why} (input: $pkg/testdata/fuzz/${input})"
 	fi
 	echo "$t: ${took}s, ${execs} execs, ${status}" >&2
 	# Keep the smallest interesting inputs (and any failing input Go wrote).
-	dst=fuzz/testdata/fuzz/$t
+	dst=$pkg/testdata/fuzz/$t
 	mkdir -p "$dst"
-	find "$cache/$t" -type f -printf '%s %p\n' 2>/dev/null | sort -n | head -n "$keep" |
+	# A target that found nothing new has no cache directory yet: that is
+	# not a failure (set -o pipefail would make it one).
+	{ find "$cache/$t" -type f -printf '%s %p\n' 2>/dev/null || true; } | sort -n | head -n "$keep" |
 		while read -r _ f; do cp "$f" "$dst/"; done
 	kept=$(find "$dst" -type f | wc -l)
 	echo "| $t | ${took} s | ${execs} | ${rate}/s | ${before} → ${after} | ${kept} | $(date -u +%Y-%m-%d) | ${status} |" >"$rowdir/$t.row"
@@ -78,10 +94,10 @@ done
 {
 	echo "### Fuzzing"
 	echo
-	echo "Each target of \`./fuzz\` ran alone with one worker (\`go test ./fuzz -run='^\$' -fuzz=^Target\$ -fuzztime=…s -parallel=1\`, for the time in the table,"
+	echo "Each target of \`./format\` (FuzzHeader, FuzzMessage, FuzzBeacon) and \`./ssfile\` (FuzzReader, FuzzRoundTrip) ran alone with one worker (\`go test ./<pkg> -run='^\$' -fuzz=^Target\$ -fuzztime=…s -parallel=1\`, for the time in the table,"
 	echo "$(nproc) cores shared with other work, $(go version | cut -d' ' -f3)), by \`reliability/fuzz.sh\`. The smallest inputs"
-	echo "Go found interesting (at most $keep per target) are kept in \`fuzz/testdata/fuzz/<Target>/\` and replayed by every"
-	echo "\`go test ./fuzz\`."
+	echo "Go found interesting (at most $keep per target) are kept in \`<pkg>/testdata/fuzz/<Target>/\` and replayed by every"
+	echo "\`go test ./<pkg>\`."
 	echo
 	echo "| target | ran for | execs | rate | interesting inputs in the cache (before → after) | kept in the repo | date | result |"
 	echo "|---|---|---|---|---|---|---|---|"

@@ -1,4 +1,4 @@
-package fuzz
+package ssfile_test
 
 import (
 	"bytes"
@@ -7,93 +7,26 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/seastream/ss/beacon"
 	"github.com/seastream/ss/format"
+	"github.com/seastream/ss/internal/testkit"
 	"github.com/seastream/ss/ssfile"
 )
 
-func vectors(f *testing.F) [][]byte {
-	paths, _ := filepath.Glob("../testdata/*.ss")
-	var out [][]byte
-	for _, p := range paths {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			f.Fatal(err)
-		}
-		out = append(out, b)
-	}
-	return out
-}
-
-func FuzzHeader(f *testing.F) {
-	for _, v := range vectors(f) {
-		f.Add(v[:format.HeaderSize])
-	}
-	f.Fuzz(func(t *testing.T, b []byte) {
-		h, err := format.DecodeHeader(b)
-		if err != nil {
-			return
-		}
-		enc, err := format.AppendHeader(nil, h)
-		if err != nil {
-			t.Fatalf("decoded header does not encode: %v", err)
-		}
-		if !bytes.Equal(enc, b[:format.HeaderSize]) {
-			t.Fatalf("header does not round-trip")
-		}
-	})
-}
-
-func FuzzMessage(f *testing.F) {
-	for _, v := range vectors(f) {
-		f.Add(v[format.HeaderSize:])
-	}
-	f.Fuzz(func(t *testing.T, b []byte) {
-		m, n, err := format.DecodeMessage(b)
-		if err != nil {
-			return
-		}
-		enc, sum, err := format.AppendMessage(nil, m.Header(), m.Payload)
-		if err != nil || sum != m.Checksum || !bytes.Equal(enc, b[:n]) {
-			t.Fatalf("message does not round-trip: %v", err)
-		}
-	})
-}
-
-func FuzzBeacon(f *testing.F) {
-	for _, v := range vectors(f) {
-		if len(v) > 1024 {
-			f.Add(v[1024:])
-		}
-	}
-	f.Fuzz(func(t *testing.T, b []byte) {
-		info, err := format.ScanBeacon(b)
-		bc, n, derr := format.DecodeBeacon(b)
-		if (err == nil) != (derr == nil) {
-			t.Fatalf("ScanBeacon %v, DecodeBeacon %v", err, derr)
-		}
-		if err != nil {
-			return
-		}
-		if n != info.Size || len(bc.Markers) != info.Markers || bc.Size() != n {
-			t.Fatalf("sizes disagree")
-		}
-		enc, err := format.AppendBeacon(nil, &bc)
-		if err != nil || !bytes.Equal(enc, b[:n]) {
-			t.Fatalf("beacon does not round-trip: %v", err)
-		}
-	})
-}
+// The reader must never panic or hang on any bytes, nor hand out a message
+// whose checksum fails; and what the muxer lays out must read back as
+// written, at any beacon interval. Their corpora are in
+// testdata/fuzz/<Target>/; a plain go test replays them:
+//
+//	go test ./ssfile -run=^$ -fuzz=^FuzzReader$ -fuzztime=1m
 
 // FuzzReader reads arbitrary bytes as a file: no panic, no hang, and every
 // message handed out has a valid checksum. Seeks on the same bytes must not
 // panic either.
 func FuzzReader(f *testing.F) {
-	for _, v := range vectors(f) {
+	for _, v := range testkit.Vectors(f) {
 		f.Add(v, "hello", uint64(1), uint64(20))
 	}
 	f.Fuzz(func(t *testing.T, b []byte, key string, shard, seq uint64) {
