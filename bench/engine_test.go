@@ -8,14 +8,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"testing"
 	"time"
 
 	"github.com/tidwall/wal"
 
-	"github.com/seastream/ss/beacon"
 	"github.com/seastream/ss/format"
+	"github.com/seastream/ss/internal/testkit"
 	"github.com/seastream/ss/ssfile"
 )
 
@@ -244,7 +243,7 @@ func BenchmarkSeek(b *testing.B) {
 			}
 			lat = append(lat, time.Since(start))
 		}
-		reportPercentiles(b, lat)
+		testkit.ReportPercentiles(b, lat)
 	})
 	b.Run("scan/64MiB", func(b *testing.B) {
 		var lat []time.Duration
@@ -263,31 +262,6 @@ func BenchmarkSeek(b *testing.B) {
 			}
 			lat = append(lat, time.Since(start))
 		}
-		reportPercentiles(b, lat)
+		testkit.ReportPercentiles(b, lat)
 	})
-}
-
-func reportPercentiles(b *testing.B, lat []time.Duration) {
-	slices.Sort(lat)
-	if len(lat) == 0 {
-		return
-	}
-	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
-	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
-}
-
-// BenchmarkMuxer measures laying out frames with beacons in memory: the
-// engine's CPU cost per message, without the file.
-func BenchmarkMuxer(b *testing.B) {
-	p := payload(256)
-	m := beacon.NewMuxer(ssfile.DefaultBeaconInterval, 0, nil)
-	buf, _ := m.AppendHeader(make([]byte, 0, 1<<20), format.Header{BeaconInterval: ssfile.DefaultBeaconInterval})
-	b.SetBytes(256)
-	b.ReportAllocs()
-	for i := 0; b.Loop(); i++ {
-		if len(buf) > 1<<19 {
-			buf = buf[:0]
-		}
-		buf, _, _ = m.AppendMessage(buf, header(i), p)
-	}
 }

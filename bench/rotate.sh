@@ -7,8 +7,9 @@
 #   bash bench/rotate.sh OUT ROUNDS N SPEC...
 #
 # SPEC is BINARY:REGEX, BINARY a test binary built with
-# `go test -c -o BINARY ./bench/` (for before/after comparisons, one per
-# commit) and REGEX a -test.bench pattern matching exactly one benchmark.
+# `go test -c -o BINARY ./bench/` (or the package that holds the benchmark,
+# such as ./ssfile/; for before/after comparisons, one per commit) and REGEX
+# a -test.bench pattern matching exactly one benchmark.
 # N is the -test.benchtime count (messages per run). Extra environment (e.g.
 # SS_KAFKA_BROKERS) is passed through. Each output line is prefixed with the
 # binary's base name: BenchmarkNAME:Case.

@@ -28,6 +28,14 @@ func TestMain(m *testing.M) {
 		crashWriter(path)
 		return
 	}
+	if path := os.Getenv(tailWriterEnv); path != "" {
+		n, _ := strconv.Atoi(os.Getenv(tailCountEnv))
+		if err := tailWriter(path, n); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
 	os.Exit(m.Run())
 }
 

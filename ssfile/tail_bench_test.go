@@ -1,10 +1,9 @@
-package bench
+package ssfile
 
 import (
 	"bufio"
 	"context"
 	"encoding/binary"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -14,43 +13,25 @@ import (
 	"time"
 
 	"github.com/seastream/ss/format"
-	"github.com/seastream/ss/ssfile"
+	"github.com/seastream/ss/internal/testkit"
 )
 
-// The tail benchmark runs this binary again as the writer process.
+// The tail benchmark runs this binary again as the writer process (see
+// TestMain in crash_test.go).
 const (
-	tailWriterEnv = "SSBENCH_TAIL_WRITER" // path of the .ss file, or "-" for the pipe baseline
-	tailCountEnv  = "SSBENCH_TAIL_COUNT"
+	tailWriterEnv = "SSFILE_TAIL_WRITER" // path of the .ss file, or "-" for the pipe baseline
+	tailCountEnv  = "SSFILE_TAIL_COUNT"
 	tailGap       = 200 * time.Microsecond // between messages: latency, not throughput
 )
-
-func TestMain(m *testing.M) {
-	if path := os.Getenv(groupMemberEnv); path != "" {
-		if err := groupMember(path); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		return
-	}
-	if path := os.Getenv(tailWriterEnv); path != "" {
-		n, _ := strconv.Atoi(os.Getenv(tailCountEnv))
-		if err := tailWriter(path, n); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		return
-	}
-	os.Exit(m.Run())
-}
 
 // tailWriter sends n messages carrying their send time: to the .ss file at
 // path (write, then Flush: one write(2) each), or to stdout for the baseline.
 func tailWriter(path string, n int) error {
 	var stamp [8]byte
-	var w *ssfile.Writer
+	var w *Writer
 	if path != "-" {
 		var err error
-		if w, err = ssfile.Append(path); err != nil {
+		if w, err = Append(path); err != nil {
 			return err
 		}
 		defer w.Close()
@@ -94,12 +75,12 @@ func BenchmarkTailLatency(b *testing.B) {
 		var lat []time.Duration
 		for b.Loop() {
 			path := filepath.Join(b.TempDir(), "tail.ss")
-			w, err := ssfile.Create(path)
+			w, err := Create(path)
 			if err != nil {
 				b.Fatal(err)
 			}
 			w.Close()
-			r, err := ssfile.Open(path, ssfile.WithMode(ssfile.Live))
+			r, err := Open(path, WithMode(Live))
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -119,7 +100,7 @@ func BenchmarkTailLatency(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		reportPercentiles(b, lat)
+		testkit.ReportPercentiles(b, lat)
 	})
 	b.Run("pipe-baseline", func(b *testing.B) {
 		var lat []time.Duration
@@ -141,6 +122,6 @@ func BenchmarkTailLatency(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		reportPercentiles(b, lat)
+		testkit.ReportPercentiles(b, lat)
 	})
 }

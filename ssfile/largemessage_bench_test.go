@@ -1,4 +1,4 @@
-package bench
+package ssfile_test
 
 import (
 	"bufio"
@@ -17,6 +17,7 @@ import (
 // Flush (frame, CRC, beacons, write(2), no sync); `raw` writes the very same
 // bytes, laid out beforehand, through a 1 MiB bufio.Writer, then flushes.
 // Both append to one file per case in b.TempDir(). -short leaves out 256 MiB.
+// bench/README.md records the runs (bench/rotate.sh, one process per run).
 func BenchmarkLargeMessage(b *testing.B) {
 	for _, interval := range []uint32{1024, 1 << 20} {
 		for _, size := range []int{1 << 20, 16 << 20, 256 << 20} {
@@ -25,7 +26,7 @@ func BenchmarkLargeMessage(b *testing.B) {
 				if size > 16<<20 && testing.Short() {
 					b.Skip("-short: no 256 MiB message")
 				}
-				p := payload(size)
+				p := benchPayload(size)
 				w, err := ssfile.Create(filepath.Join(b.TempDir(), "b.ss"), ssfile.WithBeaconInterval(interval),
 					ssfile.WithSizeLimit(1<<40))
 				if err != nil {
@@ -35,7 +36,7 @@ func BenchmarkLargeMessage(b *testing.B) {
 				b.ReportAllocs()
 				i := 0
 				for b.Loop() {
-					if err := w.Write(header(i), p); err != nil {
+					if err := w.Write(benchHeader(i), p); err != nil {
 						b.Fatal(err)
 					}
 					if err := w.Flush(); err != nil {
@@ -54,7 +55,7 @@ func BenchmarkLargeMessage(b *testing.B) {
 				}
 				// The frame as it lands in a file right after its header.
 				m := beacon.NewMuxer(interval, format.HeaderSize, nil)
-				frame, _, err := m.AppendMessage(nil, header(0), payload(size))
+				frame, _, err := m.AppendMessage(nil, benchHeader(0), benchPayload(size))
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -84,4 +85,18 @@ func sizeName(n int) string {
 		return fmt.Sprintf("%dMiB", n>>20)
 	}
 	return fmt.Sprint(n)
+}
+
+// benchHeader is the header of the i-th message of a benchmark.
+func benchHeader(i int) format.MessageHeader {
+	return format.MessageHeader{StreamKey: "bench", ShardID: 0, SeqNo: uint64(i), Timestamp: uint64(1700000000000 + i/1000)}
+}
+
+// benchPayload returns n bytes of a fixed pattern.
+func benchPayload(n int) []byte {
+	p := make([]byte, n)
+	for i := range p {
+		p[i] = byte(i * 31)
+	}
+	return p
 }
