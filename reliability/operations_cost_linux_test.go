@@ -408,6 +408,13 @@ func opsCommitKills(t *testing.T) opsRow {
 			t.Fatalf("kill %d: the committer stopped after %d commits: %s", k, got, ch.stderr.String())
 		}
 		ch.cmd.Process.Signal(syscall.SIGKILL)
+		// What it committed and said between the last line read and the
+		// kill.
+		for line := range ch.lines {
+			if seq, err := strconv.ParseUint(line, 10, 64); err == nil {
+				last = seq
+			}
+		}
 		ch.cmd.Wait()
 	}
 	// One clean start, then count what is left beside the file.

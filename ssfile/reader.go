@@ -59,6 +59,16 @@ type readerConfig struct {
 	poll        time.Duration
 	logger      *slog.Logger
 	ownPayloads bool
+	pass        func(h *format.MessageHeader, offset int64) bool
+}
+
+// WithPassOver makes Next pass over the messages for which pass reports
+// true, given the message's header and offset, without verifying their
+// payload checksum or copying them (WithOwnPayloads): a reader that wants
+// some streams of a busy file pays for the messages it returns. Seek and
+// the Reader's other methods are not affected.
+func WithPassOver(pass func(h *format.MessageHeader, offset int64) bool) ReaderOption {
+	return readerOption(func(c *readerConfig) error { c.pass = pass; return nil })
 }
 
 // WithMode sets the reading mode (default Replay).
@@ -265,8 +275,11 @@ func (r *Reader) Next(ctx context.Context) (Message, error) {
 		var m Message
 		err := guard(func() (err error) {
 			at := r.sc.pos
-			if m, err = r.sc.next(); err != nil {
-				if r.f != nil && !errors.Is(err, errShort) && !r.id.holds(r.sc.data) {
+			r.sc.pass = r.cfg.pass
+			m, err = r.sc.next()
+			r.sc.pass = nil
+			if err != nil {
+				if r.f != nil && !errors.Is(err, errShort) && !errors.Is(err, errPassed) && !r.id.holds(r.sc.data) {
 					// Damage, or another file's bytes: say which.
 					return r.replacedAt(at)
 				}
@@ -274,11 +287,14 @@ func (r *Reader) Next(ctx context.Context) (Message, error) {
 			}
 			return r.take(&m, at)
 		})
-		if err == nil {
+		if err == nil || errors.Is(err, errPassed) {
 			if r.sc.pos-r.released >= releaseChunk+releaseKeep {
 				r.releaseBehind()
 			}
-			return m, nil
+			if err == nil {
+				return m, nil
+			}
+			continue
 		}
 		if !errors.Is(err, errShort) {
 			return Message{}, err

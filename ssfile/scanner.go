@@ -26,7 +26,16 @@ type scanner struct {
 	work    *int64 // a probe adds here the bytes of the frames it decodes
 
 	lastValidAfter validAfterResult // callers retry the same offset
+
+	// pass, if set, is asked about each message next decodes: one it
+	// reports true for is passed over (its payload not verified) and next
+	// returns errPassed.
+	pass func(h *format.MessageHeader, offset int64) bool
 }
+
+// errPassed is next's error for a message the pass function passed over;
+// pos is after it.
+var errPassed = errors.New("ssfile: message passed over")
 
 func newScanner(path string, data []byte, h format.Header) *scanner {
 	return &scanner{
@@ -93,6 +102,23 @@ func (s *scanner) read(verify bool) (Message, error) {
 	if err != nil {
 		return Message{}, s.fail(p, err)
 	}
+	passed := false
+	if verify && s.pass != nil && !s.probe {
+		h := format.MessageHeader{StreamKey: s.intern(raw.StreamKey), ShardID: raw.ShardID, SeqNo: raw.SeqNo, Timestamp: raw.Timestamp}
+		if passed = s.pass(&h, p); passed {
+			verify = false
+		}
+	}
+	m, err := s.frame(p, head, n, verify)
+	if err == nil && passed {
+		return Message{}, errPassed
+	}
+	return m, err
+}
+
+// frame decodes the frame at p whose header, head, is n bytes up to the
+// payload size field.
+func (s *scanner) frame(p int64, head []byte, n int, verify bool) (Message, error) {
 	total := int64(n + 4 + int(be32(head[n:])) + 3)
 	if total <= s.layout.Room(p) {
 		// The common case: no beacon inside, decode in place.
@@ -131,11 +157,7 @@ func (s *scanner) decode(start int64, frame []byte, end int64, verify bool) (Mes
 			return Message{}, errProbe
 		}
 	}
-	key, ok := s.keys[string(raw.StreamKey)]
-	if !ok {
-		key = string(raw.StreamKey)
-		s.keys[key] = key
-	}
+	key := s.intern(raw.StreamKey)
 	s.pos = end
 	return Message{
 		MessageHeader: format.MessageHeader{StreamKey: key, ShardID: raw.ShardID, SeqNo: raw.SeqNo, Timestamp: raw.Timestamp},
@@ -143,6 +165,16 @@ func (s *scanner) decode(start int64, frame []byte, end int64, verify bool) (Mes
 		Checksum:      raw.Checksum,
 		Offset:        start,
 	}, nil
+}
+
+// intern returns the stream key as a string, one per key.
+func (s *scanner) intern(raw []byte) string {
+	key, ok := s.keys[string(raw)]
+	if !ok {
+		key = string(raw)
+		s.keys[key] = key
+	}
+	return key
 }
 
 func (s *scanner) fail(off int64, err error) error {

@@ -2,6 +2,7 @@ package filedriver
 
 import (
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/seastream/ss/format"
@@ -17,7 +18,21 @@ func (c *consumer) joinPairs(opts driver.ConsumerOptions) error {
 	if opts.AutoStreamReset == driver.ResetEarliest {
 		mode = ssfile.LiveReplay
 	}
-	src, err := openSource(c.conn.cfg.path, mode, c.log)
+	// The reader passes over what the member does not hold: neither
+	// verified nor copied, it costs the member little to read the others'.
+	f := newFilter(c.streams, nil)
+	var member atomic.Pointer[pairGroup]
+	pass := func(h *format.MessageHeader, at int64) bool {
+		if h.StreamKey == format.InternalStreamKey {
+			return false // an end-of-stream message ends every member
+		}
+		if !f.subscribed(h.StreamKey, h.ShardID) {
+			return true
+		}
+		g := member.Load()
+		return g != nil && !g.admit(driver.StreamShard{Stream: driver.StreamKey(h.StreamKey), Shard: driver.ShardID(h.ShardID)}, at)
+	}
+	src, err := openSource(c.conn.cfg.path, mode, c.log, ssfile.WithPassOver(pass))
 	if err != nil {
 		return err
 	}
@@ -47,10 +62,11 @@ func (c *consumer) joinPairs(opts driver.ConsumerOptions) error {
 		return &driver.BackendError{Backend: Scheme, Op: "join the group", Err: err}
 	}
 	g.markReady() // the reader starts at the group's start, before every pair
+	member.Store(g)
 	c.pairs = g
 	c.header = src.r.Header()
 	c.pos = position{offset: src.pos, seqs: make(map[driver.StreamShard]driver.SeqNo)}
-	c.solo = startSolo(src, newFilter(c.streams, nil), c.out, c.gen, &c.stats, g)
+	c.solo = startSolo(src, f, c.out, c.gen, &c.stats, g)
 	go c.heartbeat(g)
 	return nil
 }
@@ -93,7 +109,8 @@ func (c *consumer) rewindForPairs(off int64) {
 	src := c.solo.src
 	at := min(off, c.pairs.oldest())
 	c.drain()
-	if at != src.pos {
+	// The reader's own offset: src.pos does not move over what it passes.
+	if at != src.r.Offset() {
 		if err := src.setOffset(at); err != nil {
 			c.log.Warn("filedriver: moving the reader back for a pair taken", "offset", at, "err", err)
 		}

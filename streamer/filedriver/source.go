@@ -32,14 +32,18 @@ type source struct {
 	// ends at or before pos, when the source knows it (after SeekEnd), else
 	// zero: a committed position records it to be verified on resume.
 	prev frameID
+	// opts are the Reader options besides mode, logger and payload copies,
+	// for the readers reopen makes.
+	opts []ssfile.ReaderOption
 }
 
-func openSource(path string, mode ssfile.Mode, log *slog.Logger) (*source, error) {
-	r, err := ssfile.Open(path, ssfile.WithMode(mode), ssfile.WithLogger(log), ssfile.WithOwnPayloads())
+func openSource(path string, mode ssfile.Mode, log *slog.Logger, opts ...ssfile.ReaderOption) (*source, error) {
+	opts = append([]ssfile.ReaderOption{ssfile.WithMode(mode), ssfile.WithLogger(log), ssfile.WithOwnPayloads()}, opts...)
+	r, err := ssfile.Open(path, opts...)
 	if err != nil {
 		return nil, &driver.BackendError{Backend: Scheme, Op: "open the file for reading", Err: err}
 	}
-	s := &source{path: path, mode: mode, r: r, log: log, pos: r.Offset(), eosAt: -1}
+	s := &source{path: path, mode: mode, r: r, log: log, pos: r.Offset(), eosAt: -1, opts: opts[3:]}
 	if mode == ssfile.Live {
 		if err := s.findEOS(); err != nil {
 			r.Close()
@@ -150,7 +154,7 @@ func (s *source) eosGone() bool {
 // s.pos is still there (up to eosAt if cutEOS), so reading goes on from it
 // in a fresh mapping.
 func (s *source) reopen(cutEOS bool) error {
-	r, err := ssfile.Open(s.path, ssfile.WithMode(ssfile.LiveReplay), ssfile.WithLogger(s.log), ssfile.WithOwnPayloads())
+	r, err := ssfile.Open(s.path, append([]ssfile.ReaderOption{ssfile.WithMode(ssfile.LiveReplay), ssfile.WithLogger(s.log), ssfile.WithOwnPayloads()}, s.opts...)...)
 	if err != nil {
 		return err
 	}
