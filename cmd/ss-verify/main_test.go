@@ -11,8 +11,9 @@ import (
 	"github.com/seastream/ss/format"
 )
 
-// writeFile writes a .ss file of one stream with the sequence numbers seqs.
-func writeFile(t *testing.T, seqs ...uint64) string {
+// fileOfSeqs lays out a .ss file of one stream whose messages carry the
+// sequence numbers seqs, in that order, and returns its path.
+func fileOfSeqs(t *testing.T, seqs ...uint64) string {
 	t.Helper()
 	m := beacon.NewMuxer(1024, 0, nil)
 	data, err := m.AppendHeader(nil, format.Header{FileName: "t.ss", CreatedAt: 1_700_000_000_000, BeaconInterval: 1024})
@@ -51,7 +52,7 @@ func TestOrder(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			status := run(append(tc.args, writeFile(t, tc.seqs...)), &stdout, &stderr)
+			status := run(append(tc.args, fileOfSeqs(t, tc.seqs...)), &stdout, &stderr)
 			if status != tc.status || !strings.Contains(stdout.String(), tc.out) {
 				t.Errorf("exit %d, want %d; output:\n%s%s", status, tc.status, stdout.String(), stderr.String())
 			}

@@ -127,7 +127,7 @@ func TestOrderAfterLostBytes(t *testing.T) {
 func TestHeaderFlips(t *testing.T) {
 	for _, iv := range []uint32{1024, 4096} {
 		msgs := randomMessages(uint64(iv)+77, 30, 300)
-		data, _ := writeFile(t, msgs, ssfile.WithBeaconInterval(iv), ssfile.WithCreatedAt(time.UnixMilli(1_700_000_000_000)), ssfile.WithFileName("test.ss"))
+		data, _ := writtenBytes(t, msgs, ssfile.WithBeaconInterval(iv), ssfile.WithCreatedAt(time.UnixMilli(1_700_000_000_000)), ssfile.WithFileName("test.ss"))
 		if !bytes.Equal(data, build(t, header(iv), msgs)) {
 			t.Fatal("the writer's file differs from the muxer's layout")
 		}
@@ -222,7 +222,7 @@ func TestRecoverStaysLinear(t *testing.T) {
 	for i := range msgs {
 		msgs[i].h = format.MessageHeader{StreamKey: "a", SeqNo: uint64(i + 1), Timestamp: 1}
 	}
-	data, starts := writeFile(t, msgs, ssfile.WithBeaconInterval(1<<24))
+	data, starts := writtenBytes(t, msgs, ssfile.WithBeaconInterval(1<<24))
 	data[starts[1]] = 0       // the second frame's key length
 	data[len(data)-1] ^= 0xff // the last frame's terminator
 	var problems []*Problem
@@ -237,9 +237,9 @@ func TestRecoverStaysLinear(t *testing.T) {
 	}
 }
 
-// writeFile writes msgs with ssfile.Writer and returns the file's bytes
+// writtenBytes writes msgs with ssfile.Writer and returns the file's bytes
 // and where each message starts.
-func writeFile(t *testing.T, msgs []msg, opts ...ssfile.Option) ([]byte, []int64) {
+func writtenBytes(t *testing.T, msgs []msg, opts ...ssfile.Option) ([]byte, []int64) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "w.ss")
 	w, err := ssfile.Create(path, opts...)

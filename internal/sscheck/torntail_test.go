@@ -27,7 +27,7 @@ func tornDataCut(t *testing.T, tail, cut int) ([]byte, int64) {
 		{h: format.MessageHeader{StreamKey: "s", SeqNo: 2, Timestamp: 1}, payload: []byte("hello")},
 		{h: format.MessageHeader{StreamKey: "s", SeqNo: 3, Timestamp: 1}, payload: make([]byte, cut+4096)},
 	}
-	data, starts := writeFile(t, msgs)
+	data, starts := writtenBytes(t, msgs)
 	data = append(data[:starts[2]+int64(cut)], make([]byte, tail-cut)...)
 	return data, starts[2]
 }

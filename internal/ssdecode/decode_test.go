@@ -135,7 +135,9 @@ func TestCutAtEveryByte(t *testing.T) {
 	}
 }
 
-func writeFile(t *testing.T, n int, iv uint32) string {
+// sampleFile writes n messages over two streams and three shards at beacon
+// interval iv with ssfile.Writer, and returns the path.
+func sampleFile(t *testing.T, n int, iv uint32) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "f.ss")
 	w, err := ssfile.Create(path, ssfile.WithBeaconInterval(iv))
@@ -157,7 +159,7 @@ func writeFile(t *testing.T, n int, iv uint32) string {
 // TestSinceSeeks checks that --since starts reading near the start time,
 // not at the beginning, and prints what a scan with a filter prints.
 func TestSinceSeeks(t *testing.T) {
-	path := writeFile(t, 20000, 1024)
+	path := sampleFile(t, 20000, 1024)
 	since := time.UnixMilli(1_700_000_000_000 + 15000)
 	for _, o := range []Options{
 		{Path: path, Since: since},
@@ -219,7 +221,7 @@ func TestOptionsValidate(t *testing.T) {
 
 // TestFollowCancel: following ends cleanly when the context does.
 func TestFollowCancel(t *testing.T) {
-	path := writeFile(t, 10, 1024)
+	path := sampleFile(t, 10, 1024)
 	ctx, cancel := context.WithCancel(context.Background())
 	pr := &notifyWriter{wrote: make(chan struct{}, 100)}
 	done := make(chan error)
