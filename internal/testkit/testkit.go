@@ -1,7 +1,12 @@
 // Package testkit holds what the tests of several packages share: how a
 // test that tries every case (every byte offset, every bit) samples them
 // under `go test -short`, so that the README's quick test command stays
-// within minutes while CI still runs every case.
+// within minutes while CI still runs every case; the bounded context of a
+// test (Context); the sample files that seed fuzz targets (Vectors); and
+// benchmark helpers (ReportPercentiles, GrowthRatio, ProcessCPU).
+//
+// It imports no package of the module: the internal tests of ssfile, beacon
+// and the rest import it, so it cannot import them.
 package testkit
 
 import "testing"

@@ -1,6 +1,11 @@
 package testkit
 
-import "testing"
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+)
 
 func TestStride(t *testing.T) {
 	if testing.Short() {
@@ -42,3 +47,35 @@ func TestGrowthRatio(t *testing.T) {
 }
 
 var sink uint64
+
+// TestContext: the context has the documented bound and ends with the test.
+func TestContext(t *testing.T) {
+	var ctx context.Context
+	t.Run("inner", func(t *testing.T) {
+		ctx = Context(t)
+		deadline, ok := ctx.Deadline()
+		if left := time.Until(deadline); !ok || left > ContextBound || left < ContextBound-10*time.Second {
+			t.Errorf("deadline in %v (set %v), want about %v", left, ok, ContextBound)
+		}
+		if ctx.Err() != nil {
+			t.Errorf("ended during the test: %v", ctx.Err())
+		}
+	})
+	if !errors.Is(ctx.Err(), context.Canceled) {
+		t.Errorf("after the test: %v, want context.Canceled", ctx.Err())
+	}
+}
+
+// TestVectors: the module's sample files are found from this package's
+// directory, two levels below the root, and each starts with a header.
+func TestVectors(t *testing.T) {
+	vs := Vectors(t)
+	if len(vs) < 2 {
+		t.Fatalf("%d sample files, want testdata/*.ss (at least 2)", len(vs))
+	}
+	for i, v := range vs {
+		if len(v) < 2 || v[0] != 0x53 || v[1] != 0x73 {
+			t.Errorf("sample %d starts % x, want the .ss magic \"Ss\"", i, v[:min(len(v), 2)])
+		}
+	}
+}
