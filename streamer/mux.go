@@ -116,6 +116,7 @@ func (m *Mux) Open(ctx context.Context, uri string, opts ...Option) (*Streamer, 
 	if err := checkConnect(&cfg); err != nil {
 		return nil, err
 	}
+	cfg.Extra = forScheme(cfg.Extra, u.Scheme)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -139,13 +140,9 @@ func checkConnect(c *driver.ConnectOptions) error {
 	if c.Timeout < 0 {
 		return invalidOption("timeout", c.Timeout.String(), "must not be negative")
 	}
-	if c.File.Prefetch < 0 {
-		return invalidOption("prefetch", strconv.Itoa(c.File.Prefetch), "must not be negative")
+	if c.Prefetch < 0 {
+		return invalidOption("prefetch", strconv.Itoa(c.Prefetch), "must not be negative")
 	}
-	if c.File.Create > driver.CreateOnly {
-		return invalidOption("create", c.File.Create.String(), "use CreateNever, CreateIfMissing or CreateOnly")
-	}
-	c.Extra = slices.Clone(c.Extra)
 	c.Hooks = slices.Clone(c.Hooks)
 	return nil
 }

@@ -8,9 +8,10 @@ import (
 )
 
 // Option configures Open. Options set in Go are defaults: the URI's query
-// options override them. Options that concern one backend (the file options
-// below) are ignored by the others, so one set of options can serve URIs of
-// any scheme.
+// options override them. A backend's own options are given with
+// WithDriverOption; those bound to one scheme (a driver.SchemeOption, such
+// as filedriver's WithCreate) are dropped for URIs of other schemes, so one
+// set of options can serve URIs of any scheme.
 type Option interface {
 	applyConnect(*driver.ConnectOptions)
 }
@@ -53,50 +54,25 @@ func WithTimeout(d time.Duration) Option {
 	return connectFunc(func(c *driver.ConnectOptions) { c.Timeout = d })
 }
 
-// WithCreate sets whether opening a file:// URI creates the file
-// (URI option create=never|if-missing|only, or create=true for if-missing).
-// Creating a file creates its missing parent directories too.
-// The default is CreateNever.
-func WithCreate(mode CreateMode) Option {
-	return connectFunc(func(c *driver.ConnectOptions) { c.File.Create = mode })
-}
-
-// WithEOSOnClose makes a file:// Streamer write an end-of-stream message when
-// it closes, which ends its readers' streams (URI option eos=true).
-func WithEOSOnClose(v bool) Option {
-	return connectFunc(func(c *driver.ConnectOptions) { c.File.EndWithEOS = v })
-}
-
-// WithBeaconInterval sets the beacon interval of a file created by a file://
-// Streamer, in bytes: a multiple of 1024 (URI option beacon_interval). The
-// default is 1 MiB.
-func WithBeaconInterval(n uint32) Option {
-	return connectFunc(func(c *driver.ConnectOptions) { c.File.BeaconInterval = n })
-}
-
-// WithSizeLimit sets the size limit of a file:// stream in bytes (URI option
-// size_limit, e.g. 1GiB). The default is 16 GiB.
-func WithSizeLimit(n uint64) Option {
-	return connectFunc(func(c *driver.ConnectOptions) { c.File.SizeLimit = n })
-}
-
 // WithPrefetch bounds how many messages a consumer reads ahead of Next
-// (backpressure beyond that). Given to Open, it is the file:// default for
-// every consumer (URI option prefetch); given to NewConsumer, it applies to
-// that consumer. 0 means the backend's default (1000 for files).
+// (backpressure beyond that). Given to Open, it is the default for every
+// consumer of the Streamer (for file://, the URI option prefetch overrides
+// it); given to NewConsumer, it applies to that consumer. 0 means the
+// backend's default (1000 for files).
 func WithPrefetch(n int) PrefetchOption { return PrefetchOption{n} }
 
 // PrefetchOption is what WithPrefetch returns: both an Option (Open) and a
 // ConsumerOption (NewConsumer).
 type PrefetchOption struct{ n int }
 
-func (p PrefetchOption) applyConnect(c *driver.ConnectOptions)   { c.File.Prefetch = p.n }
+func (p PrefetchOption) applyConnect(c *driver.ConnectOptions)   { c.Prefetch = p.n }
 func (p PrefetchOption) applyConsumer(c *driver.ConsumerOptions) { c.Prefetch = p.n }
 
 // WithDriverOption passes a backend-specific option value (defined by an
 // adapter package) to the driver, in the Extra list of whichever call it is
 // given to: Open, NewConsumer or NewProducer. A driver rejects values it does
-// not know with ErrUnknownOption.
+// not know with ErrUnknownOption, except a driver.SchemeOption of another
+// scheme, which is dropped before the driver sees it.
 func WithDriverOption(v any) DriverOption { return DriverOption{v} }
 
 // DriverOption is what WithDriverOption returns: an Option (Open), a

@@ -70,7 +70,7 @@ func (s *Streamer) NewProducer(ctx context.Context, stream StreamKey, opts ...Pr
 			o.applyProducer(&cfg)
 		}
 	}
-	cfg.Extra = slices.Clone(cfg.Extra)
+	cfg.Extra = forScheme(cfg.Extra, s.uri.Scheme)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -125,7 +125,7 @@ func (s *Streamer) NewConsumer(ctx context.Context, streams []StreamKey, opts ..
 			o.applyConsumer(&cfg)
 		}
 	}
-	cfg.Extra = slices.Clone(cfg.Extra)
+	cfg.Extra = forScheme(cfg.Extra, s.uri.Scheme)
 	if err := checkConsumer(&cfg); err != nil {
 		return nil, err
 	}

@@ -19,7 +19,6 @@ type (
 	MessageID      = driver.MessageID
 	ConsumerMode   = driver.ConsumerMode
 	StreamReset    = driver.StreamReset
-	CreateMode     = driver.CreateMode
 	URI            = driver.URI
 	StreamKeyError = driver.StreamKeyError
 	URIError       = driver.URIError
@@ -39,13 +38,6 @@ const (
 const (
 	ResetLatest   = driver.ResetLatest
 	ResetEarliest = driver.ResetEarliest
-)
-
-// File creation modes.
-const (
-	CreateNever     = driver.CreateNever
-	CreateIfMissing = driver.CreateIfMissing
-	CreateOnly      = driver.CreateOnly
 )
 
 // Reserved stream keys, and limits.

@@ -57,31 +57,6 @@ func (r StreamReset) String() string {
 	return "StreamReset(" + strconv.Itoa(int(r)) + ")"
 }
 
-// CreateMode says whether opening a file backend creates the file.
-type CreateMode uint8
-
-// Values of CreateMode.
-const (
-	// CreateNever requires the file to exist. It is the default.
-	CreateNever CreateMode = iota
-	// CreateIfMissing creates the file if it does not exist.
-	CreateIfMissing
-	// CreateOnly creates the file and fails if it already exists.
-	CreateOnly
-)
-
-func (c CreateMode) String() string {
-	switch c {
-	case CreateNever:
-		return "never"
-	case CreateIfMissing:
-		return "if-missing"
-	case CreateOnly:
-		return "only"
-	}
-	return "CreateMode(" + strconv.Itoa(int(c)) + ")"
-}
-
 // ConnectOptions are given to Driver.Open. Options set in Go are defaults:
 // a driver lets the URI's query options override them (the URI is what a
 // user typed at run time).
@@ -94,13 +69,15 @@ type ConnectOptions struct {
 	// caller's ctx; 0 means the driver's default.
 	Timeout time.Duration
 
-	// File holds the file backend's options; other drivers ignore it, so the
-	// same options can be given to URIs of any scheme.
-	File FileOptions
+	// Prefetch is the default of ConsumerOptions.Prefetch for the consumers
+	// of the Conn, for backends that read ahead; 0 means the driver's
+	// default.
+	Prefetch int
 
-	// Extra holds backend-specific option values (each adapter package
+	// Extra holds backend-specific option values (each backend package
 	// defines its own types). A driver rejects a value whose type it does not
-	// know, with UnknownExtraError.
+	// know, with UnknownExtraError. The portable layer drops a SchemeOption
+	// of another scheme before it gets there.
 	Extra []any
 
 	// Hooks are the user's hooks (streamer.WithHooks). A driver calls those
@@ -109,14 +86,16 @@ type ConnectOptions struct {
 	Hooks []any
 }
 
-// FileOptions are the file backend's connect options; zero values mean the
-// default. The same options exist as URI query parameters.
-type FileOptions struct {
-	Create         CreateMode // default CreateNever
-	EndWithEOS     bool       // write an end-of-stream message when the Streamer closes
-	BeaconInterval uint32     // bytes; a multiple of 1024; default 1 MiB
-	SizeLimit      uint64     // bytes; default 16 GiB
-	Prefetch       int        // messages read ahead per consumer; default 1000
+// SchemeOption is implemented by a value for an Extra list that concerns
+// the backend of one scheme only, and that the others should not see: the
+// portable layer (package streamer) drops it from the Extra lists given for
+// a URI of another scheme, so that one set of options can serve URIs of any
+// scheme (an output that may be a file or a server, say). Values that do not
+// implement it reach the driver, which rejects those it does not know.
+type SchemeOption interface {
+	// OptionScheme is the scheme of the backend the value is for, as
+	// registered (lower case), e.g. "file".
+	OptionScheme() string
 }
 
 // ConsumerOptions are given to Conn.NewConsumer.

@@ -3,11 +3,14 @@
 // package ssfile, and is registered under the scheme "file".
 //
 // Applications use package streamer; this package matters for its options
-// (Sync, DefaultGroup, OffsetsPath) and for how it behaves, described here.
+// (WithCreate, WithEOSOnClose, WithBeaconInterval, WithSizeLimit, Sync,
+// GroupMode, Heartbeat, given with streamer.WithDriverOption), for
+// DefaultGroup and OffsetsPath, and for how it behaves, described here.
 //
 // # Options
 //
-// URI query options override the Go options (driver.FileOptions):
+// URI query options override the Go options (Option, Sync, GroupMode,
+// Heartbeat; streamer.WithPrefetch):
 //
 //	create=never|if-missing|only  never (default): the file must exist; if-missing
 //	                              (or create, create=true) creates it; only creates

@@ -38,7 +38,7 @@ func (Driver) Open(ctx context.Context, u *driver.URI, opts driver.ConnectOption
 	connectErr := func(err error) error {
 		return &driver.ConnectError{Backend: Scheme, Addr: cfg.path, Err: err}
 	}
-	if cfg.create != driver.CreateNever {
+	if cfg.create != CreateNever {
 		// Creating a file creates its missing parent directories too, like
 		// mkdir -p: file://./data/app.ss?create=true works on a fresh checkout.
 		if err := os.MkdirAll(filepath.Dir(cfg.path), 0o755); err != nil {
@@ -46,14 +46,14 @@ func (Driver) Open(ctx context.Context, u *driver.URI, opts driver.ConnectOption
 		}
 	}
 	switch cfg.create {
-	case driver.CreateOnly:
+	case CreateOnly:
 		if err := createFile(cfg); err != nil {
 			if errors.Is(err, fs.ErrExist) {
 				return nil, connectErr(fmt.Errorf("the file exists and the create option is %q: %w", "only", fs.ErrExist))
 			}
 			return nil, connectErr(err)
 		}
-	case driver.CreateIfMissing:
+	case CreateIfMissing:
 		if err := createFile(cfg); err != nil && !errors.Is(err, fs.ErrExist) {
 			return nil, connectErr(err)
 		}
@@ -69,7 +69,7 @@ func (Driver) Open(ctx context.Context, u *driver.URI, opts driver.ConnectOption
 func checkFile(path string) error {
 	fi, err := os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("%w: give the create option (create=if-missing in the URI, or streamer.WithCreate) to create it", err)
+		return fmt.Errorf("%w: give the create option (create=if-missing in the URI, or filedriver.WithCreate) to create it", err)
 	}
 	if err != nil {
 		return err

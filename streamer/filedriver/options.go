@@ -19,8 +19,8 @@ const (
 )
 
 // options declares the URI query options, each once: its parameter, how it
-// is read and what it sets. Each overrides the matching field of
-// driver.FileOptions (or the Sync value) given in Go.
+// is read and what it sets. Each overrides the matching Go option given to
+// Open (Option, Sync, GroupMode, Heartbeat; ConnectOptions.Prefetch).
 //
 //	create=never|if-missing|only   (create, create=true: if-missing; create=false: never)
 //	eos=true                       write an end-of-stream message when the last Conn closes
@@ -33,32 +33,38 @@ const (
 var options = driver.NewOptions[config](Scheme)
 
 var (
-	_ = driver.AddValue(options, driver.Value[config, driver.CreateMode]{
+	optCreate = driver.AddValue(options, driver.Value[config, CreateMode]{
 		Param: "create", Scope: driver.ScopeOpen,
-		Parse: func(u *driver.URI, name string) (driver.CreateMode, bool, error) {
+		Parse: func(u *driver.URI, name string) (CreateMode, bool, error) {
 			s, ok := u.Option(name)
 			if !ok {
 				return 0, false, nil
 			}
 			switch strings.ToLower(s) {
 			case "", "true", "1", "if-missing", "if_missing":
-				return driver.CreateIfMissing, true, nil
+				return CreateIfMissing, true, nil
 			case "false", "0", "never":
-				return driver.CreateNever, true, nil
+				return CreateNever, true, nil
 			case "only", "always":
-				return driver.CreateOnly, true, nil
+				return CreateOnly, true, nil
 			}
 			return 0, true, optionError(name, s, "expected never, if-missing (or true) or only")
 		},
-		Set: func(c *config, m driver.CreateMode) error { c.create = m; return nil },
+		Set: func(c *config, m CreateMode) error {
+			if m > CreateOnly {
+				return optionError("create", m.String(), "use CreateNever, CreateIfMissing or CreateOnly")
+			}
+			c.create = m
+			return nil
+		},
 	})
 
-	_ = driver.AddValue(options, driver.Value[config, bool]{
+	optEOS = driver.AddValue(options, driver.Value[config, bool]{
 		Param: "eos", Scope: driver.ScopeOpen, Parse: (*driver.URI).OptionBool,
 		Set: func(c *config, v bool) error { c.eos = v; return nil },
 	})
 
-	_ = driver.AddValue(options, driver.Value[config, uint32]{
+	optBeaconInterval = driver.AddValue(options, driver.Value[config, uint32]{
 		Param: "beacon_interval", Scope: driver.ScopeOpen,
 		Parse: func(u *driver.URI, name string) (uint32, bool, error) {
 			v, ok, err := u.OptionSize(name)
@@ -70,7 +76,7 @@ var (
 		Set: func(c *config, v uint32) error { c.beaconInterval = v; return nil },
 	})
 
-	_ = driver.AddValue(options, driver.Value[config, int64]{
+	optSizeLimit = driver.AddValue(options, driver.Value[config, int64]{
 		Param: "size_limit", Scope: driver.ScopeOpen,
 		Parse: func(u *driver.URI, name string) (int64, bool, error) {
 			v, ok, err := u.OptionSize(name)
@@ -132,7 +138,7 @@ type Sync struct {
 // config is what Open resolved from the URI and the ConnectOptions.
 type config struct {
 	path           string // cleaned absolute path of the file
-	create         driver.CreateMode
+	create         CreateMode
 	eos            bool
 	beaconInterval uint32
 	sizeLimit      int64
@@ -152,12 +158,9 @@ func optionError(name, value, reason string) error {
 // checks them.
 func parseConfig(u *driver.URI, opts driver.ConnectOptions) (config, error) {
 	c := config{
-		create:         opts.File.Create,
-		eos:            opts.File.EndWithEOS,
-		beaconInterval: opts.File.BeaconInterval,
-		prefetch:       opts.File.Prefetch,
-		durability:     ssfile.SyncNever(),
-		logger:         opts.Logger,
+		prefetch:   opts.Prefetch,
+		durability: ssfile.SyncNever(),
+		logger:     opts.Logger,
 	}
 	if c.logger == nil {
 		c.logger = slog.New(slog.DiscardHandler)
@@ -167,12 +170,12 @@ func parseConfig(u *driver.URI, opts driver.ConnectOptions) (config, error) {
 			c.fsyncHooks = append(c.fsyncHooks, fh)
 		}
 	}
-	if opts.File.SizeLimit > math.MaxInt64 {
-		return c, optionError("SizeLimit", strconv.FormatUint(opts.File.SizeLimit, 10), "at most 2^63-1 bytes")
-	}
-	c.sizeLimit = int64(opts.File.SizeLimit)
 	for _, x := range opts.Extra {
 		switch v := x.(type) {
+		case Option:
+			if err := options.Apply(&c, driver.ScopeOpen, v.s); err != nil {
+				return c, err
+			}
 		case Sync:
 			_ = optSync.Set(&c, v.Durability)
 		case *Sync:
@@ -195,9 +198,6 @@ func parseConfig(u *driver.URI, opts driver.ConnectOptions) (config, error) {
 		return c, err
 	}
 
-	if c.create > driver.CreateOnly {
-		return c, optionError("Create", c.create.String(), "use CreateNever, CreateIfMissing or CreateOnly")
-	}
 	if c.beaconInterval == 0 {
 		c.beaconInterval = ssfile.DefaultBeaconInterval
 	}

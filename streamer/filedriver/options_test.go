@@ -29,7 +29,10 @@ func TestOpenOptions(t *testing.T) {
 		{q: "create&prefetch=-1", want: driver.ErrInvalidOption},
 		{q: "create&sync=sometimes", want: driver.ErrInvalidOption},
 		{q: "create", opts: driver.ConnectOptions{Extra: []any{struct{ X int }{}}}, want: driver.ErrUnknownOption},
-		{opts: driver.ConnectOptions{File: driver.FileOptions{Create: driver.CreateIfMissing, BeaconInterval: 1500}}, want: driver.ErrInvalidOption},
+		{opts: driver.ConnectOptions{Extra: []any{WithCreate(CreateIfMissing), WithBeaconInterval(1500)}}, want: driver.ErrInvalidOption},
+		{opts: driver.ConnectOptions{Extra: []any{WithCreate(CreateOnly + 1)}}, want: driver.ErrInvalidOption},
+		{opts: driver.ConnectOptions{Extra: []any{WithCreate(CreateIfMissing), WithSizeLimit(-1)}}, want: driver.ErrInvalidOption},
+		{opts: driver.ConnectOptions{Extra: []any{WithCreate(CreateIfMissing), Option{}}}, want: driver.ErrInvalidOption},
 		{q: "", want: fs.ErrNotExist},
 	} {
 		_, err := openErr(path, tc.q, tc.opts)
@@ -69,7 +72,7 @@ func TestOpenOptions(t *testing.T) {
 		t.Fatalf("create=only on an existing file: %v, want fs.ErrExist and ErrConnect", err)
 	}
 	// Go options are defaults; the URI wins.
-	if _, err := openErr(path, "create=if-missing", driver.ConnectOptions{File: driver.FileOptions{Create: driver.CreateOnly}}); err != nil {
+	if _, err := openErr(path, "create=if-missing", driver.ConnectOptions{Extra: []any{WithCreate(CreateOnly)}}); err != nil {
 		t.Fatalf("URI create=if-missing over CreateOnly: %v", err)
 	}
 	for _, q := range []string{"", "create=never", "create=true", "create=false"} {

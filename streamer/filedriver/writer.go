@@ -96,7 +96,7 @@ func acquireWriter(ctx context.Context, cfg config) (*sharedWriter, error) {
 		}
 	}
 	defer writers.Unlock()
-	if cfg.create == driver.CreateNever {
+	if cfg.create == CreateNever {
 		// Append would create a file removed since Open: refuse.
 		if _, err := os.Stat(cfg.path); err != nil {
 			return nil, &driver.BackendError{Backend: Scheme, Op: "open the file for writing", Err: err}
