@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/seastream/ss/streamer"
+	"github.com/seastream/ss/streamer/filedriver"
 )
 
 // Produce to and consume from a local .ss file, with no server.
@@ -66,7 +67,7 @@ func Example_seek() {
 	dir, _ := os.MkdirTemp("", "streamer-example")
 	defer os.RemoveAll(dir)
 	ctx := context.Background()
-	s, err := streamer.Open(ctx, "file://"+filepath.Join(dir, "clock.ss")+"/ticks", streamer.WithCreate(streamer.CreateIfMissing))
+	s, err := streamer.Open(ctx, "file://"+filepath.Join(dir, "clock.ss")+"/ticks", streamer.WithDriverOption(filedriver.WithCreate(filedriver.CreateIfMissing)))
 	if err != nil {
 		fmt.Println(err)
 		return

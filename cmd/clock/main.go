@@ -42,6 +42,7 @@ import (
 
 	_ "github.com/seastream/ss/internal/allbackends"
 	"github.com/seastream/ss/streamer"
+	"github.com/seastream/ss/streamer/filedriver"
 )
 
 func main() {
@@ -116,7 +117,7 @@ func tick(ctx context.Context, output, stream string, interval time.Duration, co
 		}
 		output = "stdio:///" + stream
 	}
-	s, err := streamer.Open(ctx, output, streamer.WithCreate(streamer.CreateIfMissing))
+	s, err := streamer.Open(ctx, output, streamer.WithDriverOption(filedriver.WithCreate(filedriver.CreateIfMissing)))
 	if err != nil {
 		return err
 	}

@@ -31,6 +31,7 @@ import (
 	_ "github.com/seastream/ss/adapters/redis"
 	_ "github.com/seastream/ss/adapters/stdio"
 	"github.com/seastream/ss/streamer"
+	"github.com/seastream/ss/streamer/filedriver"
 )
 
 func main() {
@@ -70,7 +71,9 @@ func run(ctx context.Context, input, output string, workers int, work time.Durat
 	if err != nil {
 		return fmt.Errorf("--input: %w", err)
 	}
-	out, err := streamer.Open(ctx, output, streamer.WithCreate(streamer.CreateIfMissing), streamer.WithEOSOnClose(true))
+	out, err := streamer.Open(ctx, output,
+		streamer.WithDriverOption(filedriver.WithCreate(filedriver.CreateIfMissing)),
+		streamer.WithDriverOption(filedriver.WithEOSOnClose(true)))
 	if err != nil {
 		return fmt.Errorf("--output: %w", err)
 	}

@@ -27,6 +27,7 @@ import (
 	_ "github.com/seastream/ss/adapters/redis"
 	_ "github.com/seastream/ss/adapters/stdio"
 	"github.com/seastream/ss/streamer"
+	"github.com/seastream/ss/streamer/filedriver"
 )
 
 // queueSize bounds the queue between the consumer and the batches, and so
@@ -61,7 +62,9 @@ func run(ctx context.Context, input, output string, delay time.Duration) (err er
 	if err != nil {
 		return fmt.Errorf("--input: %w", err)
 	}
-	out, err := streamer.Open(ctx, output, streamer.WithCreate(streamer.CreateIfMissing), streamer.WithEOSOnClose(true))
+	out, err := streamer.Open(ctx, output,
+		streamer.WithDriverOption(filedriver.WithCreate(filedriver.CreateIfMissing)),
+		streamer.WithDriverOption(filedriver.WithEOSOnClose(true)))
 	if err != nil {
 		return fmt.Errorf("--output: %w", err)
 	}

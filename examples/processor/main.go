@@ -25,6 +25,7 @@ import (
 	_ "github.com/seastream/ss/adapters/redis"
 	_ "github.com/seastream/ss/adapters/stdio"
 	"github.com/seastream/ss/streamer"
+	"github.com/seastream/ss/streamer/filedriver"
 )
 
 func main() {
@@ -54,7 +55,9 @@ func run(ctx context.Context, input, output string) (err error) {
 	if err != nil {
 		return fmt.Errorf("--input: %w", err)
 	}
-	out, err := streamer.Open(ctx, output, streamer.WithCreate(streamer.CreateIfMissing), streamer.WithEOSOnClose(true))
+	out, err := streamer.Open(ctx, output,
+		streamer.WithDriverOption(filedriver.WithCreate(filedriver.CreateIfMissing)),
+		streamer.WithDriverOption(filedriver.WithEOSOnClose(true)))
 	if err != nil {
 		return fmt.Errorf("--output: %w", err)
 	}

@@ -28,6 +28,7 @@ import (
 	_ "github.com/seastream/ss/adapters/redis"
 	_ "github.com/seastream/ss/adapters/stdio"
 	"github.com/seastream/ss/streamer"
+	"github.com/seastream/ss/streamer/filedriver"
 )
 
 func main() {
@@ -49,7 +50,9 @@ func main() {
 }
 
 func run(ctx context.Context, uri string, count int, interval time.Duration) (err error) {
-	s, err := streamer.Open(ctx, uri, streamer.WithCreate(streamer.CreateIfMissing), streamer.WithEOSOnClose(true))
+	s, err := streamer.Open(ctx, uri,
+		streamer.WithDriverOption(filedriver.WithCreate(filedriver.CreateIfMissing)),
+		streamer.WithDriverOption(filedriver.WithEOSOnClose(true)))
 	if err != nil {
 		return err
 	}

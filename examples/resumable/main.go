@@ -26,6 +26,7 @@ import (
 	_ "github.com/seastream/ss/adapters/redis"
 	_ "github.com/seastream/ss/adapters/stdio"
 	"github.com/seastream/ss/streamer"
+	"github.com/seastream/ss/streamer/filedriver"
 )
 
 func main() {
@@ -59,7 +60,7 @@ func run(ctx context.Context, input, output, group string, count int) (err error
 	if err != nil {
 		return fmt.Errorf("--input: %w", err)
 	}
-	out, err := streamer.Open(ctx, output, streamer.WithCreate(streamer.CreateIfMissing))
+	out, err := streamer.Open(ctx, output, streamer.WithDriverOption(filedriver.WithCreate(filedriver.CreateIfMissing)))
 	if err != nil {
 		return fmt.Errorf("--output: %w", err)
 	}

@@ -27,9 +27,10 @@ var allowed = map[string][]string{
 	"adapters/":           {"streamer", "streamer/driver"},
 	"internal/sscheck":    {"format", "beacon", "internal/"},
 	"internal/ssdecode":   {"format", "ssfile", "internal/"},
-	// The relay's engine works on any URI: it names no backend, testing the
-	// portable error kinds (driver.ErrHeaderUnsupported...) instead.
-	"internal/relay": {"streamer", "streamer/driver", "internal/"},
+	// The relay's engine works on any URI: it names no adapter, testing the
+	// portable error kinds (driver.ErrHeaderUnsupported...) instead; of the
+	// built-in file backend it uses the create option of an output file.
+	"internal/relay": {"streamer", "streamer/driver", "streamer/filedriver", "internal/"},
 	"metrics/":       {"streamer", "streamer/driver"},
 }
 

@@ -25,6 +25,7 @@ import (
 
 	"github.com/seastream/ss/internal/ssdecode"
 	"github.com/seastream/ss/streamer"
+	"github.com/seastream/ss/streamer/filedriver"
 )
 
 // Offset is where a relay starts when no Since time is given.
@@ -178,7 +179,7 @@ func Run(ctx context.Context, cfg Config) (st Stats, err error) {
 	}()
 	streams := in.URI().Streams
 
-	out, err := mux.Open(ctx, cfg.Output, append([]streamer.Option{streamer.WithCreate(streamer.CreateIfMissing), logs}, cfg.Options...)...)
+	out, err := mux.Open(ctx, cfg.Output, append([]streamer.Option{streamer.WithDriverOption(filedriver.WithCreate(filedriver.CreateIfMissing)), logs}, cfg.Options...)...)
 	if err != nil {
 		return st, fmt.Errorf("opening the output: %w", err)
 	}

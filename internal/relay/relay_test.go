@@ -171,7 +171,7 @@ func TestSkipUnrepresentable(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "bin.ss")
 	ctx := testkit.Context(t)
 	mux := newMux(t, strings.NewReader(""), io.Discard)
-	s, err := mux.Open(ctx, "file://"+path+"/k", streamer.WithCreate(streamer.CreateIfMissing))
+	s, err := mux.Open(ctx, "file://"+path+"/k", streamer.WithDriverOption(filedriver.WithCreate(filedriver.CreateIfMissing)))
 	if err != nil {
 		t.Fatal(err)
 	}
