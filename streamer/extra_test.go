@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io/fs"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/seastream/ss/streamer"
@@ -42,7 +43,11 @@ func TestSchemeOptions(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Open(file://) with WithCreate: %v", err)
 	}
-	f.Close(ctx)
+	defer f.Close(ctx)
+	var oe *streamer.OptionError
+	if _, err := f.NewProducer(ctx, "", create); !errors.As(err, &oe) || !errors.Is(err, streamer.ErrInvalidOption) || !strings.Contains(err.Error(), "give it to Open") {
+		t.Errorf("NewProducer(file://) with an Open option: %v, want an *OptionError saying to give it to Open", err)
+	}
 	bad := streamer.WithDriverOption(filedriver.WithBeaconInterval(1000))
 	if _, err := streamer.Open(ctx, "file://"+path+"/a", bad); !errors.Is(err, streamer.ErrInvalidOption) {
 		t.Errorf("Open(file://) with a bad beacon interval: %v, want ErrInvalidOption", err)

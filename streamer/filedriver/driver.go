@@ -102,7 +102,7 @@ type conn struct {
 
 func (c *conn) NewProducer(ctx context.Context, stream driver.StreamKey, opts driver.ProducerOptions) (driver.Producer, error) {
 	for _, x := range opts.Extra {
-		return nil, driver.UnknownExtraError(Scheme, x)
+		return nil, extraError(x, driver.ScopeProducer)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err

@@ -66,3 +66,16 @@ func WithBeaconInterval(n uint32) Option { return Option{optBeaconInterval.Setti
 // WithSizeLimit sets the size limit of the file in bytes, at least 1024
 // (URI option size_limit, e.g. 1GiB). The default is 16 GiB.
 func WithSizeLimit(n int64) Option { return Option{optSizeLimit.Setting(n)} }
+
+// extraError is the error for x in the Extra list of NewProducer or
+// NewConsumer (at): an Option is refused as one that belongs to Open,
+// anything else as another backend's.
+func extraError(x any, at driver.OptionScope) error {
+	if o, ok := x.(Option); ok {
+		var c config
+		if err := options.Apply(&c, at, o.s); err != nil {
+			return err
+		}
+	}
+	return driver.UnknownExtraError(Scheme, x)
+}
