@@ -404,7 +404,7 @@ func (r *Reader) take(m *Message, at int64) error {
 	if r.f == nil {
 		return nil
 	}
-	if r.cfg.ownPayloads {
+	if r.cfg.ownPayloads && !r.sc.gathered { // a spliced message's payload is its own already
 		m.Payload = r.copier.copy(m.Payload)
 	}
 	if !r.id.holds(r.sc.data) {

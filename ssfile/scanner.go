@@ -31,6 +31,10 @@ type scanner struct {
 	// reports true for is passed over (its payload not verified) and next
 	// returns errPassed.
 	pass func(h *format.MessageHeader, offset int64) bool
+
+	// gathered: the last message decoded was spliced by beacons, so its
+	// payload is in a buffer of its own, not in data.
+	gathered bool
 }
 
 // errPassed is next's error for a message the pass function passed over;
@@ -125,6 +129,7 @@ func (s *scanner) frame(p int64, head []byte, n int, verify bool) (Message, erro
 		if p+total > int64(len(s.data)) {
 			return Message{}, s.short(p, errShort, verify)
 		}
+		s.gathered = false
 		return s.decode(p, s.data[p:p+total], p+total, verify)
 	}
 	// Spliced. Walk the beacons it crosses before allocating: a damaged
@@ -137,6 +142,7 @@ func (s *scanner) frame(p int64, head []byte, n int, verify bool) (Message, erro
 	if err != nil {
 		return Message{}, err
 	}
+	s.gathered = true
 	return s.decode(p, frame, end, verify)
 }
 
