@@ -68,7 +68,7 @@ type stats struct {
 
 func newConsumer(ctx context.Context, cn *conn, streams []driver.StreamKey, opts driver.ConsumerOptions) (*consumer, error) {
 	for _, x := range opts.Extra {
-		return nil, driver.UnknownExtraError(Scheme, x)
+		return nil, extraError(x, driver.ScopeConsumer) // a file option belongs to Open
 	}
 	if len(streams) == 0 {
 		return nil, driver.ErrStreamKeyEmpty
