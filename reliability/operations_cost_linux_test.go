@@ -32,35 +32,16 @@ import (
 // items. Like TestOperations, each subtest gives a row with what it
 // measured and fails when a figure is out of bounds.
 func TestOperationsCost(t *testing.T) {
-	var rows []opsRow
-	for _, op := range []struct {
-		name string
-		run  func(t *testing.T) opsRow
-	}{
-		{"torn-tail", opsTornTail},
-		{"large-message", opsLargeMessage},
-		{"not-regular", opsNotRegular},
-		{"commit-kills", opsCommitKills},
-		{"commit-cost", opsCommitCost},
-		{"relay", opsRelay},
-	} {
-		t.Run(op.name, func(t *testing.T) {
-			row := op.run(t)
-			if !t.Failed() && !t.Skipped() {
-				rows = append(rows, row)
-			}
+	runOps(t, "operations-cost", "### Real operations: time, memory, hangs\n\n"+
+		"Issue 11, items 6 to 10. \"Growth\" is the CPU time for 4× the data over the time for 1× (median of rounds, `internal/testkit.GrowthRatio`): about 4 is linear, 16 quadratic; the test fails above 10.\n\n",
+		[]opsCase{
+			{"torn-tail", opsTornTail},
+			{"large-message", opsLargeMessage},
+			{"not-regular", opsNotRegular},
+			{"commit-kills", opsCommitKills},
+			{"commit-cost", opsCommitCost},
+			{"relay", opsRelay},
 		})
-	}
-	if t.Failed() || len(rows) < 6 {
-		return
-	}
-	var cells [][]string
-	for _, r := range rows {
-		cells = append(cells, []string{r.item, r.tried, r.times, r.happened})
-	}
-	writeSection(t, "operations-cost", "### Real operations: time, memory, hangs\n\n"+
-		"Issue 11, items 6 to 10. \"Growth\" is the CPU time for 4× the data over the time for 1× (median of rounds, `internal/testkit.GrowthRatio`): about 4 is linear, 16 quadratic; the test fails above 10.\n\n"+
-		table([]string{"item", "what was tried", "times", "what happened"}, cells))
 }
 
 // bigTornFile writes three messages and then a message with a payload of

@@ -35,34 +35,40 @@ import (
 type opsRow struct{ item, tried, times, happened string }
 
 func TestOperations(t *testing.T) {
-	var rows []opsRow
-	for _, op := range []struct {
-		name string
-		run  func(t *testing.T) opsRow
-	}{
-		{"full-disk", opsFullDisk},
-		{"recreated-in-place", opsRecreated},
-		{"copytruncate", opsCopyTruncate},
-		{"repair-racing-writer", opsRepairRace},
-		{"resume-after-repair", opsResumeAfterRepair},
-	} {
-		t.Run(op.name, func(t *testing.T) {
-			row := op.run(t)
+	runOps(t, "operations", "### Real operations: data\n\n"+
+		"What a long-lived deployment meets (issue 11, items 1 to 5), each tried again and again through the public API; a round fails the test on any message lost, duplicated or changed, and on any error that does not match the sentinel named.\n\n",
+		[]opsCase{
+			{"full-disk", opsFullDisk},
+			{"recreated-in-place", opsRecreated},
+			{"copytruncate", opsCopyTruncate},
+			{"repair-racing-writer", opsRepairRace},
+			{"resume-after-repair", opsResumeAfterRepair},
+		})
+}
+
+// opsCase is one operation of TestOperations or TestOperationsCost.
+type opsCase struct {
+	name string
+	run  func(t *testing.T) opsRow
+}
+
+// runOps runs each case as a subtest and, if every one ran and passed,
+// writes their rows as section, after intro: a table with rows missing
+// would hide what did not run.
+func runOps(t *testing.T, section, intro string, cases []opsCase) {
+	var cells [][]string
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := c.run(t)
 			if !t.Failed() && !t.Skipped() {
-				rows = append(rows, row)
+				cells = append(cells, []string{r.item, r.tried, r.times, r.happened})
 			}
 		})
 	}
-	if t.Failed() || len(rows) < 5 {
-		return // a section with rows missing would hide what did not run
+	if t.Failed() || len(cells) < len(cases) {
+		return
 	}
-	var cells [][]string
-	for _, r := range rows {
-		cells = append(cells, []string{r.item, r.tried, r.times, r.happened})
-	}
-	writeSection(t, "operations", "### Real operations: data\n\n"+
-		"What a long-lived deployment meets (issue 11, items 1 to 5), each tried again and again through the public API; a round fails the test on any message lost, duplicated or changed, and on any error that does not match the sentinel named.\n\n"+
-		table([]string{"item", "what was tried", "times", "what happened"}, cells))
+	writeSection(t, section, intro+table([]string{"item", "what was tried", "times", "what happened"}, cells))
 }
 
 // opsCtx bounds one subtest.
