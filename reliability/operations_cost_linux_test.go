@@ -44,12 +44,15 @@ func TestOperationsCost(t *testing.T) {
 		})
 }
 
-// bigTornFile writes three messages and then a message with a payload of
-// zeros whose frame is cut after tail bytes, as a writer crash inside a
-// large message leaves it.
-func bigTornFile(t *testing.T, tail int64) string {
+// bigTornFile writes three messages and then a fourth of tail+4096 bytes
+// of zeros, cut cut bytes into its frame and followed by zeros up to tail
+// bytes: a crash inside a large message, on a file system that had
+// extended the file when cut < tail. Cut inside the header, no frame size
+// says where the damage ends, and the readers search the zeros for valid
+// data after it: the search that was quadratic.
+func bigTornFile(t *testing.T, tail, cut int64) string {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), fmt.Sprintf("torn%d.ss", tail))
+	path := filepath.Join(t.TempDir(), fmt.Sprintf("torn%d-%d.ss", tail, cut))
 	w, err := ssfile.Create(path)
 	if err != nil {
 		t.Fatal(err)
@@ -66,6 +69,9 @@ func bigTornFile(t *testing.T, tail int64) string {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.Truncate(path, start+cut); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.Truncate(path, start+tail); err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +83,6 @@ func bigTornFile(t *testing.T, tail int64) string {
 // ss-repair): time linear in the tail.
 func opsTornTail(t *testing.T) opsRow {
 	n := int64(testkit.Count(4<<20, 1<<20))
-	small, large := bigTornFile(t, n), bigTornFile(t, 4*n)
 	replay := func(path string) func() {
 		return func() {
 			r, err := ssfile.Open(path)
@@ -89,8 +94,8 @@ func opsTornTail(t *testing.T) opsRow {
 			for {
 				_, err := r.Next(context.Background())
 				if err != nil {
-					if !errors.Is(err, ssfile.ErrTornTail) || got != 3 {
-						t.Fatalf("%d messages, then %v; want 3 and a torn tail", got, err)
+					if !errors.Is(err, ssfile.ErrTornTail) && !errors.Is(err, ssfile.ErrCorrupt) || got != 3 {
+						t.Fatalf("%d messages, then %v; want 3 and the damage reported", got, err)
 					}
 					return
 				}
@@ -125,28 +130,39 @@ func opsTornTail(t *testing.T) opsRow {
 		}
 	}
 	rounds := 5
-	var cells []string
-	for _, c := range []struct {
-		name        string
-		small, larg func()
+	var layouts []string
+	for _, layout := range []struct {
+		name string
+		cut  func(tail int64) int64
 	}{
-		{"Replay", replay(small), replay(large)},
-		{"Append's recovery", appendTo(small), appendTo(large)},
-		{"sscheck (ss-verify, ss-repair)", verify(small), verify(large)},
+		{"cut inside the payload", func(tail int64) int64 { return tail }},
+		{"cut 10 bytes into the header, zeros after", func(int64) int64 { return 10 }},
 	} {
-		ratio := testkit.GrowthRatio(rounds, c.small, c.larg)
-		start := time.Now()
-		c.larg()
-		rate := float64(4*n) / time.Since(start).Seconds() / (1 << 20)
-		if ratio > 10 {
-			t.Errorf("%s: growth %.1f for a torn tail 4 times as long: want linear", c.name, ratio)
+		small, large := bigTornFile(t, n, layout.cut(n)), bigTornFile(t, 4*n, layout.cut(4*n))
+		var cells []string
+		for _, c := range []struct {
+			name        string
+			small, larg func()
+		}{
+			{"Replay", replay(small), replay(large)},
+			{"Append's recovery", appendTo(small), appendTo(large)},
+			{"sscheck (ss-verify, ss-repair)", verify(small), verify(large)},
+		} {
+			ratio := testkit.GrowthRatio(rounds, c.small, c.larg)
+			start := time.Now()
+			c.larg()
+			took := time.Since(start)
+			if ratio > 10 {
+				t.Errorf("%s, %s: growth %.1f for a torn tail 4 times as long: want linear", layout.name, c.name, ratio)
+			}
+			cells = append(cells, fmt.Sprintf("%s growth %.1f, %v", c.name, ratio, took.Round(100*time.Microsecond)))
 		}
-		cells = append(cells, fmt.Sprintf("%s growth %.1f, %.0f MiB/s", c.name, ratio, rate))
+		layouts = append(layouts, layout.name+": "+strings.Join(cells, ", "))
 	}
 	return opsRow{"6. a large torn tail",
-		fmt.Sprintf("a crash inside a message of zeros: the file cut %d MiB and %d MiB into its frame", n>>20, 4*n>>20),
+		fmt.Sprintf("a crash inside a large message of zeros, %d MiB and %d MiB of it on disk (times: for the larger)", n>>20, 4*n>>20),
 		fmt.Sprintf("%d rounds each", rounds),
-		strings.Join(cells, "; ") + " (under -race when run so)"}
+		strings.Join(layouts, "; ") + " (under -race when run so)"}
 }
 
 // opsLargeMessage is item 7: one large message written at interval 1024,
@@ -532,6 +548,7 @@ func opsRelay(t *testing.T) opsRow {
 		t.Fatal(err)
 	}
 	spellings := []string{"file://./same.ss/clock", "file://" + same + "/clock", "file://sub/../same.ss/clock", "file://link.ss/clock"}
+	said := []string{"file://./same.ss/clock", "file://<dir>/same.ss/clock", "file://sub/../same.ss/clock", "file://link.ss/clock (a symlink)"}
 	fi, _ := os.Stat(same)
 	refused := 0
 	for _, out := range spellings {
@@ -584,7 +601,7 @@ func opsRelay(t *testing.T) opsRow {
 		t.Errorf("a torn tail: %v, %q; want the warning", err, warn)
 	}
 	return opsRow{"10. ss-relay",
-		fmt.Sprintf("a file relayed into itself as %s; Ctrl-C during a live relay (clock → file), the count printed against the output; a stream key that matches nothing; a file input with a torn tail", strings.Join(spellings, ", ")),
+		fmt.Sprintf("file://same.ss/clock relayed into %s; Ctrl-C during a live relay (clock → file), the count printed against the output; a stream key that matches nothing; a file input with a torn tail", strings.Join(said, ", ")),
 		fmt.Sprintf("%d spellings, %d interrupts", len(spellings), runs),
 		fmt.Sprintf("refused at once (exit 2, \"feedback loop\") %d/%d, the file unchanged; the count printed on Ctrl-C equal to the messages in the output %d/%d; \"no message of stream(s) clokc\" said; the torn tail warned of as ss-decode does", refused, len(spellings), exact, runs)}
 }
