@@ -28,17 +28,10 @@ import (
 )
 
 // DefaultGroup returns the group of a Resumable consumer created without
-// one: "host-" followed by the host name (os.Hostname), or "host-localhost"
-// if the name is unknown. It is stable across restarts of the host's
-// processes, like SeaStreamer's per-host group id, so that a restarted
-// program resumes where it committed.
-func DefaultGroup() string {
-	h, err := os.Hostname()
-	if err != nil || h == "" {
-		h = "localhost"
-	}
-	return "host-" + h
-}
+// one: SeaStreamer's per-host Resumable group, driver.HostID() + ":r" (its
+// host id: $HOST_ID, the container id, or the MAC address), the name its
+// Redis backend uses, so that one host's programs find one position.
+func DefaultGroup() string { return driver.HostID() + ":r" }
 
 // OffsetsPath returns the file that keeps the committed position of group
 // for the .ss file at path: path + "." + group + ".offsets", the group
