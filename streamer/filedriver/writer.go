@@ -46,16 +46,21 @@ type sharedWriter struct {
 	eos     bool          // a Conn asked for an end-of-stream message; guarded by writers
 	closing chan struct{} // closed when Close has finished; set when refs drop to 0 or by retire
 
-	mu      sync.Mutex    // orders sequence numbers with writes, guards queue and stopped
-	queue   []queued      // written, waiting for the next flush
-	stopped bool          // the last Conn released it: nothing more is queued
-	failed  error         // a write to the file failed: nothing more is written
-	kick    chan struct{} // wakes the flusher
-	slots   chan struct{} // one per queued send: backpressure
+	mu      sync.Mutex      // orders sequence numbers with writes, guards queue and stopped
+	queue   []queued        // written, waiting for the next flush
+	spare   []queued        // the previous batch's array, for the next queue
+	futures []driver.Future // receipts not handed out yet: allocated a chunk at a time
+	stopped bool            // the last Conn released it: nothing more is queued
+	failed  error           // a write to the file failed: nothing more is written
+	kick    chan struct{}   // wakes the flusher
+	slots   chan struct{}   // one per queued send: backpressure
 
 	stop chan struct{} // stops the flusher
 	done chan struct{} // closed when the flusher has returned
 }
+
+// futureChunk is how many receipts the shared writer allocates at once.
+const futureChunk = 256
 
 // queued is one send (or, with no header, one Flush call) waiting for a
 // flush.
@@ -228,7 +233,13 @@ func (sw *sharedWriter) send(ctx context.Context, h driver.Header, payload []byt
 		return nil, err
 	}
 	h.Timestamp = time.UnixMilli(int64(ts)).UTC()
-	fut := driver.NewFuture()
+	if len(sw.futures) == 0 {
+		// A chunk of receipts, so that a send allocates none of its own;
+		// a chunk is freed once no receipt in it is referenced.
+		sw.futures = make([]driver.Future, futureChunk)
+	}
+	fut := &sw.futures[0]
+	sw.futures = sw.futures[1:]
 	sw.queue = append(sw.queue, queued{fut: fut, h: h, end: sw.w.Size(), send: true})
 	sw.mu.Unlock()
 	sw.wake()
@@ -276,7 +287,7 @@ func (sw *sharedWriter) flusher() {
 		}
 		sw.mu.Lock()
 		batch := sw.queue
-		sw.queue = nil
+		sw.queue, sw.spare = sw.spare[:0], nil
 		failed := sw.failed
 		sw.mu.Unlock()
 		if len(batch) > 0 && failed == nil {
@@ -313,6 +324,10 @@ func (sw *sharedWriter) flusher() {
 				<-sw.slots
 			}
 		}
+		clear(batch) // holds no receipt once resolved
+		sw.mu.Lock()
+		sw.spare = batch[:0]
+		sw.mu.Unlock()
 		if failed != nil && !retired && sw.hasFailed() {
 			retired = true
 			sw.retire()
