@@ -27,6 +27,7 @@ func (k *Consumer) newGroupClient() (*kgo.Client, error) {
 		kgo.OnPartitionsRevoked(k.onRevoked),
 		kgo.OnPartitionsLost(k.onLost),
 	}
+	opts = append(opts, kgo.Balancers(k.balancers().kgo()...))
 	if k.s.sessionTimeout > 0 {
 		opts = append(opts, kgo.SessionTimeout(k.s.sessionTimeout))
 	}
@@ -35,6 +36,14 @@ func (k *Consumer) newGroupClient() (*kgo.Client, error) {
 		return nil, wrapErr("new consumer", err)
 	}
 	return cl, nil
+}
+
+// balancers returns the balancers the consumer offers its group.
+func (k *Consumer) balancers() balancerList {
+	if len(k.s.balancers) == 0 {
+		return defaultBalancers
+	}
+	return k.s.balancers
 }
 
 func (k *Consumer) onAssigned(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {

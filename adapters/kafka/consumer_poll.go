@@ -97,7 +97,7 @@ func (k *Consumer) Next(ctx context.Context) (driver.Message, error) {
 			case isDataLoss(err), kerr.IsRetriable(err), transientGroupErr(err):
 				k.conn.log.Warn("kafka: consuming", "topic", t, "partition", p, "err", err)
 			case fatal == nil:
-				fatal = fmt.Errorf("topic %q partition %d: %w", t, p, err)
+				fatal = k.fetchErr(t, p, err)
 			}
 		})
 		n := 0
@@ -116,6 +116,20 @@ func (k *Consumer) Next(ctx context.Context) (driver.Message, error) {
 			return driver.Message{}, ctx.Err()
 		}
 	}
+}
+
+// fetchErr describes a fatal error of a poll: a group session's names the
+// group (and says what to do when the members share no balancer), any
+// other its partition.
+func (k *Consumer) fetchErr(t string, p int32, err error) error {
+	var gs *kgo.ErrGroupSession
+	if !errors.As(err, &gs) {
+		return fmt.Errorf("topic %q partition %d: %w", t, p, err)
+	}
+	if errors.Is(err, kerr.InconsistentGroupProtocol) {
+		return fmt.Errorf("%w: group %q, this member offers %s: %w", ErrBalancerMismatch, k.group, k.balancers(), err)
+	}
+	return fmt.Errorf("group %q: %w", k.group, err)
 }
 
 func isDataLoss(err error) bool {

@@ -52,6 +52,18 @@
 //     divides the partitions among the members and rebalances as they join
 //     and leave. When a partition is taken away, the member commits what it
 //     returned from it, so the next owner does not receive it again.
+//     Members offer the balancers of WithBalancer (URI option balancer),
+//     by default range then roundrobin: librdkafka's default, which
+//     SeaStreamer's Kafka consumers keep, so that our members and
+//     SeaStreamer's can share a group. (The default used to be franz-go's
+//     cooperative-sticky, which the broker refuses in a group of
+//     SeaStreamer members with INCONSISTENT_GROUP_PROTOCOL; Next reports
+//     that as ErrBalancerMismatch.) These balancers are eager: on every
+//     rebalance each member gives up all its partitions, committing what
+//     it returned from each, and the group reassigns them, so a rebalance
+//     pauses every member briefly. Give balancer=cooperative-sticky to every
+//     member of a group with no SeaStreamer member to move only the
+//     partitions that change owner.
 //
 // Commit commits, per partition, the offset after the last message Next
 // returned; Consumer.CommitAsync (reach it with As) does so in the
@@ -99,10 +111,12 @@
 //	replication=3            replication factor of topics created so (default: broker's)
 //	session_timeout=10s      group session timeout of LoadBalanced consumers
 //	auto_commit=5s           commit consumers' positions periodically
+//	balancer=range,roundrobin  balancers of LoadBalanced consumers, in preference order:
+//	                         range, roundrobin, sticky, cooperative-sticky (default range,roundrobin)
 //
 // The same settings exist as Go options (WithTLS, WithSASL, WithClientID,
 // WithCompression, WithLinger, WithTopicCreation, WithSessionTimeout,
-// WithAutoCommit), and WithClientOptions passes any franz-go kgo.Opt. URI
+// WithAutoCommit, WithBalancer), and WithClientOptions passes any franz-go kgo.Opt. URI
 // options override Go options.
 //
 // # Goroutines

@@ -26,6 +26,15 @@ var (
 	// the offsets; it wraps the broker's error for the first partition that
 	// failed.
 	ErrGroupCommit = errors.New("kafka: commit refused by the broker")
+
+	// ErrBalancerMismatch is returned by Next of a LoadBalanced consumer
+	// when the broker refuses it in its group (INCONSISTENT_GROUP_PROTOCOL):
+	// it offers no balancer that every member of the group offers, e.g.
+	// cooperative-sticky alone in a group of SeaStreamer consumers, which
+	// offer range and roundrobin. It wraps the broker's error; the consumer
+	// keeps trying to join, so a later Next succeeds once the other members
+	// are gone.
+	ErrBalancerMismatch = errors.New("kafka: the group's members share no balancer: give this member one the others offer (kafka.WithBalancer, URI option balancer=; SeaStreamer's members offer range,roundrobin, the default)")
 )
 
 // scheme is the URI scheme this driver registers.

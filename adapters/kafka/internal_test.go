@@ -24,6 +24,10 @@ func TestExtraScopes(t *testing.T) {
 		{driver.ScopeProducer, option{optAutoCommit.Setting(1)}, "WithAutoCommit"},
 		{driver.ScopeOpen, option{optCompression.Setting(99)}, "WithCompression"},
 		{driver.ScopeOpen, option{optLinger.Setting(-1)}, "WithLinger"},
+		{driver.ScopeProducer, option{optBalancer.Setting(balancerList{BalancerRange})}, "WithBalancer"},
+		{driver.ScopeConsumer, option{optBalancer.Setting(nil)}, "WithBalancer"},
+		{driver.ScopeConsumer, option{optBalancer.Setting(balancerList{9})}, "WithBalancer"},
+		{driver.ScopeConsumer, option{optBalancer.Setting(balancerList{BalancerSticky, BalancerSticky})}, "WithBalancer"},
 	} {
 		var s settings
 		err := s.applyExtra(tc.at, []any{tc.v})

@@ -140,6 +140,25 @@ var (
 		},
 	})
 
+	optBalancer = driver.AddValue(options, driver.Value[settings, balancerList]{
+		Name: "WithBalancer", Param: "balancer", Scope: driver.ScopeConsumer,
+		Parse: func(u *driver.URI, name string) (balancerList, bool, error) {
+			v, ok := u.Option(name)
+			if !ok {
+				return nil, false, nil
+			}
+			l, err := parseBalancers(name, v)
+			return l, true, err
+		},
+		Set: func(s *settings, l balancerList) error {
+			if err := l.check("WithBalancer"); err != nil {
+				return err
+			}
+			s.balancers = l
+			return nil
+		},
+	})
+
 	optTLS = options.Add(driver.Decl[settings]{
 		Name: "WithTLS", Params: []string{"tls", "tls_ca", "tls_skip_verify"}, Scope: driver.ScopeOpen,
 		FromURI: (*settings).applyURITLS,
@@ -291,11 +310,13 @@ type settings struct {
 	replication    int16
 	sessionTimeout time.Duration
 	autoCommit     time.Duration
+	balancers      balancerList // nil: defaultBalancers
 }
 
 func (s settings) clone() settings {
 	s.clientOpts = append([]kgo.Opt(nil), s.clientOpts...)
 	s.sasl = append([]sasl.Mechanism(nil), s.sasl...)
+	s.balancers = append(balancerList(nil), s.balancers...)
 	return s
 }
 

@@ -43,6 +43,9 @@ func TestURIOptionErrors(t *testing.T) {
 		{"?sasl_user=u", streamer.ErrInvalidOption, "sasl_user"},
 		{"?tls=false&tls_skip_verify=true", streamer.ErrInvalidOption, "tls"},
 		{"?tls_ca=/no/such/file.pem", streamer.ErrInvalidOption, "tls_ca"},
+		{"?balancer=fair", streamer.ErrInvalidOption, "balancer"},
+		{"?balancer=range,range", streamer.ErrInvalidOption, "balancer"},
+		{"?balancer=", streamer.ErrInvalidOption, "balancer"},
 	} {
 		_, err := streamer.Open(ctx, base+tc.query)
 		var oe *streamer.OptionError
@@ -51,7 +54,7 @@ func TestURIOptionErrors(t *testing.T) {
 		}
 	}
 	// Accepted options.
-	s := open(t, base+"?timeout=5s&client_id=ss-test&compression=lz4&linger=2ms&partitions=2&replication=1&session_timeout=10s&auto_commit=1s")
+	s := open(t, base+"?timeout=5s&client_id=ss-test&compression=lz4&linger=2ms&partitions=2&replication=1&session_timeout=10s&auto_commit=1s&balancer=Range,%20roundrobin")
 	if s.Scheme() != "kafka" {
 		t.Fatal(s.Scheme())
 	}
