@@ -69,6 +69,7 @@ type Consumer struct {
 	lastTopic  string                               // cache of fold's last map lookup
 	lastParts  map[int32]kgo.EpochOffset
 	owned      map[string]map[int32]bool  // LoadBalanced: partitions the group gave us
+	revoked    map[string]map[int32]bool  // LoadBalanced: partitions taken away since the batch was installed (noteRevoked)
 	replayEnd  map[string]map[int32]int64 // Replay: end offsets when the consumer started
 	pending    map[string]map[int32]int64 // Replay: partitions not yet read to their end
 	ids        map[string][16]byte        // topic ids, for commits

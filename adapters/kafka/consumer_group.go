@@ -86,6 +86,7 @@ func (k *Consumer) disown(parts map[string][]int32) (map[string]map[int32]kgo.Ep
 	k.dropBatch(false) // Next keeps the records of partitions still owned
 	offsets := make(map[string]map[int32]kgo.EpochOffset)
 	for t, ps := range parts {
+		k.noteRevoked(t, ps)
 		for _, p := range ps {
 			delete(k.owned[t], p)
 			delete(k.starts[t], p)
@@ -100,4 +101,22 @@ func (k *Consumer) disown(parts map[string][]int32) (map[string]map[int32]kgo.Ep
 		}
 	}
 	return offsets, k.closed
+}
+
+// noteRevoked notes, with mu held, partitions of t taken away. The records
+// of them left in Next's batch belong to the session that ended: Next drops
+// them even if the group gives the partitions back before it looks (an
+// eager rebalance revokes every partition and reassigns much of them to the
+// same members), since the new session fetches them again from the
+// committed offsets. install forgets these notes with the batch.
+func (k *Consumer) noteRevoked(t string, ps []int32) {
+	if k.revoked == nil {
+		k.revoked = make(map[string]map[int32]bool)
+	}
+	if k.revoked[t] == nil {
+		k.revoked[t] = make(map[int32]bool, len(ps))
+	}
+	for _, p := range ps {
+		k.revoked[t][p] = true
+	}
 }

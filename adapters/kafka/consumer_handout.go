@@ -36,13 +36,13 @@ func (k *Consumer) replace(recs []*kgo.Record) {
 }
 
 // refilter, called by Next with mu held after dropBatch, keeps as the new
-// batch the records not yet handed out of partitions still owned (none if
-// the batch was discarded).
+// batch the records not yet handed out of partitions still owned and not
+// taken away meanwhile (none if the batch was discarded).
 func (k *Consumer) refilter() {
 	var b []*kgo.Record
 	if !k.discard {
 		for _, r := range k.out.Load().recs[k.folded:] {
-			if k.owned == nil || k.owned[r.Topic][r.Partition] {
+			if k.owned == nil || (k.owned[r.Topic][r.Partition] && !k.revoked[r.Topic][r.Partition]) {
 				b = append(b, r)
 			}
 		}

@@ -163,9 +163,10 @@ func transientGroupErr(err error) bool {
 // install, called by Next with mu held once the batch is all out (and
 // settled), makes the records of fetches that Next may return the new batch
 // and returns how many there are. It skips records of partitions the group
-// took away and, in a replay, records at or after their partition's end,
-// and notes the partitions read to their end.
+// took away and, in a replay, records at or after their partition's end, and notes the
+// partitions read to their end.
 func (k *Consumer) install(fetches kgo.Fetches) int {
+	k.revoked = nil // they concerned the batch before (see noteRevoked)
 	b := make([]*kgo.Record, 0, fetches.NumRecords())
 	fetches.EachRecord(func(r *kgo.Record) {
 		if k.owned != nil && !k.owned[r.Topic][r.Partition] {
