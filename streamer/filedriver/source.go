@@ -118,7 +118,12 @@ func (s *source) next(ctx context.Context) (ssfile.Message, int64, error) {
 			// A writer is in the middle of a message (or crashed there):
 			// what is complete is all a replay has.
 			continue
-		case errors.Is(err, ssfile.ErrTruncated) && s.mode != ssfile.Replay:
+		case errors.Is(err, ssfile.ErrTruncated) && s.mode != ssfile.Replay && s.eosAt >= 0:
+			// Cut below the position: only a new writer removing the
+			// end-of-stream message this source skipped does that to the
+			// same file (the Reader itself follows a cut of what it has
+			// not read). Anything else, such as the file recreated in
+			// place, is the Reader's error.
 			if rerr := s.reopen(false); rerr != nil {
 				s.log.Warn("filedriver: the file was cut back and cannot be followed", "path", s.path, "err", rerr)
 				return m, 0, err
@@ -158,9 +163,9 @@ func (s *source) reopen(cutEOS bool) error {
 	if err != nil {
 		return err
 	}
-	if r.Header() != s.r.Header() {
+	if r.Header() != s.r.Header() || !s.prevIn(r) {
 		r.Close()
-		return &ssfile.OffsetError{Path: s.path, Offset: s.pos, Err: fmt.Errorf("%w (recreated in place: its header changed)", ssfile.ErrReplaced)}
+		return &ssfile.OffsetError{Path: s.path, Offset: s.pos, Err: fmt.Errorf("%w (recreated in place: its header or the last message read changed)", ssfile.ErrReplaced)}
 	}
 	pos := s.pos
 	if s.eosAt >= format.HeaderSize && (cutEOS || pos > r.Size()) {
@@ -183,6 +188,20 @@ func (s *source) reopen(cutEOS bool) error {
 	s.pos, s.eosAt = pos, -1
 	s.log.Info("filedriver: the file was cut back by a writer's recovery; following it from the last message read", "path", s.path, "offset", pos)
 	return nil
+}
+
+// prevIn reports whether r, a new reader of the path, still has the last
+// message this source read before its end-of-stream message where it was,
+// when the source knows it: the file is the same one, cut, not another.
+func (s *source) prevIn(r *ssfile.Reader) bool {
+	if s.prev.at < format.HeaderSize {
+		return true
+	}
+	if s.prev.at >= r.Size() || r.SetOffset(s.prev.at) != nil {
+		return false
+	}
+	m, err := r.Next(done)
+	return err == nil && s.prev.is(&m)
 }
 
 func (s *source) close() error {
