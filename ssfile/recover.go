@@ -151,14 +151,17 @@ func validDataAfter(sc *scanner) bool {
 	if sc.validAfter(sc.pos) { // pos: where the damaged message begins
 		return true
 	}
+	var splice spliceWalk // carried from one probe to the next: see spliceWalk
 	for n := int(sc.pos/sc.layout.Interval) + 1; sc.layout.Offset(n) < int64(len(sc.data)); n++ {
 		// A probe: only whether the message reads matters here, and a
 		// message cut by the end of the file must not start a search of
 		// its own after each beacon.
 		probe := *sc
 		probe.keys = make(map[string]string)
-		probe.probe, probe.work = true, new(int64)
-		if probe.seekBeacon(n) != nil {
+		probe.probe, probe.work, probe.splice = true, new(int64), splice
+		err := probe.seekBeacon(n)
+		splice = probe.splice
+		if err != nil {
 			continue
 		}
 		if _, err := probe.next(); err == nil {

@@ -26,6 +26,7 @@ type scanner struct {
 	work    *int64 // a probe adds here the bytes of the frames it decodes
 
 	lastValidAfter validAfterResult // callers retry the same offset
+	splice         spliceWalk       // a probe's last walk from a beacon
 
 	// pass, if set, is asked about each message next decodes: one it
 	// reports true for is passed over (its payload not verified) and next
@@ -135,7 +136,14 @@ func (s *scanner) frame(p int64, head []byte, n int, verify bool) (Message, erro
 	// Spliced. Walk the beacons it crosses before allocating: a damaged
 	// size field must not make the reader allocate gigabytes, and a
 	// beacon that disagrees with it shows the damage.
-	if _, err := s.walk(p, total); err != nil {
+	if at, err := s.walk(p, total); err != nil {
+		if errors.Is(err, errShort) && !s.lenient && at > p+s.layout.Room(p) {
+			// The data ends inside the frame, and a beacon it crosses
+			// counted the bytes the size field says remain: the size is
+			// right, and this is a write in progress (or torn), however
+			// the bytes after it read. Not searched (see short).
+			return Message{}, err
+		}
 		return Message{}, s.short(p, err, verify)
 	}
 	frame, end, err := s.gather(p, int(total), make([]byte, 0, total), int(total))
@@ -251,12 +259,47 @@ func (s *scanner) seekBeacon(n int) error {
 		return nil
 	}
 	p := s.layout.Offset(n)
+	if c := s.splice; s.probe && c.size == len(s.data) && c.from < p && p < c.upto {
+		// Inside a splice a walk from an earlier beacon checked:
+		// beacon n agrees with it, so the walk from n ends the same.
+		if c.err == nil {
+			s.pos = c.land
+		}
+		return c.err
+	}
+	land, upto, err := s.walkSplice(n)
+	if s.probe && !s.lenient {
+		s.splice = spliceWalk{from: p, upto: upto, land: land, err: err, size: len(s.data)}
+	}
+	if err == nil {
+		s.pos = land
+	}
+	return err
+}
+
+// spliceWalk is a probe's last walk from a beacon over the message it
+// splices: the searches of validAfter and validDataAfter try every beacon
+// in turn, and the beacons inside one large message would each walk the
+// rest of it again (quadratic in its length).
+type spliceWalk struct {
+	from, upto int64 // the beacon walked from; the first boundary not checked
+	land       int64 // the message start after the splice
+	err        error
+	size       int // len(data) when walked
+}
+
+// walkSplice walks from beacon n over the rest of the message it splices,
+// checking each beacon's count of what remains. It returns the offset after
+// the splice, and the first boundary it did not check (where it failed, or
+// that offset).
+func (s *scanner) walkSplice(n int) (land, upto int64, err error) {
+	p := s.layout.Offset(n)
 	info, err := format.ScanBeacon(s.data[min(p, int64(len(s.data))):])
 	if err != nil {
 		if s.probe && !errors.Is(err, format.ErrShortInput) {
-			return errProbe
+			return p, p, errProbe
 		}
-		return s.fail(p, fmt.Errorf("beacon %d: %w", n, err))
+		return p, p, s.fail(p, fmt.Errorf("beacon %d: %w", n, err))
 	}
 	p += int64(info.Size)
 	left := int64(info.Remaining)
@@ -266,18 +309,19 @@ func (s *scanner) seekBeacon(n int) error {
 		left -= chunk
 		if left > 0 {
 			if p > int64(len(s.data)) {
-				return errShort
+				return p, p, errShort
 			}
-			if p, err = s.skipBeacon(p, int(left)); err != nil {
-				return err
+			next, err := s.skipBeacon(p, int(left))
+			if err != nil {
+				return p, p, err
 			}
+			p = next
 		}
 	}
 	if p > int64(len(s.data)) {
-		return errShort
+		return p, p, errShort
 	}
-	s.pos = p
-	return nil
+	return p, p, nil
 }
 
 func be32(b []byte) uint32 {
@@ -428,6 +472,9 @@ func (s *scanner) chainAfter(p int64) bool {
 		} else if q == next-iv {
 			if probe.seekBeacon(int(q/iv)) != nil {
 				continue
+			}
+			if i := uint64(probe.pos - p); probe.pos < end && dead[i/64]&(1<<(i%64)) != 0 {
+				continue // a beacon inside a splice already tried: it lands where the first did
 			}
 		} else {
 			if !s.mayStart(q, next-q) {

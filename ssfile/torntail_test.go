@@ -26,10 +26,10 @@ func writeTornFile(tb testing.TB, tail int64) (string, int64) {
 // writeTornFileCut is writeTornFile with the frame cut cut bytes in and
 // zeros after that up to tail bytes, as a file system that had extended the
 // file when the writer crashed leaves it.
-func writeTornFileCut(tb testing.TB, tail, cut int64) (string, int64) {
+func writeTornFileCut(tb testing.TB, tail, cut int64, opts ...Option) (string, int64) {
 	tb.Helper()
 	path := filepath.Join(tb.TempDir(), "torn.ss")
-	w, err := Create(path)
+	w, err := Create(path, opts...)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -123,9 +123,9 @@ func TestTornTailFigures(t *testing.T) {
 
 // tornScanner returns a scanner over a file from writeTornFile and where
 // its torn frame starts.
-func tornScanner(tb testing.TB, tail int64) (*scanner, int64) {
+func tornScanner(tb testing.TB, tail int64, opts ...Option) (*scanner, int64) {
 	tb.Helper()
-	path, start := writeTornFile(tb, tail)
+	path, start := writeTornFileCut(tb, tail, tail, opts...)
 	data, err := os.ReadFile(path)
 	if err != nil {
 		tb.Fatal(err)
@@ -164,6 +164,41 @@ func TestTornTailSearchLinear(t *testing.T) {
 	})
 	if allocs > 10 {
 		t.Errorf("the search after a %d-byte torn tail makes %v allocations, want a few whatever the tail's length", 4*n, allocs)
+	}
+}
+
+// TestTornSplicedSearchLinear: a torn message spliced by many beacons
+// (a large message at a small interval, as the writer leaves it when it
+// crashes or is still writing) is searched in time linear in its length.
+// Each beacon it crosses used to start a walk of the beacons after it to the
+// end of the data, so that 64 MiB at interval 1024 kept a file:// consumer
+// busy for minutes on a message being written (TestOperationsCost in CI).
+func TestTornSplicedSearchLinear(t *testing.T) {
+	const n = 2 << 20
+	interval := WithBeaconInterval(1024)
+	small, startSmall := tornScanner(t, n, interval)
+	large, startLarge := tornScanner(t, 4*n, interval)
+	searchRatio := testkit.GrowthRatio(5, func() { search(t, small, startSmall) }, func() { search(t, large, startLarge) })
+	if searchRatio > 10 { // linear: about 4; quadratic: 16
+		t.Errorf("the search after a spliced torn tail 4 times as long (%d bytes) takes %.1f times the CPU time: want linear", 4*n, searchRatio)
+	}
+	recovery := func(tail int64) func() {
+		path, start := writeTornFileCut(t, tail, tail, interval)
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return func() {
+			if err := os.WriteFile(path, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			appendTorn(t, path, start)
+		}
+	}
+	ratio := testkit.GrowthRatio(3, recovery(n), recovery(4*n))
+	t.Logf("growth: search %.1f, recovery %.1f", searchRatio, ratio)
+	if ratio > 10 {
+		t.Errorf("Append's recovery of a spliced torn tail 4 times as long takes %.1f times the CPU time: want linear", ratio)
 	}
 }
 
