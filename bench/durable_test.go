@@ -43,6 +43,9 @@ type durableTarget interface {
 //     share the file's writer; its flusher writes and fdatasyncs once per
 //     batch of sends (group commit). It also reports the messages per
 //     fdatasync and the mean fdatasync time.
+//   - engine=raw: the disk's limit for such producers, the same frames
+//     appended to a plain file with one pwrite and fdatasync per batch of
+//     sends, by whichever send finds no flush under way (rawsync_test.go).
 //   - engine=jetstream-sync: embedded NATS JetStream (nats-server as a
 //     library, file storage, one replica) with sync always (the server
 //     option SyncAlways, sync_interval: always in a configuration file),
@@ -60,6 +63,7 @@ func BenchmarkDurable(b *testing.B) {
 		open func(b *testing.B, dir string) (durableTarget, error)
 	}{
 		{"file", openFileTarget},
+		{"raw", openRawTarget},
 		{"jetstream-sync", func(b *testing.B, dir string) (durableTarget, error) { return openJetStreamTarget(dir, true) }},
 		{"jetstream-default", func(b *testing.B, dir string) (durableTarget, error) { return openJetStreamTarget(dir, false) }},
 	}
