@@ -36,8 +36,20 @@ var crcTables = func() (t [16][256]uint16) {
 // Checksum returns the CRC16/CDMA2000 of p.
 func Checksum(p []byte) uint16 { return UpdateCRC(CRCInit, p) }
 
-// UpdateCRC continues a CRC16/CDMA2000 computation over p.
+// UpdateCRC continues a CRC16/CDMA2000 computation over p. On amd64 CPUs
+// with PCLMULQDQ, inputs from 18 bytes are folded by carry-less
+// multiplication (crc16_amd64.s); the result is the same on every path.
 func UpdateCRC(crc uint16, p []byte) uint16 {
+	if useCLMUL && len(p) >= clmulMinLen {
+		return updateCLMUL(crc, p)
+	}
+	return updateTable(crc, p)
+}
+
+// updateTable is the portable implementation, slicing-by-16: what every
+// platform without carry-less multiplication runs, and what short inputs run
+// everywhere (below clmulMinLen the vector path's fixed cost loses).
+func updateTable(crc uint16, p []byte) uint16 {
 	t := &crcTables
 	for len(p) >= 16 {
 		p = p[:len(p):len(p)]
