@@ -83,6 +83,13 @@ func compareStreams(a, b *Stream) int {
 	return cmp.Or(cmp.Compare(a.Key, b.Key), cmp.Compare(a.Shard, b.Shard))
 }
 
+// Set sets the state of one stream, adding it if new: a tracker seeded
+// with the state of files written before.
+func (t *Tracker) Set(s Stream) {
+	t.state(s.Key, s.Shard).StreamState = s.StreamState
+	t.last = nil
+}
+
 // Lookup returns the state of one stream.
 func (t *Tracker) Lookup(key string, shard uint64) (StreamState, bool) {
 	s, ok := t.byKey[key][shard]

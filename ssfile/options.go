@@ -1,6 +1,8 @@
 package ssfile
 
 import (
+	"github.com/seastream/ss/beacon"
+
 	"fmt"
 	"log/slog"
 	"time"
@@ -55,6 +57,7 @@ type writerConfig struct {
 	createdAt  time.Time
 	logger     *slog.Logger
 	onSync     func(time.Duration, error)
+	seed       *beacon.Tracker
 }
 
 func defaultWriterConfig() writerConfig {
@@ -163,6 +166,24 @@ func WithFileName(name string) Option {
 // (default: now).
 func WithCreatedAt(t time.Time) Option {
 	return writerOption(func(c *writerConfig) error { c.createdAt = t; return nil })
+}
+
+// WithStreams makes the file go on from the state of the files written
+// before it, as one writer of them all would: each stream's highest sequence
+// number and timestamp and its running checksum, and how many markers the
+// beacons before carried (the rotation of the markers goes on from there). A
+// segment of a stream directory is written so. Create starts from it; Append
+// starts from it and adds the file's messages. The file stays a complete .ss
+// file: its beacons' markers are those of a writer that had written the
+// streams before, which a reader of this file alone takes as they are (a
+// checker is told the state by the same streams: see sscheck).
+func WithStreams(streams []beacon.Stream, markersWritten uint64) Option {
+	seed := new(beacon.Tracker)
+	for _, s := range streams {
+		seed.Set(s)
+	}
+	seed.SetMarkersWritten(markersWritten)
+	return writerOption(func(c *writerConfig) error { c.seed = seed; return nil })
 }
 
 // LoggerOption is what WithLogger returns: both an Option (Create, Append)

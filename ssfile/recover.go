@@ -26,7 +26,7 @@ type recovery struct {
 // message, and after the beacon that follows it if that is complete. It
 // returns nil for a file to start afresh: empty, or a header cut short while
 // the file was being created.
-func recoverFile(f *os.File, path string) (*recovery, error) {
+func recoverFile(f *os.File, path string, seed *beacon.Tracker) (*recovery, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, fmt.Errorf("ssfile: append: %w", err)
@@ -52,13 +52,13 @@ func recoverFile(f *os.File, path string) (*recovery, error) {
 	defer m.Unmap()
 	var rec *recovery
 	err = guard(func() error {
-		rec, err = scanForRecovery(path, m)
+		rec, err = scanForRecovery(path, m, seed)
 		return err
 	})
 	return rec, err
 }
 
-func scanForRecovery(path string, data []byte) (*recovery, error) {
+func scanForRecovery(path string, data []byte, seed *beacon.Tracker) (*recovery, error) {
 	h, err := format.DecodeHeader(data)
 	if err != nil {
 		return nil, fmt.Errorf("ssfile: append: %s: %w", path, err)
@@ -80,6 +80,10 @@ func scanForRecovery(path string, data []byte) (*recovery, error) {
 	// change back to the whole file's state after a SeaStreamer reopen
 	// (NoteContinued).
 	rec := &recovery{header: h, tracker: new(beacon.Tracker), size: int64(len(data))}
+	var seedMarkers uint64
+	if seed != nil { // WithStreams: the state of the files before this one
+		rec.tracker, seedMarkers = seed.Clone(), seed.MarkersWritten()
+	}
 	sc := newScanner(path, data, h)
 	cut := int64(format.HeaderSize) // end of the last message kept
 	var eos *Message                // a trailing end-of-stream message, not yet kept
@@ -139,7 +143,7 @@ func scanForRecovery(path string, data []byte) (*recovery, error) {
 			end = cut + int64(info.Size)
 		}
 	}
-	rec.tracker.SetMarkersWritten(markers)
+	rec.tracker.SetMarkersWritten(seedMarkers + markers)
 	rec.end = end
 	return rec, nil
 }

@@ -89,7 +89,7 @@ func Append(path string, opts ...Option) (*Writer, error) {
 	if err != nil {
 		return nil, err
 	}
-	rec, err := recoverFile(f, path)
+	rec, err := recoverFile(f, path, cfg.seed)
 	if err != nil {
 		f.Close()
 		return nil, err
@@ -155,7 +155,11 @@ func newHeader(path string, cfg writerConfig) (format.Header, error) {
 
 // start writes the header of a new file; h is valid.
 func start(f *os.File, path string, cfg writerConfig, h format.Header) (*Writer, error) {
-	w := newWriter(f, path, cfg, h, beacon.NewMuxer(h.BeaconInterval, 0, nil))
+	var seed *beacon.Tracker
+	if cfg.seed != nil {
+		seed = cfg.seed.Clone()
+	}
+	w := newWriter(f, path, cfg, h, beacon.NewMuxer(h.BeaconInterval, 0, seed))
 	w.buf, _ = w.mux.AppendHeader(w.buf, h)
 	if err := w.Flush(); err != nil {
 		w.Close() // stops the goroutines; the error is latched
@@ -484,11 +488,21 @@ func (w *Writer) Stream(key string, shard uint64) (beacon.StreamState, bool) {
 	return w.mux.Tracker().Lookup(key, shard)
 }
 
-// Streams returns every (stream key, shard) in the file.
+// Streams returns every (stream key, shard) in the file (and in the state it
+// went on from, WithStreams).
 func (w *Writer) Streams() []beacon.Stream {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.mux.Tracker().Streams()
+}
+
+// MarkersWritten returns how many markers the file's beacons carry (counted
+// from the state it went on from, WithStreams): with Streams, the state a
+// file written after this one goes on from.
+func (w *Writer) MarkersWritten() uint64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.mux.Tracker().MarkersWritten()
 }
 
 // Size returns the size the file has once buffered bytes are flushed.
