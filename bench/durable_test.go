@@ -121,7 +121,8 @@ func runDurable(b *testing.B, t durableTarget, n int, p []byte) {
 				}
 				t0 := time.Now()
 				if err := send(ctx, p); err != nil {
-					failed.CompareAndSwap(nil, &err)
+					e := err // declared here, not escaping on every send
+					failed.CompareAndSwap(nil, &e)
 					next.Store(int64(len(lat))) // stop the others
 					return
 				}
