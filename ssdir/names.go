@@ -76,6 +76,23 @@ func Segments(dir string) ([]Segment, error) {
 	return segs, nil
 }
 
+// numbers lists the numbers of the segments of dir, oldest first, from
+// their names alone (no stat per segment).
+func numbers(dir string) ([]uint64, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("ssdir: %w", err)
+	}
+	var ns []uint64
+	for _, e := range entries {
+		if n, ext, ok := parseName(e.Name()); ok && ext == segmentExt && e.Type().IsRegular() {
+			ns = append(ns, n)
+		}
+	}
+	slices.Sort(ns) // the names sort as the numbers do: this is for names of other lengths, which parseName refuses
+	return ns, nil
+}
+
 func compareNumbers(a, b uint64) int {
 	switch {
 	case a < b:

@@ -29,7 +29,9 @@ type Reader struct {
 	sealed bool   // the segment after cur exists: cur is read to its end
 	follow bool   // cur was opened to follow (Live, LiveReplay): it waits at its end
 	seeds  map[uint64]State
-	start  uint64 // a segment Open found being created: the first Next waits for it
+	list   []uint64  // segment numbers, as of listed (see numbers)
+	listed time.Time // the directory's modification time then
+	start  uint64    // a segment Open found being created: the first Next waits for it
 
 	drain   context.Context // done already: reads what is there without waiting
 	watcher *fsnotify.Watcher

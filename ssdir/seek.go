@@ -3,6 +3,7 @@ package ssdir
 import (
 	"errors"
 	"fmt"
+	"os"
 	"sort"
 
 	"github.com/seastream/ss/ssfile"
@@ -20,17 +21,24 @@ func (r *Reader) Seek(t ssfile.Target) error {
 	if r.closed {
 		return ErrClosed
 	}
-	segs, err := Segments(r.dir)
+	err := r.seek(t)
+	if errors.Is(err, ssfile.ErrNotFound) && r.list != nil {
+		// The listing was cached by the directory's modification
+		// time, which some file systems keep to the second: list
+		// again before saying there is no such message.
+		r.list = nil
+		err = r.seek(t)
+	}
+	return err
+}
+
+func (r *Reader) seek(t ssfile.Target) error {
+	segs, err := r.numbers()
 	if err != nil {
 		return err
 	}
 	if len(segs) == 0 {
 		return fmt.Errorf("%w: %s shard %d (no segment)", ssfile.ErrNotFound, t.StreamKey, t.ShardID)
-	}
-	for n := range r.seeds {
-		if n < segs[0].Number {
-			delete(r.seeds, n) // deleted by retention
-		}
 	}
 	// The first segment i after which the stream had reached t: the state
 	// the segment after it goes on from. The last segment is taken to.
@@ -39,7 +47,7 @@ func (r *Reader) Seek(t ssfile.Target) error {
 		if i == len(segs)-1 {
 			return true
 		}
-		st, err := r.seed(segs[i+1].Number)
+		st, err := r.seed(segs[i+1])
 		if err != nil {
 			seedErr = err
 			return true
@@ -54,7 +62,7 @@ func (r *Reader) Seek(t ssfile.Target) error {
 		savedPos = r.cur.Offset()
 	}
 	for ; i < len(segs); i++ {
-		if err := r.openSegment(segs[i].Number, ssfile.LiveReplay); err != nil {
+		if err := r.openSegment(segs[i], ssfile.LiveReplay); err != nil {
 			return err
 		}
 		err := r.cur.Seek(t)
@@ -71,6 +79,32 @@ func (r *Reader) Seek(t ssfile.Target) error {
 		}
 	}
 	return fmt.Errorf("%w: %s shard %d", ssfile.ErrNotFound, t.StreamKey, t.ShardID)
+}
+
+// numbers returns the segment numbers, listed again only when the
+// directory changed (its modification time): a warm seek reads no
+// directory.
+func (r *Reader) numbers() ([]uint64, error) {
+	fi, err := os.Stat(r.dir)
+	if err != nil {
+		return nil, fmt.Errorf("ssdir: %w", err)
+	}
+	if r.list != nil && fi.ModTime().Equal(r.listed) {
+		return r.list, nil
+	}
+	ns, err := numbers(r.dir)
+	if err != nil {
+		return nil, err
+	}
+	r.list, r.listed = ns, fi.ModTime()
+	if len(ns) > 0 {
+		for n := range r.seeds {
+			if n < ns[0] {
+				delete(r.seeds, n) // deleted by retention
+			}
+		}
+	}
+	return ns, nil
 }
 
 // seed returns the seed of segment n, read once: a seed never changes.

@@ -31,6 +31,7 @@ type Writer struct {
 	state   State     // the state the next segment goes on from, when cur is nil
 	err     error     // latched: a rollover that could not close the segment
 	closed  bool
+	sealing *sealing // the segment before cur being closed, in the background
 
 	ret *retainer
 }
@@ -139,11 +140,19 @@ func (w *Writer) fileOptions(st State) []ssfile.Option {
 }
 
 // create writes the seed of segment n and creates it, then syncs the
-// directory so that both names last.
+// directory so that both names last: for the first segment of a directory.
 func (w *Writer) create(n uint64, st State) error {
 	if err := writeSeed(w.dir, n, st); err != nil {
 		return err
 	}
+	if err := w.createSegment(n, st); err != nil {
+		return err
+	}
+	return syncDir(w.dir)
+}
+
+// createSegment creates segment n going on from st and makes it current.
+func (w *Writer) createSegment(n uint64, st State) error {
 	path := segmentPath(w.dir, n)
 	now := w.cfg.now()
 	opts := append(w.fileOptions(st), ssfile.WithCreatedAt(now), ssfile.WithFileName(filepath.Base(path)))
@@ -152,12 +161,55 @@ func (w *Writer) create(n uint64, st State) error {
 		os.Remove(path)
 		return fmt.Errorf("ssdir: creating segment: %w", err)
 	}
-	if err := syncDir(w.dir); err != nil {
-		f.Close()
-		return err
-	}
 	w.cur, w.curN, w.started, w.filled = f, n, now, false
 	return nil
+}
+
+// sealing is the end of a rollover, done in the background so that the
+// write that rolls over does not wait for disks: closing the segment before
+// (its fdatasync), writing the new segment's seed and syncing the directory.
+// Until the seed is written, Append would rebuild it from the segment
+// before, which is complete: its messages were flushed before the new
+// segment was created.
+type sealing struct {
+	done chan struct{}
+	err  error
+}
+
+func (w *Writer) seal(old *ssfile.Writer, next uint64, st State) *sealing {
+	s := &sealing{done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		if err := old.Close(); err != nil {
+			s.err = fmt.Errorf("ssdir: closing segment %s after a rollover: %w (messages after its last Sync may be lost: reopen the directory with Append)", old.Path(), err)
+			return
+		}
+		if next == 0 {
+			return // the next segment is not there: create writes its seed
+		}
+		if err := writeSeed(w.dir, next, st); err != nil {
+			s.err = err
+			return
+		}
+		s.err = syncDir(w.dir)
+		w.ret.kick()
+	}()
+	return s
+}
+
+// waitSealed waits for the rollover under way to end, and latches its
+// failure.
+func (w *Writer) waitSealed() error {
+	s := w.sealing
+	if s == nil {
+		return nil
+	}
+	<-s.done
+	w.sealing = nil
+	if s.err != nil && w.err == nil {
+		w.err = s.err
+	}
+	return w.err
 }
 
 // Write appends one message, rolling over first when the segment is full
@@ -185,6 +237,13 @@ func (w *Writer) usable() error {
 	if w.closed {
 		return ErrClosed
 	}
+	if s := w.sealing; s != nil {
+		select {
+		case <-s.done:
+			return w.waitSealed()
+		default:
+		}
+	}
 	return w.err
 }
 
@@ -198,25 +257,38 @@ func (w *Writer) full() bool {
 	return w.cfg.segmentAge > 0 && w.cfg.now().Sub(w.started) >= w.cfg.segmentAge
 }
 
-// roll closes the current segment and starts the next. A failure to start
-// it (a full disk) leaves no current segment, and the next Write tries
-// again; a failure to close it is latched, since its end is then unknown.
+// roll starts the next segment: the current one is flushed (so that a
+// reader that sees the next segment knows this one is complete), the next
+// is created, and the rest (see sealing) goes on in the background. A
+// failure to create the next (a full disk) leaves no current segment, and
+// the next Write tries again; a failure to flush is latched, as the end of
+// the segment is then unknown.
 func (w *Writer) roll() error {
+	if err := w.waitSealed(); err != nil {
+		return err
+	}
 	if w.cur != nil {
-		st := State{Streams: w.cur.Streams(), MarkersWritten: w.cur.MarkersWritten()}
-		if err := w.cur.Close(); err != nil {
-			w.err = fmt.Errorf("ssdir: closing segment %s for a rollover: %w (reopen the directory with Append to go on)", w.cur.Path(), err)
+		if err := w.cur.Flush(); err != nil {
+			w.err = fmt.Errorf("ssdir: flushing segment %s for a rollover: %w (reopen the directory with Append to go on)", w.cur.Path(), err)
 			return w.err
 		}
+		st := State{Streams: w.cur.Streams(), MarkersWritten: w.cur.MarkersWritten()}
+		old := w.cur
 		w.cur, w.state = nil, st
 		w.curN++
-	}
-	if err := w.create(w.curN, w.state); err != nil {
+		if err := w.createSegment(w.curN, st); err != nil {
+			// The segment before is complete; close it now and try
+			// creating this one again at the next write.
+			w.sealing = w.seal(old, 0, st)
+			w.cfg.logger.Warn("ssdir: could not start a new segment; the next write tries again", "dir", w.dir, "err", err)
+			return err
+		}
+		w.sealing = w.seal(old, w.curN, st)
+	} else if err := w.create(w.curN, w.state); err != nil {
 		w.cfg.logger.Warn("ssdir: could not start a new segment; the next write tries again", "dir", w.dir, "err", err)
 		return err
 	}
 	w.cfg.logger.Info("ssdir: rolled over", "segment", segmentPath(w.dir, w.curN))
-	w.ret.kick()
 	return nil
 }
 
@@ -238,6 +310,9 @@ func (w *Writer) Sync() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err := w.usable(); err != nil {
+		return err
+	}
+	if err := w.waitSealed(); err != nil {
 		return err
 	}
 	if w.cur == nil {
@@ -289,6 +364,7 @@ func (w *Writer) Close() error {
 		w.mu.Unlock()
 		return ErrClosed
 	}
+	w.waitSealed()
 	w.closed = true
 	err := w.err
 	if w.cur != nil {
