@@ -1,0 +1,70 @@
+package ssfile
+
+import (
+	"fmt"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	"github.com/seastream/ss/format"
+)
+
+// TestWithStreamsGoesOn: a file written WithStreams the state another writer
+// left goes on with it, as one writer of both files would: each stream's
+// seq, timestamp and running checksum, and the markers' rotation; Append
+// given the same state finds the same.
+func TestWithStreamsGoesOn(t *testing.T) {
+	dir := t.TempDir()
+	one, err := Create(filepath.Join(dir, "one.ss"), WithBeaconInterval(1024))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := Create(filepath.Join(dir, "first.ss"), WithBeaconInterval(1024))
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(w *Writer, from, to int) {
+		for i := from; i < to; i++ {
+			h := format.MessageHeader{StreamKey: fmt.Sprintf("s%d", i%5), ShardID: uint64(i % 2), SeqNo: uint64(i), Timestamp: uint64(1000 + i)}
+			if err := w.Write(h, []byte(fmt.Sprintf("payload %d", i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	write(one, 0, 600)
+	write(first, 0, 300)
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	seed := WithStreams(first.Streams(), first.MarkersWritten())
+	if first.MarkersWritten() == 0 {
+		t.Fatal("no markers written in the first file: the test needs beacons")
+	}
+	secondPath := filepath.Join(dir, "second.ss")
+	second, err := Create(secondPath, WithBeaconInterval(1024), seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(second, 300, 600)
+	if got, want := second.Streams(), one.Streams(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("streams after going on:\n%v\nwant one writer's:\n%v", got, want)
+	}
+	wantStreams, wantMarkers := second.Streams(), second.MarkersWritten()
+	if err := second.Close(); err != nil {
+		t.Fatal(err)
+	}
+	again, err := Append(secondPath, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	if got := again.Streams(); !reflect.DeepEqual(got, wantStreams) {
+		t.Fatalf("Append with the seed: streams\n%v\nwant\n%v", got, wantStreams)
+	}
+	if got := again.MarkersWritten(); got != wantMarkers {
+		t.Fatalf("Append with the seed: %d markers written, want %d", got, wantMarkers)
+	}
+	if err := one.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
