@@ -58,8 +58,9 @@ func (r *reading) asStored() bool { return !r.nFlipped && !r.ivFlipped }
 // read (bad magic bytes or version, a name length over
 // format.MaxFileNameLen, an interval under format.MinBeaconInterval) and no
 // reading with a single damaged part reads the file soundly or has its
-// beacons where it places them. release is passed to the trial scans.
-func readHeader(b []byte, release func(lo, hi int64)) (format.Header, []*Problem, error) {
+// beacons where it places them. release is passed to the trial scans, and
+// the state the file goes on from (cfg's From) too.
+func readHeader(b []byte, release func(lo, hi int64), cfg config) (format.Header, []*Problem, error) {
 	if len(b) < format.HeaderSize {
 		switch {
 		case len(b) == 0:
@@ -73,7 +74,7 @@ func readHeader(b []byte, release func(lo, hi int64)) (format.Header, []*Problem
 	}
 	magicBad := b[0] != 0x53 || b[1] != 0x73 || b[2] != format.Version
 	rs := readings(b, magicBad)
-	r, why, err := choose(b, rs, magicBad, release)
+	r, why, err := choose(b, rs, magicBad, release, cfg.seed)
 	if err != nil {
 		return format.Header{}, nil, err
 	}
@@ -143,7 +144,7 @@ func beaconsAt(data []byte, iv int64) (found, placed int) {
 
 // choose picks the reading of the header to scan the file with (see
 // readHeader), or returns nil and why none.
-func choose(b []byte, rs []reading, magicBad bool, release func(lo, hi int64)) (*reading, string, error) {
+func choose(b []byte, rs []reading, magicBad bool, release func(lo, hi int64), seed *State) (*reading, string, error) {
 	var stored *reading
 	if len(rs) > 0 && rs[0].asStored() {
 		stored = &rs[0]
@@ -151,7 +152,7 @@ func choose(b []byte, rs []reading, magicBad bool, release func(lo, hi int64)) (
 	if stored != nil && !magicBad && stored.found == stored.placed && !elsewhere(rs, stored.h.BeaconInterval) {
 		return stored, "", nil
 	}
-	if stored != nil && sound(b, stored, release) {
+	if stored != nil && sound(b, stored, release, seed) {
 		return stored, "", nil
 	}
 	// Readings whose beacons stand: the one that reads the file soundly,
@@ -159,7 +160,7 @@ func choose(b []byte, rs []reading, magicBad bool, release func(lo, hi int64)) (
 	// it there) to one flipped back.
 	var ok []*reading
 	for i := range rs {
-		if r := &rs[i]; r != stored && r.confirmed() && sound(b, r, release) {
+		if r := &rs[i]; r != stored && r.confirmed() && sound(b, r, release, seed) {
 			ok = append(ok, r)
 		}
 	}
@@ -189,7 +190,7 @@ func choose(b []byte, rs []reading, magicBad bool, release func(lo, hi int64)) (
 					least = r
 				}
 			}
-			if least != nil && sound(b, least, release) {
+			if least != nil && sound(b, least, release, seed) {
 				short = append(short, least)
 			}
 			i = j
@@ -232,14 +233,14 @@ func elsewhere(rs []reading, iv uint32) bool {
 // sound reports whether the file reads soundly with the header r: a scan
 // with it finds no problem beyond the header's own (order problems are not
 // counted, as the header does not change them). The scan stops at the
-// first problem.
-func sound(b []byte, r *reading, release func(lo, hi int64)) bool {
+// first problem. seed is the state the file goes on from, if any.
+func sound(b []byte, r *reading, release func(lo, hi int64), seed *State) bool {
 	w := newWalker(b, r.h, Visitor{Problem: func(p *Problem) error {
 		if errors.Is(p, ErrOrder) {
 			return nil
 		}
 		return errUnsound
-	}}, release, config{})
+	}}, release, config{seed: seed})
 	// Every search for where messages resume follows a problem, which
 	// ends the trial: it is not needed.
 	w.recoverBudget = -1

@@ -22,6 +22,11 @@ type RepairOptions struct {
 	// InPlace replaces the input itself (Out must be empty). The input must
 	// not be open by a writer (see ssfile's lock).
 	InPlace bool
+	// From, when not nil, is the state the input goes on from (see From):
+	// a segment of a stream directory and its seed. The repaired file goes
+	// on from it too, so its markers are those the directory's writer
+	// would have written.
+	From *State
 }
 
 // Repair writes a new .ss file with every valid message of the file at in,
@@ -86,7 +91,8 @@ func Repair(in string, o RepairOptions, report func(*Problem) error) (sum Summar
 		return sum, fmt.Errorf("sscheck: repair: %w", err)
 	}
 	defer unmap()
-	header, headerProblems, err := readHeaderGuarded(data)
+	cfg := config{seed: o.From}
+	header, headerProblems, err := readHeaderGuarded(data, cfg)
 	if err != nil {
 		return sum, err
 	}
@@ -103,7 +109,7 @@ func Repair(in string, o RepairOptions, report func(*Problem) error) (sum Summar
 		}
 	}()
 	bw := bufio.NewWriterSize(tmp, 1<<20)
-	mux := beacon.NewMuxer(header.BeaconInterval, 0, nil)
+	mux := beacon.NewMuxer(header.BeaconInterval, 0, seedTracker(o.From))
 	buf, err := mux.AppendHeader(nil, header)
 	if err != nil {
 		return sum, fmt.Errorf("sscheck: repair: header: %w", err)
@@ -123,7 +129,7 @@ func Repair(in string, o RepairOptions, report func(*Problem) error) (sum Summar
 				_, err = bw.Write(buf)
 				return err
 			},
-		}, releaser(data), nil)
+		}, releaser(data), cfg)
 		return err
 	})
 	if err != nil {
@@ -148,10 +154,23 @@ func Repair(in string, o RepairOptions, report func(*Problem) error) (sum Summar
 	return sum, syncDir(filepath.Dir(target))
 }
 
-func readHeaderGuarded(data []byte) (h format.Header, p []*Problem, err error) {
+// seedTracker returns a tracker that goes on from st, nil for none.
+func seedTracker(st *State) *beacon.Tracker {
+	if st == nil {
+		return nil
+	}
+	t := new(beacon.Tracker)
+	for _, s := range st.Streams {
+		t.Set(s)
+	}
+	t.SetMarkersWritten(st.MarkersWritten)
+	return t
+}
+
+func readHeaderGuarded(data []byte, cfg config) (h format.Header, p []*Problem, err error) {
 	err = guard(func() error {
 		var err error
-		h, p, err = readHeader(data, releaser(data))
+		h, p, err = readHeader(data, releaser(data), cfg)
 		return err
 	})
 	return h, p, err

@@ -34,6 +34,15 @@ type Option func(*config)
 
 type config struct {
 	strict bool
+	seed   *State // From: the state the file goes on from
+}
+
+func newConfig(opts []Option) config {
+	var cfg config
+	for _, o := range opts {
+		o(&cfg)
+	}
+	return cfg
 }
 
 // Strict adds the order checks that hold for files whose writers number
@@ -71,6 +80,12 @@ type Summary struct {
 	// within their (stream key, shard): a problem only with Strict, as
 	// SeaStreamer's MessageSink writes any sequence number.
 	SeqBack int64
+	// End is the state a file going on from this one starts from (see
+	// From): each stream's state as the writer of the whole file records it
+	// (after the state the scan went on from, if any), and the markers the
+	// beacons carried. It is nil when bytes were lost, as it is not known
+	// then.
+	End *State
 }
 
 // Scan checks the .ss file held in data and reports, in file order, every
@@ -132,25 +147,23 @@ func Scan(data []byte, v Visitor, opts ...Option) (Summary, error) {
 // scanWith is Scan with release, when not nil, called from time to time with a
 // range of data the scan is done with.
 func scanWith(data []byte, v Visitor, release func(lo, hi int64), opts []Option) (Summary, error) {
-	h, headerProblems, err := readHeader(data, release)
+	cfg := newConfig(opts)
+	h, headerProblems, err := readHeader(data, release, cfg)
 	if err != nil {
 		return Summary{Size: int64(len(data))}, err
 	}
-	return scanAfter(data, h, headerProblems, v, release, opts)
+	return scanAfter(data, h, headerProblems, v, release, cfg)
 }
 
 // scanAfter is scanWith after the header was read as h, with its problems.
-func scanAfter(data []byte, h format.Header, headerProblems []*Problem, v Visitor, release func(lo, hi int64), opts []Option) (Summary, error) {
-	var cfg config
-	for _, o := range opts {
-		o(&cfg)
-	}
+func scanAfter(data []byte, h format.Header, headerProblems []*Problem, v Visitor, release func(lo, hi int64), cfg config) (Summary, error) {
 	w := newWalker(data, h, v, release, cfg)
 	for _, p := range headerProblems {
 		w.problem(p)
 	}
 	w.run()
 	w.sum.Streams = len(w.st.sorted)
+	w.sum.End = w.endState()
 	w.sum.Beacons = max(0, (w.size-1)/w.iv)
 	return w.sum, w.stop
 }
@@ -172,6 +185,9 @@ func newWalker(data []byte, h format.Header, v Visitor, release func(lo, hi int6
 	}
 	w.recoverBudget = 4*w.size + 1<<20
 	w.sum.Header, w.sum.Size = h, w.size
+	if cfg.seed != nil {
+		w.seedStreams(cfg.seed)
+	}
 	return w
 }
 
