@@ -188,3 +188,22 @@ func stateAfter(path string, before State) (State, error) {
 	}
 	return State{Streams: t.Streams(), MarkersWritten: markers}, nil
 }
+
+// ReadSeed reads the seed file of segment n of the stream directory dir:
+// the state the segment goes on from, as its writer recorded it before
+// creating it (no rebuilding: tools check it against the segment before).
+// The error matches fs.ErrNotExist when there is none.
+func ReadSeed(dir string, n uint64) (State, error) { return readSeed(dir, n) }
+
+// SeedPath returns the path of the seed file of segment n of dir.
+func SeedPath(dir string, n uint64) string { return seedPath(dir, n) }
+
+// SegmentOf returns the directory and number of the segment file at path,
+// and false when its name is not a segment's (NNNNNNNNNNNNNNNNNNNN.ss).
+func SegmentOf(path string) (dir string, n uint64, ok bool) {
+	n, ext, ok := parseName(filepath.Base(path))
+	if !ok || ext != segmentExt {
+		return "", 0, false
+	}
+	return filepath.Dir(path), n, true
+}
