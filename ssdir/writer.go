@@ -171,15 +171,26 @@ func (w *Writer) createSegment(n uint64, st State) error {
 // Until the seed is written, Append would rebuild it from the segment
 // before, which is complete: its messages were flushed before the new
 // segment was created.
+//
+// Rollovers do not wait for the sealing of the one before either: each
+// sealing waits for the one before it, so that seeds and directory syncs
+// come in order, and Sync and Close wait for the last.
 type sealing struct {
 	done chan struct{}
 	err  error
 }
 
-func (w *Writer) seal(old *ssfile.Writer, next uint64, st State) *sealing {
+func (w *Writer) seal(old *ssfile.Writer, next uint64, st State, prev *sealing) *sealing {
 	s := &sealing{done: make(chan struct{})}
 	go func() {
 		defer close(s.done)
+		if prev != nil {
+			if <-prev.done; prev.err != nil {
+				old.Close()
+				s.err = prev.err
+				return
+			}
+		}
 		if err := old.Close(); err != nil {
 			s.err = fmt.Errorf("ssdir: closing segment %s after a rollover: %w (messages after its last Sync may be lost: reopen the directory with Append)", old.Path(), err)
 			return
@@ -264,9 +275,6 @@ func (w *Writer) full() bool {
 // the next Write tries again; a failure to flush is latched, as the end of
 // the segment is then unknown.
 func (w *Writer) roll() error {
-	if err := w.waitSealed(); err != nil {
-		return err
-	}
 	if w.cur != nil {
 		if err := w.cur.Flush(); err != nil {
 			w.err = fmt.Errorf("ssdir: flushing segment %s for a rollover: %w (reopen the directory with Append to go on)", w.cur.Path(), err)
@@ -279,11 +287,13 @@ func (w *Writer) roll() error {
 		if err := w.createSegment(w.curN, st); err != nil {
 			// The segment before is complete; close it now and try
 			// creating this one again at the next write.
-			w.sealing = w.seal(old, 0, st)
+			w.sealing = w.seal(old, 0, st, w.sealing)
 			w.cfg.logger.Warn("ssdir: could not start a new segment; the next write tries again", "dir", w.dir, "err", err)
 			return err
 		}
-		w.sealing = w.seal(old, w.curN, st)
+		w.sealing = w.seal(old, w.curN, st, w.sealing)
+	} else if err := w.waitSealed(); err != nil {
+		return err
 	} else if err := w.create(w.curN, w.state); err != nil {
 		w.cfg.logger.Warn("ssdir: could not start a new segment; the next write tries again", "dir", w.dir, "err", err)
 		return err
