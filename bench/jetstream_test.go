@@ -17,7 +17,7 @@ import (
 // benchmark, and one client connection shared by the producers, as the
 // producers of file:// share one Streamer. The client connects in process
 // (nats.InProcessServer), as file:// has no network either: over TCP on
-// loopback JetStream was 1.2-2× slower here.
+// loopback JetStream took 1.1-2.3× the time here.
 type jetStreamTarget struct {
 	srv *server.Server
 	nc  *nats.Conn
