@@ -10,6 +10,21 @@
 //	ss-verify [--quiet] [--strict] --file F
 //	ss-verify [--quiet] [--strict] F...
 //
+// Each F is a file, a stream directory (package ssdir) or a segment of one.
+// A directory is verified segment by segment, oldest first, each from its
+// seed file (the state it goes on from: every stream's sequence number,
+// timestamp and running checksum, and the markers written), so a segment
+// checks as strictly as a whole file; and the seeds must chain: each one
+// must be the state the segment before it ended with. A seed that does not
+// chain, is damaged or is missing where the segment before cannot rebuild
+// it, and a segment missing between two others, are printed as problems of
+// the seed file ("DIR/N.seed: ..."). The oldest segment left after
+// retention goes on from its seed unchecked. A missing seed after a sound
+// segment is a note: the state is rebuilt from that segment, as the
+// directory's writer does. Then a line sums up the directory. A segment
+// given alone (NNNNNNNNNNNNNNNNNNNN.ss) is verified from the seed file
+// beside it, when there is one.
+//
 // Any order of sequence numbers and timestamps is sound: SeaStreamer's
 // MessageSink writes any shard, sequence number and timestamp (the summary
 // counts the sequence numbers that do not go up), and relays keep Kafka
@@ -54,7 +69,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	var file string
 	var quiet, strict bool
-	fs.StringVar(&file, "file", "", "verify this `file`")
+	fs.StringVar(&file, "file", "", "verify this `file`, stream directory or segment")
 	fs.BoolVar(&quiet, "quiet", false, "print nothing; only the exit status tells")
 	fs.BoolVar(&strict, "strict", false, "also require each sequence number to be one more than the previous one of its (stream key, shard), and timestamps never to go back")
 	if err := fs.Parse(args); err != nil {
@@ -86,7 +101,23 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return status
 }
 
+// verify verifies a file, a segment of a stream directory (from the seed
+// beside it) or a stream directory.
 func verify(path string, stdout, stderr io.Writer, opts []sscheck.Option) int {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return verifyDir(path, stdout, stderr, opts)
+	}
+	from, status := segmentSeed(path, stdout)
+	return max(status, verifyFile(path, stdout, stderr, append(opts[:len(opts):len(opts)], from...)).status)
+}
+
+type result struct {
+	status int
+	sum    sscheck.Summary
+}
+
+// verifyFile verifies one file and prints its problems and summary.
+func verifyFile(path string, stdout, stderr io.Writer, opts []sscheck.Option) result {
 	sum, err := sscheck.ScanFile(path, sscheck.Visitor{
 		Problem: func(p *sscheck.Problem) error {
 			_, err := fmt.Fprintf(stdout, "%s: %v\n", path, p)
@@ -100,10 +131,10 @@ func verify(path string, stdout, stderr io.Writer, opts []sscheck.Option) int {
 	switch {
 	case errors.Is(err, sscheck.ErrHeader):
 		fmt.Fprintf(stdout, "%s: offset 0: %v\n", path, err)
-		return 1
+		return result{1, sum}
 	case err != nil:
 		fmt.Fprintf(stderr, "ss-verify: %s: %v\n", path, err)
-		return 2
+		return result{2, sum}
 	}
 	if sum.Problems == 0 {
 		back := ""
@@ -111,9 +142,9 @@ func verify(path string, stdout, stderr io.Writer, opts []sscheck.Option) int {
 			back = fmt.Sprintf("; %d sequence numbers do not go up (a problem only with --strict)", sum.SeqBack)
 		}
 		fmt.Fprintf(stdout, "%s: OK: %d messages, %d streams, %d beacons, %d bytes%s\n", path, sum.Messages, sum.Streams, sum.Beacons, sum.Size, back)
-		return 0
+		return result{0, sum}
 	}
 	fmt.Fprintf(stdout, "%s: %d problems: %d valid messages, %d messages and %d bytes lost (ss-repair keeps the valid messages)\n",
 		path, sum.Problems, sum.Messages, sum.LostMessages, sum.LostBytes)
-	return 1
+	return result{1, sum}
 }
