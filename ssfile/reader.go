@@ -275,9 +275,7 @@ func (r *Reader) Next(ctx context.Context) (Message, error) {
 		var m Message
 		err := guard(func() (err error) {
 			at := r.sc.pos
-			r.sc.pass = r.cfg.pass
-			m, err = r.sc.next()
-			r.sc.pass = nil
+			m, err = r.sc.nextPassing(r.cfg.pass)
 			if err != nil {
 				if r.f != nil && !errors.Is(err, errShort) && !errors.Is(err, errPassed) && !r.id.holds(r.sc.data) {
 					// Damage, or another file's bytes: say which.

@@ -28,11 +28,6 @@ type scanner struct {
 	lastValidAfter validAfterResult // callers retry the same offset
 	splice         spliceWalk       // a probe's last walk from a beacon
 
-	// pass, if set, is asked about each message next decodes: one it
-	// reports true for is passed over (its payload not verified) and next
-	// returns errPassed.
-	pass func(h *format.MessageHeader, offset int64) bool
-
 	// gathered: the last message decoded was spliced by beacons, so its
 	// payload is in a buffer of its own, not in data.
 	gathered bool
@@ -73,13 +68,22 @@ func (s *scanner) corrupt(off int64, err error) error {
 // next decodes the message at pos and moves past it. When the data ends
 // first it returns errShort and pos stays. A damaged message returns an error
 // matching ErrCorrupt with pos unchanged.
-func (s *scanner) next() (Message, error) { return s.read(true) }
+func (s *scanner) next() (Message, error) { return s.read(true, nil) }
+
+// nextPassing is next asking pass about the message first: one it reports
+// true for is passed over (its payload not verified) and nextPassing returns
+// errPassed with pos after it. pass is an argument, not scanner state, so
+// that a read cut short (a fault the guard recovers) leaves nothing behind
+// for the reads that follow, such as a Seek's.
+func (s *scanner) nextPassing(pass func(h *format.MessageHeader, offset int64) bool) (Message, error) {
+	return s.read(true, pass)
+}
 
 // skip is next without verifying the payload checksum, to pass over messages
 // that are not handed out.
-func (s *scanner) skip() (Message, error) { return s.read(false) }
+func (s *scanner) skip() (Message, error) { return s.read(false, nil) }
 
-func (s *scanner) read(verify bool) (Message, error) {
+func (s *scanner) read(verify bool, pass func(h *format.MessageHeader, offset int64) bool) (Message, error) {
 	p, err := s.skipBeacon(s.pos, 0)
 	if err != nil {
 		return Message{}, err
@@ -108,9 +112,9 @@ func (s *scanner) read(verify bool) (Message, error) {
 		return Message{}, s.fail(p, err)
 	}
 	passed := false
-	if verify && s.pass != nil && !s.probe {
+	if verify && pass != nil && !s.probe {
 		h := format.MessageHeader{StreamKey: s.intern(raw.StreamKey), ShardID: raw.ShardID, SeqNo: raw.SeqNo, Timestamp: raw.Timestamp}
-		if passed = s.pass(&h, p); passed {
+		if passed = pass(&h, p); passed {
 			verify = false
 		}
 	}
