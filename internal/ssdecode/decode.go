@@ -60,6 +60,11 @@ type Options struct {
 	// FlushInterval is the longest a followed line waits in the output
 	// buffer (default 100ms).
 	FlushInterval time.Duration
+	// Until, when following, is closed once the file is known to be
+	// complete, as a segment of a stream directory is once the segment
+	// after it exists: Run then prints what is left of the file without
+	// waiting, and returns nil.
+	Until <-chan struct{}
 }
 
 // Validate reports whether the options can be used.
@@ -140,8 +145,11 @@ func Run(ctx context.Context, o Options, out io.Writer, warn func(*Warning)) (er
 	}
 	beacons := beaconWalk{r: r, interval: int64(r.Header().BeaconInterval)}
 	printed := 0 // the last beacon printed; 0 is none, as SeaStreamer starts
+	next, complete := untilContext(ctx, o)
+	defer complete()
 	for {
-		m, err := r.Next(ctx)
+		sealed := next.Err() != nil // Until was closed before this read
+		m, err := r.Next(next)
 		switch {
 		case err == nil:
 		case errors.Is(err, io.EOF):
@@ -151,6 +159,14 @@ func Run(ctx context.Context, o Options, out io.Writer, warn func(*Warning)) (er
 			continue // the next read ends the file
 		case o.Follow && ctx.Err() != nil && errors.Is(err, ctx.Err()):
 			return nil
+		case o.Follow && errors.Is(err, context.Canceled) && next.Err() != nil:
+			// Until: a read that starts once it is closed reads what
+			// the file holds before it gives the cancellation (one
+			// under way when it closed may not have looked again).
+			if sealed {
+				return nil
+			}
+			continue
 		default:
 			return err
 		}
@@ -182,6 +198,26 @@ func Run(ctx context.Context, o Options, out io.Writer, warn func(*Warning)) (er
 			}
 		}
 	}
+}
+
+// untilContext returns the context a followed file is read with: ctx,
+// also cancelled once o.Until is closed. A cancelled context makes the
+// reader return what the file holds without waiting for more.
+func untilContext(ctx context.Context, o Options) (context.Context, func()) {
+	if !o.Follow || o.Until == nil {
+		return ctx, func() {}
+	}
+	next, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		select {
+		case <-o.Until:
+			cancel()
+		case <-next.Done():
+		}
+	}()
+	return next, func() { cancel(); <-done }
 }
 
 func cmpOr(d, def time.Duration) time.Duration {
