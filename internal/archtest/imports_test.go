@@ -23,7 +23,7 @@ var allowed = map[string][]string{
 	"ssfile":              {"format", "beacon", "internal/mapguard", "internal/regfile"},
 	"streamer/driver":     {},
 	"streamer":            {"streamer/driver", "streamer/filedriver"},
-	"streamer/filedriver": {"format", "beacon", "ssfile", "streamer/driver", "internal/regfile"},
+	"streamer/filedriver": {"format", "beacon", "ssfile", "ssdir", "streamer/driver", "internal/regfile"},
 	"adapters/":           {"streamer", "streamer/driver"},
 	"internal/sscheck":    {"format", "beacon", "internal/"},
 	"internal/ssdecode":   {"format", "ssfile", "internal/"},

@@ -10,28 +10,43 @@ import (
 )
 
 // TestConformance runs the streamer conformance suite against file://, on a
-// Mux of its own so that it does not depend on the default registration.
+// Mux of its own so that it does not depend on the default registration:
+// on a .ss file, and on a stream directory.
 func TestConformance(t *testing.T) {
 	m := new(streamer.Mux)
 	if err := m.Register(filedriver.Scheme, filedriver.Driver{}); err != nil {
 		t.Fatal(err)
 	}
-	for _, mode := range []filedriver.GroupMode{filedriver.Pairs, filedriver.RoundRobin} {
-		t.Run(mode.String(), func(t *testing.T) {
-			streamertest.Run(t, streamertest.Harness{
-				Mux: m,
-				NewURI: func(t *testing.T) string {
-					return "file://" + filepath.Join(t.TempDir(), "conformance.ss") + "?create=if-missing&group_mode=" + mode.String()
-				},
-				Caps: streamertest.Capabilities{
-					MultipleStreamers: true, Earliest: true, Binary: true, Shards: true,
-					Seek: true, Rewind: true, Groups: true,
-					// Pairs groups share by (stream, shard), as Kafka
-					// does by partition.
-					GroupsSharePerMessage: mode == filedriver.RoundRobin,
-					Resume:                true, Replay: true, Wildcard: true, ExplicitTimestamp: true, Verbatim: true,
-				},
-			})
-		})
+	for _, dir := range []bool{false, true} {
+		for _, mode := range []filedriver.GroupMode{filedriver.Pairs, filedriver.RoundRobin} {
+			name := mode.String()
+			if dir {
+				name = "dir-" + name
+			}
+			t.Run(name, func(t *testing.T) { conformance(t, m, dir, mode) })
+		}
 	}
+}
+
+// conformance runs the suite on a file, or on a stream directory whose
+// segments roll over every 4 KiB, so that the suite's streams cross
+// segments.
+func conformance(t *testing.T, m *streamer.Mux, dir bool, mode filedriver.GroupMode) {
+	streamertest.Run(t, streamertest.Harness{
+		Mux: m,
+		NewURI: func(t *testing.T) string {
+			if dir {
+				return "file://" + t.TempDir() + "/stream/?create=if-missing&segment_size=4KiB&group_mode=" + mode.String()
+			}
+			return "file://" + filepath.Join(t.TempDir(), "conformance.ss") + "?create=if-missing&group_mode=" + mode.String()
+		},
+		Caps: streamertest.Capabilities{
+			MultipleStreamers: true, Earliest: true, Binary: true, Shards: true,
+			Seek: true, Rewind: true, Groups: true,
+			// Pairs groups share by (stream, shard), as Kafka
+			// does by partition.
+			GroupsSharePerMessage: mode == filedriver.RoundRobin,
+			Resume:                true, Replay: true, Wildcard: true, ExplicitTimestamp: true, Verbatim: true,
+		},
+	})
 }

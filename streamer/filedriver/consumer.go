@@ -156,12 +156,12 @@ func newConsumer(ctx context.Context, cn *conn, streams []driver.StreamKey, opts
 			mode = ssfile.LiveReplay // Live would first scan to the end
 		}
 	}
-	src, err := openSource(cn.cfg.path, mode, c.log)
+	src, err := openSource(&cn.cfg, mode)
 	if err != nil {
 		c.lease.release()
 		return nil, err
 	}
-	h := src.r.Header()
+	h := src.header()
 	c.header = h
 	if c.store != nil {
 		resume, resumed, err = c.store.load(h)
@@ -293,7 +293,7 @@ func (c *consumer) reposition(ctx context.Context, move func(*source, *filter) e
 			mode = ssfile.Replay
 		}
 		var err error
-		if src, err = openSource(c.conn.cfg.path, mode, c.log); err != nil {
+		if src, err = openSource(&c.conn.cfg, mode); err != nil {
 			return err
 		}
 		g.leave()
@@ -409,6 +409,9 @@ func (c *consumer) Commit(ctx context.Context) error {
 	}
 	// Only what changed since the last commit is copied, and written.
 	p := position{offset: c.pos.offset, last: c.pos.last, from: c.pos.from}
+	if s := c.conn.cfg.settled(p.offset); s != p.offset {
+		p.offset, p.last = s, frameID{} // the start of a segment needs no check
+	}
 	var delta []streamPos
 	full := c.reset
 	if full {

@@ -1,11 +1,15 @@
 // Package filedriver is the file backend of package streamer: it serves
 // URIs such as file://./data/app.ss/orders,payments with the .ss engine of
-// package ssfile, and is registered under the scheme "file".
+// package ssfile, and segmented stream directories such as
+// file://./data/orders/?create=true with package ssdir (see Stream
+// directories below); it is registered under the scheme "file".
 //
 // Applications use package streamer; this package matters for its options
 // (WithCreate, WithEOSOnClose, WithBeaconInterval, WithSizeLimit, Sync,
-// GroupMode, Heartbeat, given with streamer.WithDriverOption), for
-// DefaultGroup and OffsetsPath, and for how it behaves, described here.
+// GroupMode, Heartbeat, and for directories WithSegmentSize, WithSegmentAge,
+// WithRetentionBytes, WithRetentionAge, WithRetentionSegments,
+// WithSkipDeleted, given with streamer.WithDriverOption), for DefaultGroup
+// and OffsetsPath, and for how it behaves, described here.
 //
 // # Options
 //
@@ -27,6 +31,24 @@
 //	                              shard); round-robin in this process, by message
 //	heartbeat=250ms               how often the members of a pairs group look at
 //	                              each other (Heartbeat)
+//
+// and for a stream directory (refused for a file; size_limit is refused for
+// a directory, whose segments roll over by segment_size instead):
+//
+//	segment_size=256MiB           roll over to a new segment at this size (4 KiB
+//	                              to 8 GiB; WithSegmentSize)
+//	segment_age=1h                roll over before a write to a segment this old
+//	                              (WithSegmentAge; default none)
+//	retention_bytes=10GiB         delete the oldest segments while their total
+//	                              passes this (WithRetentionBytes; default none)
+//	retention_age=168h            ... while the newest message of the oldest is
+//	                              older (WithRetentionAge; default none)
+//	retention_segments=100        ... while there are more segments
+//	                              (WithRetentionSegments; default none)
+//	skip_deleted=true             a consumer whose position retention deleted
+//	                              goes on from the oldest segment left, instead
+//	                              of failing with ssdir.ErrSegmentDeleted
+//	                              (WithSkipDeleted)
 //
 // Any other option is an *driver.OptionError wrapping driver.ErrUnknownOption.
 //
@@ -176,6 +198,48 @@
 // Use Resumable for a position that survives restarts. Seek and Rewind take a
 // member out of its group (it reads alone from then on), as in SeaStreamer.
 // Members must agree on Replay (ErrGroupMismatch).
+//
+// # Stream directories
+//
+// A path that is a directory, or that does not exist and ends in "/"
+// (file://./data/orders/?create=true, file://./data/orders//payments) or
+// is given a directory's option (file://./data/orders/payments?create=true&segment_size=64MiB),
+// is a stream directory of package ssdir: segment files, each a complete
+// .ss file, that the writer rolls over by size and age and deletes by
+// retention. A path ending in ".ss" is always a file, and a file's URIs
+// work as before. Everything above applies to a directory as to a file:
+// one shared writer per directory in a process (an ssdir.Writer, exposed to
+// streamer.Streamer.As as *ssdir.Writer), consumers that read, follow and
+// seek across segments, Resumable groups and LoadBalanced groups of both
+// modes. With create, Open makes the directory and its first segment;
+// without, the directory must hold a segment.
+//
+// The group files of a stream directory are inside it, beside the
+// segments, which its writer leaves alone: OffsetsPath(dir, g) is
+// dir/g.offsets (with dir/g.offsets.log and dir/g.offsets.lease), and
+// GroupDir(dir, g) is dir/g.group.
+//
+// A position in a directory names its segment: where a file stores a byte
+// offset (the offsets store, pair files, a group's start), a directory
+// stores the segment number and the offset in it packed in one int64,
+// segment<<36 | offset (segments up to 2^27-1, offsets below 64 GiB), which
+// orders positions as the messages are read. A position committed at the
+// end of a segment the writer has moved on from is stored as the start of
+// the next one, so that retention deleting a segment read to its end loses
+// nothing. A Resumable consumer whose committed position is in a segment
+// retention deleted before the group read it to its end fails NewConsumer
+// with an *OffsetsError matching ssdir.ErrSegmentDeleted (the messages
+// after its position are gone); with skip_deleted=true it goes on from the
+// oldest segment left instead, logging what it skipped. The same holds for
+// a following reader that must move on to a deleted segment, and for a pair
+// a LoadBalanced member takes whose position was deleted (its Next returns
+// the error). A Seek by time or sequence number of assigned shards finds its
+// segment by the segments' seeds (O(log segments)) and then searches the
+// segment's beacons; one over every shard of the subscribed streams reads
+// from the oldest segment (the start condition skips what comes before).
+// An end-of-stream message ends consumers as in a file; a consumer that
+// started Live after one (at the end of the last segment) is not told when a
+// new writer removes it (ErrTruncated ends it), unlike on a file.
 //
 // # Goroutines
 //

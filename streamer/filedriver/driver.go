@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/seastream/ss/ssdir"
 	"github.com/seastream/ss/ssfile"
 	"github.com/seastream/ss/streamer/driver"
 )
@@ -47,18 +48,22 @@ func (Driver) Open(ctx context.Context, u *driver.URI, opts driver.ConnectOption
 	}
 	switch cfg.create {
 	case CreateOnly:
-		if err := createFile(cfg); err != nil {
+		if err := createStream(&cfg); err != nil {
 			if errors.Is(err, fs.ErrExist) {
 				return nil, connectErr(fmt.Errorf("the file exists and the create option is %q: %w", "only", fs.ErrExist))
 			}
 			return nil, connectErr(err)
 		}
 	case CreateIfMissing:
-		if err := createFile(cfg); err != nil && !errors.Is(err, fs.ErrExist) {
+		if err := createStream(&cfg); err != nil && !errors.Is(err, fs.ErrExist) {
 			return nil, connectErr(err)
 		}
-	default:
-		if err := checkFile(cfg.path); err != nil {
+	case CreateNever:
+		check := checkFile
+		if cfg.dir {
+			check = checkDir
+		}
+		if err := check(cfg.path); err != nil {
 			return nil, connectErr(err)
 		}
 	}
@@ -200,18 +205,26 @@ func (c *conn) Close(ctx context.Context) error {
 
 // As exposes the file's *ssfile.Writer to streamer.Streamer.As once a
 // producer has opened it. Writing to it directly bypasses sequence numbering.
+// For a stream directory it exposes its *ssdir.Writer instead.
 func (c *conn) As(target any) bool {
-	p, ok := target.(**ssfile.Writer)
-	if !ok {
-		return false
-	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.w == nil {
 		return false
 	}
-	*p = c.w.w
-	return true
+	switch p := target.(type) {
+	case **ssfile.Writer:
+		if w, ok := c.w.w.(fileWriter); ok {
+			*p = w.Writer
+			return true
+		}
+	case **ssdir.Writer:
+		if w, ok := c.w.w.(dirWriter); ok {
+			*p = w.Writer
+			return true
+		}
+	}
+	return false
 }
 
 // producer is a driver.Producer writing through the shared writer.

@@ -90,7 +90,7 @@ func joinGroup(cfg config, opts driver.ConsumerOptions, c *consumer, prefetch in
 		case opts.AutoStreamReset == driver.ResetEarliest:
 			mode = ssfile.LiveReplay
 		}
-		src, err := openSource(cfg.path, mode, cfg.logger)
+		src, err := openSource(&cfg, mode)
 		if err != nil {
 			return nil, err
 		}

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 
 	"github.com/seastream/ss/format"
+	"github.com/seastream/ss/ssdir"
 	"github.com/seastream/ss/ssfile"
 	"github.com/seastream/ss/streamer/driver"
 )
@@ -43,7 +45,7 @@ func (c *consumer) Lag(ctx context.Context) ([]driver.Lag, error) {
 	}
 	c.mu.Unlock()
 
-	r, err := ssfile.Open(c.conn.cfg.path, ssfile.WithMode(ssfile.Replay))
+	r, err := openLagCursor(&c.conn.cfg)
 	if err != nil {
 		return nil, &driver.BackendError{Backend: Scheme, Op: "open the file to count the lag", Err: err}
 	}
@@ -53,9 +55,10 @@ func (c *consumer) Lag(ctx context.Context) ([]driver.Lag, error) {
 			return nil, &driver.BackendError{Backend: Scheme, Op: "count the lag", Err: err}
 		}
 	}
-	for m, err := range r.Messages(ctx) {
-		if errors.Is(err, ssfile.ErrTornTail) {
-			break // a message being written: not stored yet
+	for {
+		m, err := r.Next(ctx)
+		if errors.Is(err, io.EOF) || errors.Is(err, ssfile.ErrTornTail) {
+			break // the end; or a message being written: not stored yet
 		}
 		if err != nil {
 			if ctx.Err() != nil {
@@ -75,4 +78,17 @@ func (c *consumer) Lag(ctx context.Context) ([]driver.Lag, error) {
 		out = append(out, driver.Lag{Stream: ss.Stream, Shard: ss.Shard, Messages: n})
 	}
 	return out, nil
+}
+
+// openLagCursor opens a replaying reader of the file or stream directory,
+// which does not copy payloads (the lag only counts).
+func openLagCursor(cfg *config) (cursor, error) {
+	if cfg.dir {
+		r, err := ssdir.Open(cfg.path, ssdir.WithMode(ssfile.Replay))
+		if err != nil {
+			return nil, err
+		}
+		return &dirCursor{dir: cfg.path, r: r}, nil
+	}
+	return ssfile.Open(cfg.path, ssfile.WithMode(ssfile.Replay))
 }

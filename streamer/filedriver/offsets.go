@@ -23,6 +23,7 @@ import (
 
 	"github.com/seastream/ss/format"
 	"github.com/seastream/ss/internal/regfile"
+	"github.com/seastream/ss/ssdir"
 	"github.com/seastream/ss/ssfile"
 	"github.com/seastream/ss/streamer/driver"
 )
@@ -36,7 +37,10 @@ func DefaultGroup() string { return driver.HostID() + ":r" }
 // OffsetsPath returns the file that keeps the committed position of group
 // for the .ss file at path: path + "." + group + ".offsets", the group
 // percent-escaped outside [A-Za-z0-9._-] and shortened (with a hash) if long.
-// Its commit log is the same path + ".log" (see the package doc).
+// Its commit log is the same path + ".log" (see the package doc). For a
+// stream directory (path is a directory) it is inside the directory,
+// path/group.offsets, so that the group's files go where the stream goes;
+// the directory's writer leaves names other than its segments alone.
 func OffsetsPath(path, group string) string {
 	var b strings.Builder
 	for i := 0; i < len(group); i++ {
@@ -55,6 +59,9 @@ func OffsetsPath(path, group string) string {
 			h[i] = byte(sum >> (56 - 8*i))
 		}
 		name = name[:80] + "-" + hex.EncodeToString(h[:])
+	}
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return filepath.Join(path, name+".offsets")
 	}
 	return path + "." + name + ".offsets"
 }
@@ -592,8 +599,13 @@ func (c *consumer) resume(src *source, f *filter, p *position) error {
 			f.from.started[ss] = true
 		}
 	}
+	if src.d != nil {
+		if err := c.checkSegment(src, p); err != nil {
+			return err
+		}
+	}
 	switch {
-	case p.offset == format.HeaderSize:
+	case atSegmentStart(p.offset, src.d != nil):
 		return src.setOffset(p.offset)
 	case p.last.at != 0 && src.confirms(p.last, p.offset):
 		return src.setOffset(p.offset)
@@ -619,8 +631,11 @@ func (c *consumer) resume(src *source, f *filter, p *position) error {
 		}
 		c.log.Warn("filedriver: the committed offset is not at a message of the file (was it repaired?); resuming from the beginning, skipping the committed sequence numbers",
 			"offsets", c.store.path, "offset", p.offset)
-		p.offset = format.HeaderSize
-		return src.setOffset(p.offset)
+		if err := src.rewind(0); err != nil {
+			return err
+		}
+		p.offset = src.pos
+		return nil
 	}
 	off, last, how := int64(0), frameID{}, ""
 	if p.last.at != 0 {
@@ -636,7 +651,10 @@ func (c *consumer) resume(src *source, f *filter, p *position) error {
 		}
 	}
 	if off == 0 {
-		off, how = format.HeaderSize, "from the beginning, skipping the committed sequence numbers"
+		if err := src.rewind(0); err != nil {
+			return err
+		}
+		off, how = src.pos, "from the beginning, skipping the committed sequence numbers"
 	}
 	if p.last.at == 0 && off == p.offset {
 		p.last = last
@@ -646,4 +664,33 @@ func (c *consumer) resume(src *source, f *filter, p *position) error {
 		"offsets", c.store.path, "offset", p.offset, "resume_at", off, "how", how)
 	p.offset, p.last = off, last
 	return src.setOffset(off)
+}
+
+// checkSegment fails the resume of a stream directory whose committed
+// position is in a segment retention has deleted since: the messages after
+// the position in it are lost for the group, and going on would skip them
+// silently. With skip_deleted (WithSkipDeleted) the consumer goes on from
+// the oldest segment left instead, logging what it skipped; the committed
+// sequence numbers still skip what was returned.
+func (c *consumer) checkSegment(src *source, p *position) error {
+	seg, _ := splitDirPos(p.offset)
+	oldest, err := src.d.oldest()
+	if err != nil {
+		return err
+	}
+	if oldest == 0 || seg >= oldest {
+		return nil
+	}
+	if !c.conn.cfg.skipDeleted {
+		return &OffsetsError{Path: c.store.path, Op: "load", Err: fmt.Errorf(
+			"%w: the group's committed position is in segment %d of %s, which retention deleted before the group read it to its end (the oldest segment left is %d); give skip_deleted=true (filedriver.WithSkipDeleted) to go on from there, losing what was deleted",
+			ssdir.ErrSegmentDeleted, seg, src.path, oldest)}
+	}
+	c.log.Warn("filedriver: the committed position is in a segment retention deleted; going on from the oldest segment left (skip_deleted)",
+		"dir", src.path, "segment", seg, "oldest", oldest, "offsets", c.store.path)
+	if err := src.rewind(0); err != nil {
+		return err
+	}
+	p.offset, p.last = src.pos, frameID{}
+	return nil
 }

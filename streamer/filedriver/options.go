@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/seastream/ss/ssdir"
 	"github.com/seastream/ss/ssfile"
 	"github.com/seastream/ss/streamer/driver"
 )
@@ -85,7 +86,7 @@ var (
 			}
 			return int64(v), ok, err
 		},
-		Set: func(c *config, v int64) error { c.sizeLimit = v; return nil },
+		Set: func(c *config, v int64) error { c.sizeLimit, c.sizeLimitSet = v, true; return nil },
 	})
 
 	_ = driver.AddValue(options, driver.Value[config, int]{
@@ -148,6 +149,14 @@ type config struct {
 	fsyncHooks     []driver.HookFsync // the user's, called by the shared writer
 	roundRobin     bool               // LoadBalanced groups in this process, per message (SeaStreamer's)
 	heartbeat      time.Duration      // of pair groups; 0: DefaultHeartbeat
+	sizeLimitSet   bool               // size_limit was given
+
+	// A stream directory (diroptions.go).
+	dir         bool // path is a stream directory, not a file
+	segmentSize int64
+	segmentAge  time.Duration
+	retention   ssdir.Retention
+	skipDeleted bool // a consumer whose position retention deleted goes on
 }
 
 func optionError(name, value, reason string) error {
@@ -226,6 +235,9 @@ func parseConfig(u *driver.URI, opts driver.ConnectOptions) (config, error) {
 	}
 	if c.path, err = filepath.Abs(p); err != nil {
 		return c, &driver.URIError{URI: u.Raw, Reason: "cannot make the file path absolute", Err: err}
+	}
+	if err := c.layout(u, p); err != nil {
+		return c, err
 	}
 	return c, nil
 }

@@ -66,6 +66,9 @@ type pairGroup struct {
 	start int64
 	beat  time.Duration
 	log   *slog.Logger
+	// settle moves a position at the end of a sealed segment of a stream
+	// directory to the start of the next (config.settled); nil for a file.
+	settle func(int64) int64
 
 	mu    sync.Mutex
 	held  map[driver.StreamShard]*pairHold
@@ -440,12 +443,15 @@ func (g *pairGroup) take(ss driver.StreamShard) (*pairHold, error) {
 }
 
 // write stores the pair's position if it moved.
-func (h *pairHold) write() error {
+func (h *pairHold) write(settle func(int64) int64) error {
 	if h.next == h.committed {
 		return nil
 	}
-	seq := h.seq + 1
-	if _, err := h.f.WriteAt(encodeSlot(seq, h.next), int64(seq%2)*slotSize); err != nil {
+	seq, next := h.seq+1, h.next
+	if settle != nil {
+		next = settle(next)
+	}
+	if _, err := h.f.WriteAt(encodeSlot(seq, next), int64(seq%2)*slotSize); err != nil {
 		return err
 	}
 	if err := h.f.Sync(); err != nil {
@@ -457,7 +463,7 @@ func (h *pairHold) write() error {
 
 // giveUp writes the pair's position and lets it go. It runs under g.mu.
 func (g *pairGroup) giveUp(ss driver.StreamShard, h *pairHold) error {
-	err := h.write()
+	err := h.write(g.settle)
 	h.f.Close()
 	delete(g.held, ss)
 	g.log.Debug("filedriver: gave a pair up", "dir", g.dir, "pair", pairName(ss), "offset", h.next)
@@ -473,7 +479,7 @@ func (g *pairGroup) commit() error {
 	defer g.mu.Unlock()
 	var errs []error
 	for _, h := range g.held {
-		if err := h.write(); err != nil {
+		if err := h.write(g.settle); err != nil {
 			errs = append(errs, &OffsetsError{Path: h.f.Name(), Op: "commit", Err: err})
 		}
 	}

@@ -1,11 +1,14 @@
 package filedriver
 
 import (
+	"errors"
+	"fmt"
 	"slices"
 	"sync/atomic"
 	"time"
 
 	"github.com/seastream/ss/format"
+	"github.com/seastream/ss/ssdir"
 	"github.com/seastream/ss/ssfile"
 	"github.com/seastream/ss/streamer/driver"
 )
@@ -32,14 +35,11 @@ func (c *consumer) joinPairs(opts driver.ConsumerOptions) error {
 		g := member.Load()
 		return g != nil && !g.admit(driver.StreamShard{Stream: driver.StreamKey(h.StreamKey), Shard: driver.ShardID(h.ShardID)}, at)
 	}
-	src, err := openSource(c.conn.cfg.path, mode, c.log, ssfile.WithPassOver(pass))
+	src, err := openSource(&c.conn.cfg, mode, ssfile.WithPassOver(pass))
 	if err != nil {
 		return err
 	}
-	start := int64(format.HeaderSize)
-	if mode == ssfile.Live {
-		start = src.pos
-	}
+	start := src.pos // the beginning (LiveReplay) or the end (Live)
 	beat := c.conn.cfg.heartbeat
 	if beat <= 0 {
 		beat = DefaultHeartbeat
@@ -49,8 +49,19 @@ func (c *consumer) joinPairs(opts driver.ConsumerOptions) error {
 		src.close()
 		return err
 	}
+	if c.conn.cfg.dir {
+		g.settle = c.conn.cfg.settled
+	}
 	if g.start != src.pos {
-		if err := src.setOffset(g.start); err != nil {
+		err := src.setOffset(g.start)
+		if errors.Is(err, ssdir.ErrSegmentDeleted) {
+			// The group began in a segment retention has deleted since:
+			// its pairs' positions say where each goes on; the others
+			// start at the oldest segment left.
+			c.log.Info("filedriver: the group's start was deleted by retention; reading from the oldest segment", "dir", c.conn.cfg.path, "group", opts.Group)
+			err = src.rewind(0)
+		}
+		if err != nil {
 			g.leave()
 			src.close()
 			return &driver.BackendError{Backend: Scheme, Op: "join the group", Err: err}
@@ -64,7 +75,7 @@ func (c *consumer) joinPairs(opts driver.ConsumerOptions) error {
 	g.markReady() // the reader starts at the group's start, before every pair
 	member.Store(g)
 	c.pairs = g
-	c.header = src.r.Header()
+	c.header = src.header()
 	c.pos = position{offset: src.pos, seqs: make(map[driver.StreamShard]driver.SeqNo)}
 	c.solo = startSolo(src, f, c.out, c.gen, &c.stats, g)
 	go c.heartbeat(g)
@@ -110,13 +121,27 @@ func (c *consumer) rewindForPairs(off int64) {
 	at := min(off, c.pairs.oldest())
 	c.drain()
 	// The reader's own offset: src.pos does not move over what it passes.
-	if at != src.r.Offset() {
-		if err := src.setOffset(at); err != nil {
+	var failed error
+	if at != src.c.Offset() {
+		err := src.setOffset(at)
+		if errors.Is(err, ssdir.ErrSegmentDeleted) && c.conn.cfg.skipDeleted {
+			c.log.Warn("filedriver: a pair taken has its position in a segment retention deleted; going on from the oldest segment left (skip_deleted)", "dir", c.conn.cfg.path, "err", err)
+			err = src.rewind(0)
+		}
+		if errors.Is(err, ssdir.ErrSegmentDeleted) {
+			// Reading on would skip the pair's messages that were deleted:
+			// end the member with the error (skip_deleted goes on).
+			failed = &driver.BackendError{Backend: Scheme, Op: "take a pair of the group", Err: fmt.Errorf("%w (give skip_deleted=true to go on from the oldest segment left)", err)}
+		} else if err != nil {
 			c.log.Warn("filedriver: moving the reader back for a pair taken", "offset", at, "err", err)
 		}
 	}
 	c.gen++
 	c.endErr = nil
+	if failed != nil {
+		c.endErr, c.endGen = failed, c.gen
+		return
+	}
 	c.pairs.markReady()
 	c.solo = startSolo(src, newFilter(c.streams, nil), c.out, c.gen, &c.stats, c.pairs)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"strconv"
 	"sync"
@@ -38,7 +37,7 @@ var writers = struct {
 // of this process on that file.
 type sharedWriter struct {
 	path  string
-	w     *ssfile.Writer
+	w     streamWriter
 	cfg   config      // of the Conn that opened it
 	syncs *syncEvents // for the user's HookFsync hooks, nil without any
 
@@ -108,12 +107,7 @@ func acquireWriter(ctx context.Context, cfg config) (*sharedWriter, error) {
 		}
 	}
 	syncs := newSyncEvents(cfg)
-	w, err := ssfile.Append(cfg.path,
-		ssfile.WithBeaconInterval(cfg.beaconInterval),
-		ssfile.WithSizeLimit(cfg.sizeLimit),
-		ssfile.WithDurability(cfg.durability),
-		ssfile.WithLogger(cfg.logger),
-		ssfile.WithSyncObserver(syncs.observer()))
+	w, err := openWriter(&cfg, syncs)
 	if err != nil {
 		return nil, &driver.BackendError{Backend: Scheme, Op: "open the file for writing", Err: err}
 	}
@@ -240,7 +234,7 @@ func (sw *sharedWriter) send(ctx context.Context, h driver.Header, payload []byt
 	}
 	fut := &sw.futures[0]
 	sw.futures = sw.futures[1:]
-	sw.queue = append(sw.queue, queued{fut: fut, h: h, end: sw.w.Size(), send: true})
+	sw.queue = append(sw.queue, queued{fut: fut, h: h, end: sw.w.end(), send: true})
 	sw.mu.Unlock()
 	sw.wake()
 	return fut, nil
@@ -312,7 +306,7 @@ func (sw *sharedWriter) flusher() {
 		sw.syncs.deliver()
 		var flushed int64
 		if failed != nil {
-			flushed = sw.w.Flushed()
+			flushed = sw.w.flushed()
 		}
 		for _, q := range batch {
 			if failed != nil && (!q.send || q.end > flushed) {
@@ -397,22 +391,3 @@ func (e *writeFailure) Error() string {
 }
 
 func (e *writeFailure) Unwrap() error { return e.err }
-
-// createFile creates the file for Open (CreateIfMissing, CreateOnly). It
-// returns an error matching fs.ErrExist if the file exists.
-func createFile(cfg config) error {
-	writers.Lock()
-	_, open := writers.m[cfg.path]
-	writers.Unlock()
-	if open {
-		return fs.ErrExist
-	}
-	w, err := ssfile.Create(cfg.path, ssfile.WithExclusive(),
-		ssfile.WithBeaconInterval(cfg.beaconInterval),
-		ssfile.WithSizeLimit(cfg.sizeLimit),
-		ssfile.WithLogger(cfg.logger))
-	if err != nil {
-		return err
-	}
-	return w.Close()
-}

@@ -1,0 +1,152 @@
+package filedriver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/seastream/ss/format"
+	"github.com/seastream/ss/ssdir"
+	"github.com/seastream/ss/ssfile"
+)
+
+// cursor is what a source reads with: an *ssfile.Reader on a .ss file, or a
+// *dirCursor on a stream directory. Its offsets, and the Offset of the
+// messages it returns, are positions (see dirpos.go), so the consumers,
+// groups and offsets above it are the same code for both.
+type cursor interface {
+	Next(ctx context.Context) (ssfile.Message, error)
+	Offset() int64
+	SetOffset(pos int64) error
+	Seek(t ssfile.Target) error
+	SeekEnd() error
+	Close() error
+}
+
+var (
+	_ cursor = (*ssfile.Reader)(nil)
+	_ cursor = (*dirCursor)(nil)
+)
+
+// dirHeader stands for a stream directory where a file's header identifies
+// the file (in the offsets store): each segment has a header of its own, and
+// none lasts as long as the directory (retention deletes the first). A
+// committed position names its segment, and is checked against the message
+// recorded before it, as in a file.
+var dirHeader = format.Header{FileName: "ssdir"}
+
+// dirCursor reads a stream directory with an ssdir.Reader, packing its
+// (segment, offset) positions into one int64 (dirPos).
+type dirCursor struct {
+	dir string
+	r   *ssdir.Reader
+}
+
+func openDirCursor(dir string, mode ssfile.Mode, skipDeleted bool, log *slog.Logger) (*dirCursor, error) {
+	opts := []ssdir.ReaderOption{
+		ssdir.WithMode(mode),
+		ssdir.WithReaderLogger(log),
+		// Payloads are copied out of the mapping: a driver.Message never
+		// changes, and outlives the segment (retention may delete it).
+		ssdir.WithReaderFileOptions(ssfile.WithOwnPayloads(), ssfile.WithLogger(log)),
+	}
+	if skipDeleted {
+		opts = append(opts, ssdir.WithSkipDeleted())
+	}
+	r, err := ssdir.Open(dir, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return &dirCursor{dir: dir, r: r}, nil
+}
+
+// Next returns the next message, its Offset a position. A Reader closed
+// under it gives ssfile.ErrClosed, as a file's does.
+func (d *dirCursor) Next(ctx context.Context) (ssfile.Message, error) {
+	m, err := d.r.Next(ctx)
+	if err != nil {
+		if errors.Is(err, ssdir.ErrClosed) {
+			return m, fmt.Errorf("%w: %w", ssfile.ErrClosed, err)
+		}
+		return m, err
+	}
+	at, err := dirPos(d.r.Position().Segment, m.Offset)
+	if err != nil {
+		return ssfile.Message{}, err
+	}
+	m.Offset = at
+	return m, nil
+}
+
+// Offset returns the position of the next message; 0 before the first
+// segment exists.
+func (d *dirCursor) Offset() int64 {
+	p := d.r.Position()
+	if p.Segment == 0 {
+		return 0
+	}
+	pos, err := dirPos(p.Segment, p.Offset)
+	if err != nil {
+		return 0 // Next has refused the message that would end there
+	}
+	return pos
+}
+
+// SetOffset moves to a position Offset or a message gave. A segment that
+// retention deleted gives an error matching ssdir.ErrSegmentDeleted.
+func (d *dirCursor) SetOffset(pos int64) error {
+	seg, off := splitDirPos(pos)
+	if seg == 0 {
+		return fmt.Errorf("filedriver: %d is not a position in a stream directory", pos)
+	}
+	return d.r.SetPosition(ssdir.Position{Segment: seg, Offset: off})
+}
+
+// Seek moves to the first message matching t, across segments.
+func (d *dirCursor) Seek(t ssfile.Target) error { return d.r.Seek(t) }
+
+// SeekEnd moves past the last complete message of the last segment: where
+// a Reader opened Live starts.
+func (d *dirCursor) SeekEnd() error {
+	r, err := ssdir.Open(d.dir, ssdir.WithMode(ssfile.Live))
+	if err != nil {
+		return err
+	}
+	p := r.Position()
+	r.Close()
+	if p.Segment == 0 { // no segment, or the last one being created
+		segs, err := ssdir.Segments(d.dir)
+		if err != nil || len(segs) == 0 {
+			return err
+		}
+		p = ssdir.Position{Segment: segs[len(segs)-1].Number, Offset: format.HeaderSize}
+	}
+	return d.r.SetPosition(p)
+}
+
+// rewind moves to the first message of the oldest segment left.
+func (d *dirCursor) rewind() error {
+	for range 3 { // retention may delete the oldest meanwhile
+		segs, err := ssdir.Segments(d.dir)
+		if err != nil || len(segs) == 0 {
+			return err
+		}
+		err = d.r.SetPosition(ssdir.Position{Segment: segs[0].Number, Offset: format.HeaderSize})
+		if !errors.Is(err, ssdir.ErrSegmentDeleted) {
+			return err
+		}
+	}
+	return fmt.Errorf("filedriver: retention deletes the oldest segments of %s faster than a reader can open one: %w", d.dir, ssdir.ErrSegmentDeleted)
+}
+
+// oldest returns the number of the oldest segment, 0 if there is none.
+func (d *dirCursor) oldest() (uint64, error) {
+	segs, err := ssdir.Segments(d.dir)
+	if err != nil || len(segs) == 0 {
+		return 0, err
+	}
+	return segs[0].Number, nil
+}
+
+func (d *dirCursor) Close() error { return d.r.Close() }
