@@ -54,6 +54,12 @@ type Options struct {
 	// after it, and starts reading where the beacons say the kept streams
 	// reach it.
 	Since time.Time
+	// KnownStreams are (stream key, shard) pairs the file may have messages
+	// of besides those its beacons' markers name, for the seek of Since:
+	// the streams of a stream directory segment's seed, as the markers of
+	// the streams written before the segment can crowd out those written
+	// in it.
+	KnownStreams []StreamShard
 	// PollInterval is how often a followed file is checked when no change
 	// notification arrives (default: ssfile's).
 	PollInterval time.Duration
@@ -141,7 +147,7 @@ func Run(ctx context.Context, o Options, out io.Writer, warn func(*Warning)) (er
 	}
 	f := newFilter(&o)
 	if f.bySince {
-		seekSince(r, f, warn)
+		seekSince(r, f, o.KnownStreams, warn)
 	}
 	beacons := beaconWalk{r: r, interval: int64(r.Header().BeaconInterval)}
 	printed := 0 // the last beacon printed; 0 is none, as SeaStreamer starts
@@ -305,9 +311,10 @@ func (f *filter) matchStream(key string, shard uint64) bool {
 		(len(f.shards) == 0 || slices.Contains(f.shards, shard))
 }
 
-type streamShard struct {
-	key   string
-	shard uint64
+// StreamShard is a (stream key, shard) pair.
+type StreamShard struct {
+	Key   string
+	Shard uint64
 }
 
 // seekSince moves r to the earliest place where one of the kept streams
@@ -317,26 +324,30 @@ type streamShard struct {
 // the start time, provided that each stream's timestamps do not go backwards
 // and that its shards appear in some beacon, which holds unless a stream
 // first appears in the last few beacon intervals of a file with more streams
-// than markers per beacon. Where the search cannot decide, reading starts at
-// the beginning.
-func seekSince(r *ssfile.Reader, f *filter, warn func(*Warning)) {
-	var pairs []streamShard
+// than markers per beacon (known, the pairs also searched, names streams
+// the file may hold that way). Where the search cannot decide, reading
+// starts at the beginning.
+func seekSince(r *ssfile.Reader, f *filter, known []StreamShard, warn func(*Warning)) {
+	var pairs []StreamShard
 	if len(f.keys) > 0 && len(f.shards) > 0 {
 		for _, k := range f.keys {
 			for _, s := range f.shards {
-				pairs = append(pairs, streamShard{k, s})
+				pairs = append(pairs, StreamShard{k, s})
 			}
 		}
 	} else {
-		seen := make(map[streamShard]bool)
-		add := func(p streamShard) {
-			if !seen[p] && f.matchStream(p.key, p.shard) {
+		seen := make(map[StreamShard]bool)
+		add := func(p StreamShard) {
+			if !seen[p] && f.matchStream(p.Key, p.Shard) {
 				seen[p] = true
 				pairs = append(pairs, p)
 			}
 		}
 		for _, k := range f.keys {
-			add(streamShard{k, 0}) // the shard SeaStreamer writes
+			add(StreamShard{k, 0}) // the shard SeaStreamer writes
+		}
+		for _, p := range known {
+			add(p)
 		}
 		for n := 1; n <= r.Count(); n++ {
 			b, err := r.Beacon(n)
@@ -345,7 +356,7 @@ func seekSince(r *ssfile.Reader, f *filter, warn func(*Warning)) {
 				return
 			}
 			for _, m := range b.Markers {
-				add(streamShard{m.StreamKey, m.ShardID})
+				add(StreamShard{m.StreamKey, m.ShardID})
 			}
 		}
 	}
@@ -355,12 +366,12 @@ func seekSince(r *ssfile.Reader, f *filter, warn func(*Warning)) {
 	after := time.UnixMilli(int64(f.since) - 1) // Seek looks for a timestamp after this
 	best := int64(-1)
 	for _, p := range pairs {
-		err := r.Seek(ssfile.TimeTarget(p.key, p.shard, after))
+		err := r.Seek(ssfile.TimeTarget(p.Key, p.Shard, after))
 		if errors.Is(err, ssfile.ErrNotFound) {
 			continue
 		}
 		if err != nil {
-			warn(&Warning{Err: fmt.Errorf("cannot seek %s shard %d, reading from the beginning: %w", p.key, p.shard, err)})
+			warn(&Warning{Err: fmt.Errorf("cannot seek %s shard %d, reading from the beginning: %w", p.Key, p.Shard, err)})
 			_ = r.RewindToBeacon(0)
 			return
 		}

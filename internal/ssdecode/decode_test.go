@@ -170,7 +170,7 @@ func TestSinceSeeks(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		seekSince(r, newFilter(&o), func(w *Warning) { t.Fatal(w) })
+		seekSince(r, newFilter(&o), nil, func(w *Warning) { t.Fatal(w) })
 		if off := r.Offset(); off < r.Size()/2 {
 			t.Errorf("%+v: reading starts at %d of %d", o, off, r.Size())
 		}
