@@ -5,10 +5,12 @@
 //
 //	ss-decode --file F [--format log|ndjson] [--header-only]
 //	          [--follow] [--stream KEY]... [--shard N]... [--since TIME]
+//	ss-decode --file DIR [--segment N] [the same flags]
 //
 // Flags:
 //
-//	--file F         the file to decode (required)
+//	--file F         the file or stream directory to decode (required)
+//	--segment N      of a stream directory, only segment N
 //	--format FMT     log (default) or ndjson
 //	--header-only    leave out the payloads
 //	--follow         keep printing as the file grows, like tail -f, until
@@ -18,6 +20,21 @@
 //	--since TIME     only messages at or after TIME, found with the beacon
 //	                 seek: RFC 3339, 2023-06-05T13:55:53.001 (UTC), a date,
 //	                 or Unix milliseconds
+//
+// A stream directory (package ssdir) is decoded segment by segment, oldest
+// first, each exactly as the file it is: its header line ("# {json}"), its
+// messages, and its beacons' markers as comments, as they stand in that
+// segment. So the output for a directory is, byte for byte, the outputs for
+// its segments one after the other (SeaStreamer's ss-decode run on each
+// segment file in turn gives the same), and each header line says where a
+// segment starts. --segment N prints only segment N. With --since, the
+// segments whose messages are all before TIME (as the seed of the segment
+// after says) are left out, header line included. With --follow, the last
+// segment is followed, and when the writer rolls over to a new segment (it
+// is looked for at the poll interval), the rest of the last one is printed
+// and decoding goes on with the new one, until Ctrl-C or an end-of-stream
+// message; a segment retention deleted before it could be printed is
+// skipped with a warning.
 //
 // Exit status: 0 when the file was decoded, also when it ends in the middle
 // of a message (a warning says where) and when the reader of a pipe goes away
@@ -50,7 +67,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	var o ssdecode.Options
 	var formatName, since string
-	fs.StringVar(&o.Path, "file", "", "decode this `file`")
+	var segment uint64
+	fs.StringVar(&o.Path, "file", "", "decode this `file` or stream directory")
+	fs.Uint64Var(&segment, "segment", 0, "of a stream directory, decode only segment `N`")
 	fs.StringVar(&formatName, "format", "log", "the output `format`: log or ndjson")
 	fs.BoolVar(&o.HeaderOnly, "header-only", false, "if set, skip printing the payload")
 	fs.BoolVar(&o.Follow, "follow", false, "keep printing as the file grows, like tail -f")
@@ -107,8 +126,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		ctx, stop = signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 		defer stop()
 	}
-	warn := func(w *ssdecode.Warning) { fmt.Fprintf(stderr, "ss-decode: warning: %s: %v\n", o.Path, w) }
-	err = ssdecode.Run(ctx, o, stdout, warn)
+	warn := func(path string, w *ssdecode.Warning) { fmt.Fprintf(stderr, "ss-decode: warning: %s: %v\n", path, w) }
+	if fi, serr := os.Stat(o.Path); serr == nil && fi.IsDir() {
+		err = decodeDir(ctx, o, segment, stdout, warn)
+	} else if segment != 0 {
+		fmt.Fprintf(stderr, "ss-decode: --segment is for a stream directory; %s is not one\n", o.Path)
+		return 2
+	} else {
+		err = ssdecode.Run(ctx, o, stdout, func(w *ssdecode.Warning) { warn(o.Path, w) })
+	}
 	switch {
 	case err == nil, errors.Is(err, syscall.EPIPE):
 		return 0
