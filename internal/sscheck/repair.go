@@ -25,8 +25,14 @@ type RepairOptions struct {
 	// From, when not nil, is the state the input goes on from (see From):
 	// a segment of a stream directory and its seed. The repaired file goes
 	// on from it too, so its markers are those the directory's writer
-	// would have written.
+	// would have written, unless OutFrom.
 	From *State
+	// OutFrom, when not nil, is the state the repaired file goes on from
+	// instead of From: the state the repaired segment before it ended
+	// with, once that repair dropped messages (its running checksums, and
+	// perhaps its markers written, are no longer those of the input's
+	// seed).
+	OutFrom *State
 }
 
 // Repair writes a new .ss file with every valid message of the file at in,
@@ -109,7 +115,11 @@ func Repair(in string, o RepairOptions, report func(*Problem) error) (sum Summar
 		}
 	}()
 	bw := bufio.NewWriterSize(tmp, 1<<20)
-	mux := beacon.NewMuxer(header.BeaconInterval, 0, seedTracker(o.From))
+	outFrom := o.From
+	if o.OutFrom != nil {
+		outFrom = o.OutFrom
+	}
+	mux := beacon.NewMuxer(header.BeaconInterval, 0, seedTracker(outFrom))
 	buf, err := mux.AppendHeader(nil, header)
 	if err != nil {
 		return sum, fmt.Errorf("sscheck: repair: header: %w", err)

@@ -126,3 +126,30 @@ func TestRepairFrom(t *testing.T) {
 		t.Errorf("a sound segment was not rewritten byte for byte (%d bytes, want %d)", len(got), len(second))
 	}
 }
+
+// TestRepairOutFrom: a segment repaired to go on from another state (the
+// end of a repaired segment before it) keeps its messages, and checks clean
+// from that state only.
+func TestRepairOutFrom(t *testing.T) {
+	_, second, seed, _ := segments(t)
+	in := filepath.Join(t.TempDir(), "seg.ss")
+	if err := os.WriteFile(in, second, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	other := State{Streams: slices.Clone(seed.Streams), MarkersWritten: seed.MarkersWritten + 1}
+	other.Streams[0].Checksum ^= 0x5555
+	out := in + ".repaired"
+	if sum, err := Repair(in, RepairOptions{Out: out, From: &seed, OutFrom: &other}, nil); err != nil || sum.Problems != 0 {
+		t.Fatalf("repair: %v, %d problems", err, sum.Problems)
+	}
+	got, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := scanWithOpts(got, Strict(), From(other)); len(r.problems) != 0 || r.sum.Messages != 400 {
+		t.Errorf("from the new state: %d messages, problems %v", r.sum.Messages, r.problems)
+	}
+	if r := scanWithOpts(got, From(seed)); !hasKind(r.problems, ErrMarker) {
+		t.Errorf("from the input's seed: problems %v, want ErrMarker", r.problems)
+	}
+}
