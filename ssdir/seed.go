@@ -207,3 +207,8 @@ func SegmentOf(path string) (dir string, n uint64, ok bool) {
 	}
 	return filepath.Dir(path), n, true
 }
+
+// WriteSeed writes the seed file of segment n of dir (whole or not at all:
+// a temporary file, synced, renamed into place), as a tool that rewrote the
+// segment before it must: ss-repair.
+func WriteSeed(dir string, n uint64, st State) error { return writeSeed(dir, n, st) }
