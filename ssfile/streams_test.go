@@ -1,10 +1,12 @@
 package ssfile
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/seastream/ss/format"
 )
@@ -66,5 +68,41 @@ func TestWithStreamsGoesOn(t *testing.T) {
 	}
 	if err := one.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestCloseUnsynced: CloseUnsynced hands every message to the operating
+// system, as Close does, without the fdatasync Close makes.
+func TestCloseUnsynced(t *testing.T) {
+	for _, unsynced := range []bool{false, true} {
+		path := filepath.Join(t.TempDir(), "c.ss")
+		syncs := 0
+		w, err := Create(path, WithSyncObserver(func(time.Duration, error) { syncs++ }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Write(format.MessageHeader{StreamKey: "s", SeqNo: 1, Timestamp: 1}, []byte("kept")); err != nil {
+			t.Fatal(err)
+		}
+		closeFile := w.Close
+		if unsynced {
+			closeFile = w.CloseUnsynced
+		}
+		if err := closeFile(); err != nil {
+			t.Fatal(err)
+		}
+		if want := map[bool]int{false: 1, true: 0}[unsynced]; syncs != want {
+			t.Errorf("unsynced %v: %d fdatasyncs at close, want %d", unsynced, syncs, want)
+		}
+		r, err := Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := r.Next(context.Background())
+		got := string(m.Payload) // before Close: the payload is in the mapping
+		r.Close()
+		if err != nil || got != "kept" {
+			t.Fatalf("unsynced %v: read back %q, %v", unsynced, got, err)
+		}
 	}
 }

@@ -69,9 +69,15 @@ func Create(path string, opts ...Option) (*Writer, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := f.Truncate(0); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("ssfile: create: %w", err)
+	// Not truncated when already empty (a new file): on ext4 a truncation
+	// to 0 makes close start writing the file back at once (auto_da_alloc,
+	// for programs that rewrite files in place), which a stream directory
+	// closing each segment it rolls over from would pay at every rollover.
+	if fi, err := f.Stat(); err != nil || fi.Size() != 0 {
+		if err := f.Truncate(0); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("ssfile: create: %w", err)
+		}
 	}
 	return start(f, path, cfg, h)
 }
@@ -524,7 +530,15 @@ func (w *Writer) Flushed() int64 {
 // Close writes the end-of-stream message if WithEndOfStream was given,
 // flushes, syncs, stops the Writer's goroutines, waiting for them, and closes
 // the file.
-func (w *Writer) Close() error {
+func (w *Writer) Close() error { return w.close(true) }
+
+// CloseUnsynced is Close without the fdatasync: every message is handed to
+// the operating system (it survives a crash of the process, not of the
+// machine), which is all SyncNever promises. A stream directory closes the
+// segments it rolls over from so when nothing asked for more.
+func (w *Writer) CloseUnsynced() error { return w.close(false) }
+
+func (w *Writer) close(sync bool) error {
 	w.mu.Lock()
 	if w.closed {
 		w.mu.Unlock()
@@ -535,7 +549,7 @@ func (w *Writer) Close() error {
 		err = w.writeEndOfStream()
 	}
 	if w.err == nil && err == nil {
-		if err = w.flush(); err == nil {
+		if err = w.flush(); err == nil && sync {
 			err = w.sync()
 		}
 	}
