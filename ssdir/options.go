@@ -33,13 +33,17 @@ type config struct {
 	retention    Retention
 	beforeDelete func(Segment) error
 	fileOpts     []ssfile.Option
+	durability   ssfile.Durability
 	now          func() time.Time
 	logger       *slog.Logger
 }
 
 func defaultConfig() config {
-	return config{segmentSize: DefaultSegmentSize, now: time.Now, logger: slog.New(slog.DiscardHandler)}
+	return config{segmentSize: DefaultSegmentSize, durability: ssfile.SyncNever(), now: time.Now, logger: slog.New(slog.DiscardHandler)}
 }
+
+// synced reports whether rollovers sync what they write (see WithDurability).
+func (c *config) synced() bool { return c.durability != ssfile.SyncNever() }
 
 // WithSegmentSize sets the size at which the Writer rolls over to a new
 // segment (default 256 MiB; at least 4096 bytes).
@@ -86,9 +90,20 @@ func WithBeforeDelete(fn func(Segment) error) Option {
 	return func(c *config) error { c.beforeDelete = fn; return nil }
 }
 
+// WithDurability sets when the segments are synced (default
+// ssfile.SyncNever()), as ssfile.WithDurability does for a file. Under
+// SyncNever a rollover syncs nothing either (the segment rolled over from,
+// its successor's seed, the directory): a machine crash may then lose what
+// was written since the last Sync, as with one file, and a seed it lost is
+// rebuilt. Under the others a rollover syncs them all, in the background.
+func WithDurability(d ssfile.Durability) Option {
+	return func(c *config) error { c.durability = d; return nil }
+}
+
 // WithFileOptions passes options to every segment's ssfile.Writer: the
-// beacon interval, durability, buffer size, logger. WithSizeLimit,
-// WithEndOfStream, WithFileName and WithCreatedAt are the Writer's own.
+// beacon interval, buffer size, logger. Durability is WithDurability's;
+// WithSizeLimit, WithEndOfStream, WithFileName and WithCreatedAt are the
+// Writer's own.
 func WithFileOptions(opts ...ssfile.Option) Option {
 	return func(c *config) error { c.fileOpts = append(c.fileOpts, opts...); return nil }
 }

@@ -82,13 +82,13 @@ func (r *retainer) pass() error {
 	if err != nil {
 		return err
 	}
-	active := w.active()
+	settled := w.settled.Load() // below it: sealed, the seed after each written
 	var total int64
 	for _, s := range segs {
 		total += s.Size
 	}
 	ret := w.cfg.retention
-	for len(segs) > 0 && segs[0].Number < active {
+	for len(segs) > 0 && segs[0].Number < settled {
 		oldest := segs[0]
 		over := (ret.Segments > 0 && len(segs) > ret.Segments) || (ret.Bytes > 0 && total > ret.Bytes)
 		if !over && ret.Age > 0 {

@@ -94,9 +94,10 @@ func readSeed(dir string, n uint64) (State, error) {
 	return st, nil
 }
 
-// writeSeed writes the seed of segment n: into a temporary file, synced,
-// then renamed into place, so that a seed file is whole or absent.
-func writeSeed(dir string, n uint64, st State) error {
+// writeSeed writes the seed of segment n: into a temporary file, synced
+// if sync, then renamed into place, so that a seed file is whole or absent
+// (after a machine crash, an unsynced one may be empty: it is rebuilt).
+func writeSeed(dir string, n uint64, st State, sync bool) error {
 	j := seedJSON{Version: seedVersion, MarkersWritten: st.MarkersWritten, Streams: make([]streamJSON, len(st.Streams))}
 	for i, s := range st.Streams {
 		j.Streams[i] = streamJSON{Key: s.Key, Shard: s.Shard, Seq: s.SeqNo, Time: s.Timestamp, Checksum: uint16(s.Checksum)}
@@ -112,7 +113,7 @@ func writeSeed(dir string, n uint64, st State) error {
 		return fmt.Errorf("ssdir: writing seed: %w", err)
 	}
 	_, err = f.Write(b)
-	if err == nil {
+	if err == nil && sync {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/seastream/ss/beacon"
@@ -28,10 +29,19 @@ type Writer struct {
 	curN    uint64
 	started time.Time // the current segment's start
 	filled  bool      // the current segment holds a message
-	state   State     // the state the next segment goes on from, when cur is nil
-	err     error     // latched: a rollover that could not close the segment
+	// until is how many more frame bytes the segment takes before its
+	// size can have reached the segment size: a frame adds at least its own
+	// length, so until then no write asks the segment its size.
+	until   int64
+	state   State // the state the next segment goes on from, when cur is nil
+	err     error // latched: a rollover that could not close the segment
 	closed  bool
 	sealing *sealing // the segment before cur being closed, in the background
+
+	// settled: the segments below it are sealed and the seeds up to it
+	// written; retention deletes only those (a segment being sealed would
+	// get its successor's seed after its deletion, or none).
+	settled atomic.Uint64
 
 	ret *retainer
 }
@@ -71,7 +81,7 @@ func (w *Writer) open() error {
 	if err != nil {
 		return fmt.Errorf("ssdir: %w", err)
 	}
-	var last uint64
+	var first, last uint64
 	seeds := map[uint64]bool{}
 	for _, e := range entries {
 		name := e.Name()
@@ -84,12 +94,19 @@ func (w *Writer) open() error {
 		case !ok:
 		case ext == segmentExt:
 			last = max(last, n)
+			if first == 0 || n < first {
+				first = n
+			}
 		default:
 			seeds[n] = true
 		}
 	}
 	for n := range seeds {
-		if n > last { // written by a rollover that did not get to create its segment
+		// Above the last segment: written by a rollover that did not get
+		// to create its segment. Below the first: left by a deletion cut
+		// short, or by a sealing that ended after retention deleted its
+		// segment.
+		if n > last || n < first {
 			if err := os.Remove(seedPath(w.dir, n)); err != nil {
 				return fmt.Errorf("ssdir: %w", err)
 			}
@@ -104,7 +121,7 @@ func (w *Writer) open() error {
 	}
 	if rebuilt {
 		w.cfg.logger.Warn("ssdir: rebuilt a missing seed", "segment", segmentPath(w.dir, last))
-		if err := writeSeed(w.dir, last, st); err != nil {
+		if err := writeSeed(w.dir, last, st, true); err != nil {
 			return err
 		}
 	}
@@ -114,8 +131,9 @@ func (w *Writer) open() error {
 		return fmt.Errorf("ssdir: %w", err)
 	}
 	w.cur, w.curN = f, last
+	w.settled.Store(last)
 	w.started = time.UnixMilli(int64(f.Header().CreatedAt))
-	w.filled = w.holdsMessage(f, st)
+	w.filled, w.until = w.holdsMessage(f, st), 0
 	return nil
 }
 
@@ -135,20 +153,24 @@ func (w *Writer) holdsMessage(f *ssfile.Writer, st State) bool {
 }
 
 func (w *Writer) fileOptions(st State) []ssfile.Option {
-	opts := append([]ssfile.Option(nil), w.cfg.fileOpts...)
+	opts := append([]ssfile.Option{ssfile.WithDurability(w.cfg.durability)}, w.cfg.fileOpts...)
 	return append(opts, ssfile.WithStreams(st.Streams, st.MarkersWritten))
 }
 
 // create writes the seed of segment n and creates it, then syncs the
 // directory so that both names last: for the first segment of a directory.
 func (w *Writer) create(n uint64, st State) error {
-	if err := writeSeed(w.dir, n, st); err != nil {
+	if err := writeSeed(w.dir, n, st, true); err != nil {
 		return err
 	}
 	if err := w.createSegment(n, st); err != nil {
 		return err
 	}
-	return syncDir(w.dir)
+	if err := syncDir(w.dir); err != nil {
+		return err
+	}
+	w.settled.Store(n)
+	return nil
 }
 
 // createSegment creates segment n going on from st and makes it current.
@@ -161,7 +183,7 @@ func (w *Writer) createSegment(n uint64, st State) error {
 		os.Remove(path)
 		return fmt.Errorf("ssdir: creating segment: %w", err)
 	}
-	w.cur, w.curN, w.started, w.filled = f, n, now, false
+	w.cur, w.curN, w.started, w.filled, w.until = f, n, now, false, 0
 	return nil
 }
 
@@ -191,18 +213,25 @@ func (w *Writer) seal(old *ssfile.Writer, next uint64, st State, prev *sealing) 
 				return
 			}
 		}
-		if err := old.Close(); err != nil {
+		closeSegment := old.CloseUnsynced
+		if w.cfg.synced() {
+			closeSegment = old.Close
+		}
+		if err := closeSegment(); err != nil {
 			s.err = fmt.Errorf("ssdir: closing segment %s after a rollover: %w (messages after its last Sync may be lost: reopen the directory with Append)", old.Path(), err)
 			return
 		}
 		if next == 0 {
 			return // the next segment is not there: create writes its seed
 		}
-		if err := writeSeed(w.dir, next, st); err != nil {
+		if err := writeSeed(w.dir, next, st, w.cfg.synced()); err != nil {
 			s.err = err
 			return
 		}
-		s.err = syncDir(w.dir)
+		if w.cfg.synced() {
+			s.err = syncDir(w.dir)
+		}
+		w.settled.Store(next)
 		w.ret.kick()
 	}()
 	return s
@@ -241,6 +270,7 @@ func (w *Writer) Write(h format.MessageHeader, payload []byte) error {
 		return err
 	}
 	w.filled = true
+	w.until -= int64(format.MessageSize(len(h.StreamKey), len(payload)))
 	return nil
 }
 
@@ -262,8 +292,12 @@ func (w *Writer) full() bool {
 	if !w.filled {
 		return false
 	}
-	if w.cur.Size() >= w.cfg.segmentSize {
-		return true
+	if w.until <= 0 {
+		size := w.cur.Size()
+		if size >= w.cfg.segmentSize {
+			return true
+		}
+		w.until = w.cfg.segmentSize - size
 	}
 	return w.cfg.segmentAge > 0 && w.cfg.now().Sub(w.started) >= w.cfg.segmentAge
 }
@@ -388,13 +422,6 @@ func (w *Writer) Close() error {
 		err = cerr
 	}
 	return err
-}
-
-// active returns the number of the segment being written.
-func (w *Writer) active() uint64 {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.curN
 }
 
 func syncDir(dir string) error {
