@@ -212,4 +212,4 @@ func SegmentOf(path string) (dir string, n uint64, ok bool) {
 // WriteSeed writes the seed file of segment n of dir (whole or not at all:
 // a temporary file, synced, renamed into place), as a tool that rewrote the
 // segment before it must: ss-repair.
-func WriteSeed(dir string, n uint64, st State) error { return writeSeed(dir, n, st) }
+func WriteSeed(dir string, n uint64, st State) error { return writeSeed(dir, n, st, true) }
