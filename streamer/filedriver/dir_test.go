@@ -491,3 +491,41 @@ func TestDirGroups(t *testing.T) {
 		t.Fatalf("the next member got %d from %.10q, want m50..m99", len(got), got[0])
 	}
 }
+
+// TestDirEndOfStream: eos=true on a stream directory ends its consumers;
+// the next writer removes the message and carries on, and a live consumer
+// that started after it (at the end of the last segment) follows the new
+// writer's messages.
+func TestDirEndOfStream(t *testing.T) {
+	ctx := testkit.Context(t)
+	dir := tempDir(t)
+	w, err := openErr(dir, "create&eos=true&segment_size=4KiB")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sendPadded(t, ctx, newProducer(t, w), "a", "m", 0, 50)
+	reader := open(t, dir, "")
+	cons := newCons(t, reader, earliest, "a")
+	if got := payloads(t, ctx, cons, 50); !slices.Equal(got, wantPadded("m", 0, 50)) {
+		t.Fatalf("got %.10q", got)
+	}
+	if err := w.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, nextErr(t, ctx, cons), driver.ErrStreamEnded)
+
+	tail := newCons(t, reader, driver.ConsumerOptions{}, "a")
+	w2 := open(t, dir, "")
+	p2 := newProducer(t, w2)
+	if h := send(t, ctx, p2, driver.Header{StreamKey: "a"}, padded("n", 0)); h.Seq != 51 {
+		t.Fatalf("seq after reopening: %d, want 51", h.Seq)
+	}
+	sendPadded(t, ctx, p2, "a", "n", 1, 60)
+	if got := payloads(t, ctx, tail, 60); !slices.Equal(got, wantPadded("n", 0, 60)) {
+		t.Fatalf("after the new writer the live consumer got %.10q", got)
+	}
+	all := newCons(t, reader, earliest, "a")
+	if got := payloads(t, ctx, all, 110); !slices.Equal(got, append(wantPadded("m", 0, 50), wantPadded("n", 0, 60)...)) {
+		t.Fatalf("from the start: %.10q", got)
+	}
+}

@@ -237,9 +237,9 @@
 // segment by the segments' seeds (O(log segments)) and then searches the
 // segment's beacons; one over every shard of the subscribed streams reads
 // from the oldest segment (the start condition skips what comes before).
-// An end-of-stream message ends consumers as in a file; a consumer that
-// started Live after one (at the end of the last segment) is not told when a
-// new writer removes it (ErrTruncated ends it), unlike on a file.
+// An end-of-stream message ends consumers as in a file, and a consumer that
+// started after one (Live, at the end of the last segment) follows the next
+// writer, which removes it and carries on in that segment.
 //
 // # Goroutines
 //

@@ -49,7 +49,14 @@ func openSource(cfg *config, mode ssfile.Mode, opts ...ssfile.ReaderOption) (*so
 		if err != nil {
 			return nil, &driver.BackendError{Backend: Scheme, Op: "open the stream directory for reading", Err: err}
 		}
-		return &source{path: path, mode: mode, c: d, d: d, log: log, pos: d.Offset(), eosAt: -1}, nil
+		s := &source{path: path, mode: mode, c: d, d: d, log: log, pos: d.Offset(), eosAt: -1}
+		if mode == ssfile.Live {
+			if err := s.findDirEOS(); err != nil {
+				d.Close()
+				return nil, &driver.BackendError{Backend: Scheme, Op: "open the stream directory for reading", Err: err}
+			}
+		}
+		return s, nil
 	}
 	opts = append([]ssfile.ReaderOption{ssfile.WithMode(mode), ssfile.WithLogger(log), ssfile.WithOwnPayloads()}, opts...)
 	r, err := ssfile.Open(path, opts...)
@@ -113,7 +120,7 @@ func (s *source) next(ctx context.Context) (ssfile.Message, int64, error) {
 			// wrote past it before the reader noticed the file shrink, what
 			// was read is from the middle of a new message: check.
 			if s.eosGone() {
-				if rerr := s.reopen(true); rerr != nil {
+				if rerr := s.reopenAfterCut(true); rerr != nil {
 					s.log.Warn("filedriver: the file was cut back and cannot be followed", "path", s.path, "err", rerr)
 					return ssfile.Message{}, 0, &ssfile.OffsetError{Path: s.path, Offset: s.eosAt, Err: ssfile.ErrTruncated}
 				}
@@ -137,7 +144,7 @@ func (s *source) next(ctx context.Context) (ssfile.Message, int64, error) {
 			// same file (the Reader itself follows a cut of what it has
 			// not read). Anything else, such as the file recreated in
 			// place, is the Reader's error.
-			if rerr := s.reopen(false); rerr != nil {
+			if rerr := s.reopenAfterCut(false); rerr != nil {
 				s.log.Warn("filedriver: the file was cut back and cannot be followed", "path", s.path, "err", rerr)
 				return m, 0, err
 			}
@@ -150,21 +157,70 @@ func (s *source) next(ctx context.Context) (ssfile.Message, int64, error) {
 // eosGone reports whether the end-of-stream message at eosAt is no longer
 // in the file, reading it through a fresh mapping.
 func (s *source) eosGone() bool {
-	r, err := ssfile.Open(s.path)
+	path, at := s.path, s.eosAt
+	if s.d != nil {
+		var seg uint64
+		seg, at = splitDirPos(at)
+		path = segmentFile(s.path, seg)
+	}
+	r, err := ssfile.Open(path)
 	if err != nil {
 		return false // removed or replaced: the reader reports it
 	}
 	defer r.Close()
-	if s.eosAt+1 > r.Size() {
+	if at+1 > r.Size() {
 		return true
 	}
-	if err := r.SetOffset(s.eosAt); err != nil {
+	if err := r.SetOffset(at); err != nil {
 		return true
 	}
 	done, cancel := context.WithCancel(context.Background())
 	cancel()
 	m, err := r.Next(done)
-	return err != nil || m.Offset != s.eosAt || !m.IsEndOfStream()
+	return err != nil || m.Offset != at || !m.IsEndOfStream()
+}
+
+// reopenAfterCut follows a file or segment whose end-of-stream message, at
+// eosAt, a new writer cut away (see reopen). In a stream directory the
+// segment is opened again at eosAt, where the new writer's messages start.
+func (s *source) reopenAfterCut(cutEOS bool) error {
+	if s.d == nil {
+		return s.reopen(cutEOS)
+	}
+	if err := s.d.SetOffset(s.eosAt); err != nil {
+		return err
+	}
+	s.pos, s.eosAt = s.eosAt, -1
+	s.log.Info("filedriver: the end-of-stream message was cut by a new writer; following it", "dir", s.path)
+	return nil
+}
+
+// findDirEOS sets eosAt (and prev) in a stream directory, as findEOS does
+// in a file, from the segment of pos.
+func (s *source) findDirEOS() error {
+	s.eosAt, s.prev = -1, frameID{}
+	seg, off := splitDirPos(s.pos)
+	if seg == 0 || off <= format.HeaderSize {
+		return nil
+	}
+	path := segmentFile(s.path, seg)
+	r, err := ssfile.Open(path, ssfile.WithMode(ssfile.Replay))
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	f := &source{path: path, c: r, r: r, log: s.log, pos: off, eosAt: -1}
+	if err := f.findEOS(); err != nil {
+		return err
+	}
+	if f.eosAt >= 0 {
+		s.eosAt, _ = dirPos(seg, f.eosAt)
+	}
+	if f.prev.at != 0 {
+		s.prev = f.prev
+		s.prev.at, _ = dirPos(seg, f.prev.at)
+	}
+	return nil
 }
 
 // reopen follows a file that a writer's recovery cut back (a torn tail, or
@@ -260,8 +316,7 @@ func (s *source) seekEnd() error {
 	}
 	s.pos = s.c.Offset()
 	if s.d != nil {
-		s.prev = frameID{}
-		return nil
+		return s.findDirEOS()
 	}
 	return s.findEOS()
 }

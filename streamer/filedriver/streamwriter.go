@@ -61,18 +61,19 @@ func (w dirWriter) flushed() int64 {
 func openWriter(cfg *config, syncs *syncEvents) (streamWriter, error) {
 	fileOpts := []ssfile.Option{
 		ssfile.WithBeaconInterval(cfg.beaconInterval),
-		ssfile.WithDurability(cfg.durability),
 		ssfile.WithLogger(cfg.logger),
 		ssfile.WithSyncObserver(syncs.observer()),
 	}
 	if !cfg.dir {
-		w, err := ssfile.Append(cfg.path, append(fileOpts, ssfile.WithSizeLimit(cfg.sizeLimit))...)
+		w, err := ssfile.Append(cfg.path, append(fileOpts, ssfile.WithDurability(cfg.durability), ssfile.WithSizeLimit(cfg.sizeLimit))...)
 		if err != nil {
 			return nil, err
 		}
 		return fileWriter{w}, nil
 	}
-	w, err := ssdir.Append(cfg.path, append(cfg.dirOptions(), ssdir.WithFileOptions(fileOpts...))...)
+	// A directory's durability also decides whether its rollovers sync
+	// the segment, the next seed and the directory.
+	w, err := ssdir.Append(cfg.path, append(cfg.dirOptions(), ssdir.WithDurability(cfg.durability), ssdir.WithFileOptions(fileOpts...))...)
 	if err != nil {
 		return nil, err
 	}
