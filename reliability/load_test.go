@@ -394,6 +394,8 @@ func helperMain() bool {
 		err = committerRole()
 	case "member":
 		err = memberRole(path)
+	case "dirwriter":
+		err = dirWriterRole(path)
 	default:
 		err = fmt.Errorf("unknown role %q", role)
 	}

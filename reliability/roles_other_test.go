@@ -16,3 +16,6 @@ func committerRole() error { return errLinuxRole }
 
 // memberRole is TestGroupsAcrossProcesses'.
 func memberRole(string) error { return errLinuxRole }
+
+// dirWriterRole is TestStreamDirectoryKills'.
+func dirWriterRole(string) error { return errLinuxRole }
