@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sort"
 
 	"github.com/seastream/ss/format"
 	"github.com/seastream/ss/ssdir"
@@ -138,6 +139,45 @@ func (d *dirCursor) rewind() error {
 		}
 	}
 	return fmt.Errorf("filedriver: retention deletes the oldest segments of %s faster than a reader can open one: %w", d.dir, ssdir.ErrSegmentDeleted)
+}
+
+// search moves to the start of the oldest segment before which no stream
+// that subscribed reports can have reached the target (reached tells from a
+// marker): each segment's seed holds every stream's highest sequence number
+// and timestamp before it, so a binary search over the seeds finds it in
+// O(log segments) seed reads. A seed that cannot be read makes it go to the
+// oldest segment, which is never wrong, only slower.
+func (d *dirCursor) search(subscribed func(key string, shard uint64) bool, reached func(m *format.Marker) bool) error {
+	segs, err := ssdir.Segments(d.dir)
+	if err != nil || len(segs) == 0 {
+		return err
+	}
+	var seedErr error
+	i := sort.Search(len(segs), func(i int) bool {
+		if i == len(segs)-1 {
+			return true
+		}
+		st, err := ssdir.ReadSeed(d.dir, segs[i+1].Number)
+		if err != nil {
+			seedErr = err
+			return true
+		}
+		for _, s := range st.Streams {
+			m := format.Marker{MessageHeader: format.MessageHeader{StreamKey: s.Key, ShardID: s.Shard, SeqNo: s.SeqNo, Timestamp: s.Timestamp}}
+			if subscribed(s.Key, s.Shard) && reached(&m) {
+				return true
+			}
+		}
+		return false
+	})
+	if seedErr != nil {
+		return d.rewind()
+	}
+	err = d.r.SetPosition(ssdir.Position{Segment: segs[i].Number, Offset: format.HeaderSize})
+	if errors.Is(err, ssdir.ErrSegmentDeleted) {
+		return d.rewind() // retention took it meanwhile: what is left is after it
+	}
+	return err
 }
 
 // oldest returns the number of the oldest segment, 0 if there is none.

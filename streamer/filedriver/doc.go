@@ -235,8 +235,9 @@
 // a LoadBalanced member takes whose position was deleted (its Next returns
 // the error). A Seek by time or sequence number of assigned shards finds its
 // segment by the segments' seeds (O(log segments)) and then searches the
-// segment's beacons; one over every shard of the subscribed streams reads
-// from the oldest segment (the start condition skips what comes before).
+// segment's beacons; one over every shard of the subscribed streams finds
+// its segment by the seeds too and reads it from its start (the start
+// condition skips what comes before each stream's first match).
 // An end-of-stream message ends consumers as in a file, and a consumer that
 // started after one (Live, at the end of the last segment) follows the next
 // writer, which removes it and carries on in that segment.

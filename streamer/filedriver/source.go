@@ -356,12 +356,17 @@ func (s *source) seekEach(targets []ssfile.Target) error {
 // reads can have reached the target (reached tells from a marker), and from
 // which a scan therefore finds every stream's first message at or after it.
 //
-// In a stream directory it goes to the oldest segment: the filter's start
-// condition then delivers each stream from its first match. (A search of
-// the segments' seeds would skip whole segments; not done yet.)
+// In a stream directory it goes to the start of the segment that the
+// segments' seeds show to be the last before which no stream reached the
+// target; the filter's start condition then delivers each stream from its
+// first match, reading at most that segment before it.
 func (s *source) searchAll(f *filter, reached func(m *format.Marker) bool) error {
 	if s.d != nil {
-		return s.rewind(0)
+		if err := s.d.search(f.subscribed, reached); err != nil {
+			return err
+		}
+		s.pos, s.eosAt, s.prev = s.c.Offset(), -1, frameID{}
+		return nil
 	}
 	full := format.MarkersPerBeacon(s.r.Header().BeaconInterval)
 	n, err := beacon.Search(s.r, func(b *format.Beacon) beacon.Judgement {
