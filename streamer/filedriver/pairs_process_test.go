@@ -82,11 +82,16 @@ func (r *groupRun) start() (*child, *memberLog) {
 // moments or leaving with Close, while a producer writes. Per shard, every
 // message is delivered, in order within each member; a message is delivered
 // twice only if the member that had it died, and only past its last commit.
+// On a .ss file, and on a stream directory rolling over every 4 KiB.
 func TestPairGroupAcrossProcesses(t *testing.T) {
+	t.Run("file", func(t *testing.T) { pairGroupAcrossProcesses(t, tempFile(t), "create") })
+	t.Run("dir", func(t *testing.T) { pairGroupAcrossProcesses(t, tempDir(t), "create&segment_size=4KiB") })
+}
+
+func pairGroupAcrossProcesses(t *testing.T, path, query string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	path := tempFile(t)
-	c := open(t, path, "create")
+	c := open(t, path, query)
 	p := newProducer(t, c)
 	const shards = 4
 	events := testkit.Count(100, 12)

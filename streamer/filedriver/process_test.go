@@ -155,11 +155,16 @@ func (ch *child) kill() {
 
 // TestResumableAcrossProcesses: a Resumable group held by another process
 // is refused with ErrGroupBusy naming that process; once it dies (SIGKILL,
-// no Close), the group is free and resumes from its last commit.
+// no Close), the group is free and resumes from its last commit. On a .ss
+// file and on a stream directory.
 func TestResumableAcrossProcesses(t *testing.T) {
+	t.Run("file", func(t *testing.T) { resumableAcrossProcesses(t, tempFile(t), "create") })
+	t.Run("dir", func(t *testing.T) { resumableAcrossProcesses(t, tempDir(t), "create&segment_size=4KiB") })
+}
+
+func resumableAcrossProcesses(t *testing.T, path, query string) {
 	ctx := testkit.Context(t)
-	path := tempFile(t)
-	c := open(t, path, "create")
+	c := open(t, path, query)
 	sendN(t, ctx, newProducer(t, c), "a", "m", 10)
 	ch := startChild(t, "resumable", path)
 	ch.expect(t, "ready")
