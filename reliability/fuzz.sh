@@ -24,11 +24,11 @@ fi
 secs=${1:-150}
 shift || true
 keep=${SS_FUZZ_KEEP:-200}
-all=(FuzzHeader FuzzMessage FuzzBeacon FuzzReader FuzzRoundTrip)
+all=(FuzzHeader FuzzMessage FuzzBeacon FuzzCRC16 FuzzReader FuzzRoundTrip)
 # pkg_of TARGET prints the directory of the package that holds TARGET.
 pkg_of() {
 	case $1 in
-	FuzzHeader | FuzzMessage | FuzzBeacon) echo format ;;
+	FuzzHeader | FuzzMessage | FuzzBeacon | FuzzCRC16) echo format ;;
 	FuzzReader | FuzzRoundTrip) echo ssfile ;;
 	*)
 		echo "fuzz.sh: unknown target $1" >&2
@@ -94,7 +94,7 @@ done
 {
 	echo "### Fuzzing"
 	echo
-	echo "Each target of \`./format\` (FuzzHeader, FuzzMessage, FuzzBeacon) and \`./ssfile\` (FuzzReader, FuzzRoundTrip) ran alone with one worker (\`go test ./<pkg> -run='^\$' -fuzz=^Target\$ -fuzztime=…s -parallel=1\`, for the time in the table,"
+	echo "Each target of \`./format\` (FuzzHeader, FuzzMessage, FuzzBeacon, FuzzCRC16) and \`./ssfile\` (FuzzReader, FuzzRoundTrip) ran alone with one worker (\`go test ./<pkg> -run='^\$' -fuzz=^Target\$ -fuzztime=…s -parallel=1\`, for the time in the table,"
 	echo "$(nproc) cores shared with other work, $(go version | cut -d' ' -f3)), by \`reliability/fuzz.sh\`. The smallest inputs"
 	echo "Go found interesting (at most $keep per target) are kept in \`<pkg>/testdata/fuzz/<Target>/\` and replayed by every"
 	echo "\`go test ./<pkg>\`."
