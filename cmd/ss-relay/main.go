@@ -16,6 +16,8 @@
 //	ss-relay --input file://clock.ss/clock --offset start --replay          # the archive, as lines
 //	ss-relay --input kafka://localhost:9092/orders --output file://orders.ss/ --offset start
 //	ss-relay --input file://orders.ss/orders --replay --output redis://localhost:6379/
+//	ss-relay --input kafka://localhost:9092/orders --output 'file://./orders/?segment_size=256MiB&retention_age=720h' --offset start
+//	ss-relay --input file://./orders/orders --offset start --replay           # a stream directory, every segment in order
 //	ss-relay --input file://app.ss/SEA_STREAMER_WILDCARD --replay --since 2024-05-01T10:00:00 --until 2024-05-01T11:00:00
 //
 // Flags:
@@ -23,7 +25,10 @@
 //	--input     URI to read, with its stream keys (required)
 //	--output    URI to write (default stdio:///). With one stream key every message
 //	            goes to that stream; without, each keeps its own. A file is created
-//	            if missing.
+//	            if missing, and so is a stream directory (a path ending in "/", or
+//	            given a directory's option such as segment_size or retention_bytes:
+//	            see streamer/filedriver), which rolls over to new segments and
+//	            deletes old ones by retention as the relay runs.
 //	--offset    start or end: where to begin without --since (default end, as SeaStreamer)
 //	--since T   begin at the first message with a timestamp at or after T
 //	--until T   stop before the first message with a timestamp after T
