@@ -540,3 +540,21 @@ func TestDirEndOfStream(t *testing.T) {
 		t.Fatalf("from the start: %.10q", got)
 	}
 }
+
+// TestDirLag: the lag of a consumer of a stream directory counts the
+// messages after its position, across the segments after its own.
+func TestDirLag(t *testing.T) {
+	ctx := testkit.Context(t)
+	dir := tempDir(t)
+	c := open(t, dir, "create=true&segment_size=4KiB")
+	sendPadded(t, ctx, newProducer(t, c), "a", "m", 0, 200)
+	cons := newCons(t, c, earliest, "a").(*consumer)
+	payloads(t, ctx, cons, 30)
+	lags, err := cons.Lag(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lags) != 1 || lags[0].Messages != 170 {
+		t.Fatalf("lag %+v, want 170 messages of a", lags)
+	}
+}
