@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -142,6 +143,17 @@ func TestDirDamage(t *testing.T) {
 		}
 		status, out := verifyOut(t, dir)
 		if want := fmt.Sprintf("%s: segment %d is missing", ssdir.SeedPath(dir, segs[3].Number), segs[2].Number); status != 1 || !strings.Contains(out, want) {
+			t.Errorf("exit %d; output:\n%s", status, out)
+		}
+	})
+	t.Run("last being created", func(t *testing.T) {
+		dir, segs := streamDir(t)
+		path := filepath.Join(dir, fmt.Sprintf("%020d.ss", len(segs)+1))
+		if err := os.WriteFile(path, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		status, out := verifyOut(t, dir)
+		if status != 0 || !strings.Contains(out, path+": note: being created") {
 			t.Errorf("exit %d; output:\n%s", status, out)
 		}
 	})
