@@ -6,5 +6,9 @@
 // legitimately does that a single writer would not (closing and reopening
 // the file), finds where valid messages resume after damage,
 // and hands every valid message to a visitor; Repair writes them into a new
-// file with the bytes an undamaged writer would have written.
+// file with the bytes an undamaged writer would have written. A segment of
+// a stream directory, which goes on from the state of the segments before
+// it, is checked and repaired from that state (From, RepairOptions.From),
+// and a scan gives the state a file ends with (Summary.End), so that tools
+// check that segments chain.
 package sscheck
