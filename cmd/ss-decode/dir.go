@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"slices"
 	"time"
@@ -58,6 +60,16 @@ func decodeDir(ctx context.Context, o ssdecode.Options, only uint64, out io.Writ
 		err := ssdecode.Run(ctx, so, out, func(w *ssdecode.Warning) { warn(seg.Path, w) })
 		stop()
 		switch {
+		case errors.Is(err, fs.ErrNotExist) && o.Follow && only == 0:
+			// Retention deleted it before it was opened: a follower goes
+			// on, as ssdir's Reader does with WithSkipDeleted.
+			warn(seg.Path, &ssdecode.Warning{Err: fmt.Errorf("deleted (retention) before it could be decoded; going on with the next segment: %w", err)})
+			if last {
+				if segs, err = after(dir, seg.Number); err != nil {
+					return err
+				}
+			}
+			continue
 		case err != nil:
 			return err
 		case !last:
