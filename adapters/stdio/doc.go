@@ -80,12 +80,15 @@
 //
 // # Options
 //
-// URI query options (stdio:///a,b?loopback&millis) or an Options value in
-// ConnectOptions.Extra:
+// Each option is declared once (options.go) and given as a URI query
+// parameter (stdio:///a,b?loopback&millis) or as a Go option to
+// streamer.WithDriverOption at Open; the URI overrides the Go form:
 //
-//	loopback     also deliver what this process produces to its own consumers
-//	millis       write timestamps with milliseconds
-//	maxline      maximum input line size, e.g. 1MiB (default 16 MiB)
+//	loopback     WithLoopback      also deliver what this process produces to its own consumers
+//	millis       WithMillis        write timestamps with milliseconds
+//	maxline      WithMaxLineSize   maximum input line size, e.g. 1MiB (default 16 MiB)
+//
+// An Options value in ConnectOptions.Extra sets all three at once.
 //
 // The package registers the "stdio" scheme with package streamer when it is
 // imported.

@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"strconv"
 	"sync"
 
 	"github.com/seastream/ss/streamer"
@@ -36,29 +35,6 @@ type Driver struct {
 	Errors io.Writer // reports of skipped input lines; nil means os.Stderr
 }
 
-// Options are the stdio backend's connect options, given as a value in
-// ConnectOptions.Extra (streamer.WithDriverOption(stdio.Options{...})). The
-// URI's query options override them.
-type Options struct {
-	// Loopback also delivers the messages this connection's producers write
-	// to the consumers of this process that read the same input (URI:
-	// ?loopback). Beware of a processor that consumes and produces the same
-	// stream: it would loop forever. With loopback, the end of the input does
-	// not end the stream of this connection's consumers.
-	Loopback bool
-
-	// Millis makes producers write timestamps with milliseconds
-	// (2022-01-01T00:00:00.123) instead of whole seconds, so that they keep
-	// their precision through a pipe (URI: ?millis).
-	Millis bool
-
-	// MaxLineSize is the largest input line accepted, newline excluded;
-	// longer lines are skipped and reported. 0 means DefaultMaxLineSize
-	// (URI: ?maxline=1MiB). It applies to the first connection reading an
-	// input; later ones share its reader.
-	MaxLineSize int
-}
-
 // Open implements driver.Driver. The URI has no address: stdio:///a,b. Its
 // stream keys are only defaults for the portable layer.
 func (d Driver) Open(ctx context.Context, uri *driver.URI, opts driver.ConnectOptions) (driver.Conn, error) {
@@ -68,47 +44,9 @@ func (d Driver) Open(ctx context.Context, uri *driver.URI, opts driver.ConnectOp
 	if uri.Addr != "" {
 		return nil, &driver.URIError{URI: uri.Raw, Reason: fmt.Sprintf("stdio takes no address (got %q): write stdio:///stream_key", uri.Addr)}
 	}
-	var o Options
-	for _, v := range opts.Extra {
-		switch v := v.(type) {
-		case Options:
-			o = v
-		case *Options:
-			if v != nil {
-				o = *v
-			}
-		default:
-			return nil, driver.UnknownExtraError("stdio", v)
-		}
-	}
-	if err := uri.CheckOptions("loopback", "millis", "maxline"); err != nil {
+	o, err := connectOptions(uri, opts.Extra)
+	if err != nil {
 		return nil, err
-	}
-	if v, ok, err := uri.OptionBool("loopback"); err != nil {
-		return nil, err
-	} else if ok {
-		o.Loopback = v
-	}
-	if v, ok, err := uri.OptionBool("millis"); err != nil {
-		return nil, err
-	} else if ok {
-		o.Millis = v
-	}
-	if v, ok, err := uri.OptionSize("maxline"); err != nil {
-		return nil, err
-	} else if ok {
-		if v == 0 || v > 1<<30 {
-			return nil, &driver.OptionError{Scheme: "stdio", Name: "maxline", Value: strconv.FormatUint(v, 10),
-				Reason: "use 1 byte to 1 GiB", Err: driver.ErrInvalidOption}
-		}
-		o.MaxLineSize = int(v)
-	}
-	if o.MaxLineSize < 0 || o.MaxLineSize > 1<<30 {
-		return nil, &driver.OptionError{Scheme: "stdio", Name: "MaxLineSize", Value: strconv.Itoa(o.MaxLineSize),
-			Reason: "use 0 (the default) to 1 GiB", Err: driver.ErrInvalidOption}
-	}
-	if o.MaxLineSize == 0 {
-		o.MaxLineSize = DefaultMaxLineSize
 	}
 	log := opts.Logger
 	if log == nil {

@@ -806,3 +806,31 @@ func TestBackpressure(t *testing.T) {
 		t.Errorf("the third line was read before the consumer made room: %q", events.ev)
 	}
 }
+
+// TestGoOptions: each option's Go form sets what its URI parameter sets and
+// refuses what it refuses; the URI's query overrides the Go forms, and an
+// Options value still sets them all.
+func TestGoOptions(t *testing.T) {
+	d := Driver{In: strings.NewReader(""), Out: io.Discard, Errors: io.Discard}
+	for _, tc := range []struct {
+		uri   string
+		extra []any
+		want  Options
+	}{
+		{"stdio:///a", []any{WithLoopback(true), WithMillis(true), WithMaxLineSize(4096)}, Options{Loopback: true, Millis: true, MaxLineSize: 4096}},
+		{"stdio:///a?loopback&millis&maxline=4KiB", nil, Options{Loopback: true, Millis: true, MaxLineSize: 4096}},
+		{"stdio:///a?loopback=false&maxline=8KiB", []any{WithLoopback(true), WithMaxLineSize(4096)}, Options{MaxLineSize: 8192}},
+		{"stdio:///a", []any{Options{Millis: true}, WithLoopback(true)}, Options{Loopback: true, Millis: true, MaxLineSize: DefaultMaxLineSize}},
+	} {
+		c := openConn(t, d, tc.uri, tc.extra...)
+		if got := c.(*conn).opts; got != tc.want {
+			t.Errorf("%s %v: options %+v, want %+v", tc.uri, tc.extra, got, tc.want)
+		}
+	}
+	u, _ := driver.ParseURI("stdio:///a")
+	for _, bad := range []Option{WithMaxLineSize(-1), WithMaxLineSize(2 << 30), {}} {
+		if _, err := d.Open(testkit.Context(t), u, driver.ConnectOptions{Extra: []any{bad}}); !errors.Is(err, driver.ErrInvalidOption) {
+			t.Errorf("%v: %v, want ErrInvalidOption", bad, err)
+		}
+	}
+}
