@@ -30,19 +30,21 @@ func verifyDir(dir string, stdout, stderr io.Writer, opts []sscheck.Option) int 
 	var prevN uint64
 	var messages int64
 	bad := 0
+	oldest := true // the segment is the oldest left: nothing is known before it
 	for i, seg := range segs {
 		fi, err := os.Stat(seg.Path)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			fmt.Fprintf(stdout, "%s: note: deleted (by retention) while the directory was verified\n", seg.Path)
-			prev = nil
+			prev, oldest = nil, oldest || i == 0
 			continue
 		case err == nil && i == len(segs)-1 && fi.Size() < format.HeaderSize:
 			// ssdir creates a segment, then its writer writes the header.
 			fmt.Fprintf(stdout, "%s: note: being created (%d bytes, less than a header): not verified\n", seg.Path, fi.Size())
 			continue
 		}
-		from, st := seedFor(dir, seg.Number, i == 0, prev, prevN, stdout)
+		from, st := seedFor(dir, seg.Number, oldest, prev, prevN, stdout)
+		oldest = false
 		r := verifyFile(seg.Path, stdout, stderr, append(opts[:len(opts):len(opts)], from...))
 		status = max(status, st, r.status)
 		if st != 0 || r.status != 0 {
