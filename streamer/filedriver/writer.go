@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/seastream/ss/format"
+	"github.com/seastream/ss/ssdir"
 	"github.com/seastream/ss/ssfile"
 	"github.com/seastream/ss/streamer/driver"
 )
@@ -286,14 +287,15 @@ func (sw *sharedWriter) flusher() {
 		sw.mu.Unlock()
 		if len(batch) > 0 && failed == nil {
 			if err := sw.w.Flush(); err != nil {
+				werr := sw.writeError("flush", err)
 				sw.mu.Lock()
-				if sw.failed == nil && errors.Is(err, ssfile.ErrWriterFailed) {
-					sw.failed = sw.writeError("flush", err)
+				if sw.failed == nil && errors.Is(werr, ssfile.ErrWriterFailed) {
+					sw.failed = werr
 				}
 				failed = sw.failed // not ErrClosed if retire closed the file meanwhile
 				sw.mu.Unlock()
 				if failed == nil {
-					failed = sw.writeError("flush", err)
+					failed = werr
 				}
 			}
 		}
@@ -306,6 +308,14 @@ func (sw *sharedWriter) flusher() {
 		sw.syncs.deliver()
 		var flushed int64
 		if failed != nil {
+			if sw.cfg.dir && !retired && sw.hasFailed() {
+				// A stream directory's writer may have latched the
+				// failure of a rollover while the segment being written
+				// is sound: closing it flushes what it buffers, so what
+				// is stored is known once it is closed.
+				retired = true
+				sw.retire()
+			}
 			flushed = sw.w.flushed()
 		}
 		for _, q := range batch {
@@ -368,26 +378,40 @@ func (sw *sharedWriter) hasFailed() bool {
 
 // writeError translates an error of the ssfile.Writer.
 func (sw *sharedWriter) writeError(op string, err error) error {
-	if errors.Is(err, ssfile.ErrClosed) {
+	if errors.Is(err, ssfile.ErrClosed) || errors.Is(err, ssdir.ErrClosed) {
 		return driver.ErrProducerEnded
 	}
 	var we *ssfile.WriteError
-	if errors.As(err, &we) {
-		err = &writeFailure{path: sw.path, err: we}
+	switch {
+	case errors.As(err, &we):
+		err = &writeFailure{path: sw.path, err: we, cause: we.Err}
+	case sw.cfg.dir && !errors.Is(err, ssfile.ErrWriterFailed):
+		// A stream directory's writer latches what it cannot recover from
+		// itself (a rollover whose seed or segment close failed) and asks
+		// to be reopened; one that could not create a segment would try
+		// again. Either way the next producer reopens it: Append recovers
+		// what a failed rollover left.
+		err = &writeFailure{path: sw.path, err: err, cause: err}
 	}
 	return &driver.BackendError{Backend: Scheme, Op: op + " to " + strconv.Quote(sw.path), Err: err}
 }
 
 // writeFailure is the error of every send, receipt and flush of a shared
-// writer after a write to its file failed (a full disk, a file truncated by
-// another program). It matches ssfile.ErrWriterFailed and the cause.
+// writer after a write to its file or stream directory failed (a full disk,
+// a file truncated by another program). It matches ssfile.ErrWriterFailed
+// and the cause.
 type writeFailure struct {
-	path string
-	err  *ssfile.WriteError
+	path  string
+	err   error // an *ssfile.WriteError, or a stream directory writer's error
+	cause error // what is shown
 }
 
 func (e *writeFailure) Error() string {
-	return fmt.Sprintf("writing the file failed: %v; no message whose receipt failed is in the file: once the cause is fixed, send them again through a new producer, which reopens and recovers the file", e.err.Err)
+	return fmt.Sprintf("writing the file failed: %v; no message whose receipt failed is in the file: once the cause is fixed, send them again through a new producer, which reopens and recovers the file", e.cause)
 }
 
 func (e *writeFailure) Unwrap() error { return e.err }
+
+// Is makes a stream directory's failure match ssfile.ErrWriterFailed, as a
+// file's does through its *ssfile.WriteError.
+func (e *writeFailure) Is(target error) bool { return target == ssfile.ErrWriterFailed }
