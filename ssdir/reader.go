@@ -168,6 +168,13 @@ func (r *Reader) Next(ctx context.Context) (ssfile.Message, error) {
 		if err == nil {
 			return m, nil
 		}
+		if errors.Is(err, ssfile.ErrRemoved) {
+			// Retention deleted it under a reader that was behind: it
+			// deletes only sealed segments, and this one is read to its
+			// end (the open file stays readable).
+			r.sealed = true
+			continue
+		}
 		if !errors.Is(err, context.Canceled) {
 			return m, err
 		}
@@ -208,6 +215,9 @@ func (r *Reader) waitLast(ctx context.Context) (ssfile.Message, error, bool) {
 		return ssfile.Message{}, nil, false
 	case errors.Is(cause, ErrClosed) || r.isClosing():
 		return ssfile.Message{}, ErrClosed, true
+	case errors.Is(err, ssfile.ErrRemoved):
+		r.sealed = true // deleted by retention: sealed, and read to its end
+		return ssfile.Message{}, nil, false
 	}
 	return m, err, true
 }
