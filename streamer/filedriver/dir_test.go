@@ -558,3 +558,60 @@ func TestDirLag(t *testing.T) {
 		t.Fatalf("lag %+v, want 170 messages of a", lags)
 	}
 }
+
+// TestDirFollowerBehindRetention: a consumer that falls so far behind that
+// retention deletes the segments after the one it reads gets an error
+// matching ssdir.ErrSegmentDeleted once it has read its segment to the end,
+// never a message after a gap; with skip_deleted it goes on from the first
+// message of the oldest segment left.
+func TestDirFollowerBehindRetention(t *testing.T) {
+	ctx := testkit.Context(t)
+	for _, skip := range []bool{false, true} {
+		t.Run(fmt.Sprint("skip_deleted=", skip), func(t *testing.T) {
+			dir := tempDir(t)
+			w := open(t, dir, "create=true&segment_size=4KiB&retention_segments=2")
+			p := newProducer(t, w)
+			sendPadded(t, ctx, p, "a", "m", 0, 10)
+			q := "prefetch=1"
+			if skip {
+				q += "&skip_deleted=true"
+			}
+			cons := newCons(t, open(t, dir, q), earliest, "a")
+			if m := next(t, ctx, cons); string(m.Payload) != padded("m", 0) {
+				t.Fatalf("first message %.10q", m.Payload)
+			}
+			// Its reader waits in the first segment, which holds about 30
+			// messages, with at most two read ahead.
+			sendPadded(t, ctx, p, "a", "m", 10, 400)
+			if err := w.Close(ctx); err != nil { // waits for retention
+				t.Fatal(err)
+			}
+			segs := segments(t, dir)
+			if len(segs) != 2 || segs[0].Number < 3 {
+				t.Fatalf("segments %+v: want two left, the second deleted", segs)
+			}
+			i := 1
+			for ; ; i++ {
+				m, err := cons.Next(ctx)
+				if err != nil {
+					if skip || !errors.Is(err, ssdir.ErrSegmentDeleted) {
+						t.Fatalf("after m%d: %v", i-1, err)
+					}
+					return
+				}
+				if string(m.Payload) != padded("m", i) {
+					if !skip {
+						t.Fatalf("after m%d got %.10q: a gap", i-1, m.Payload)
+					}
+					if first := firstMessage(t, segs[0].Path); string(m.Payload) != first {
+						t.Fatalf("with skip_deleted, after m%d got %.10q, want %.10q, the first of the oldest segment", i-1, m.Payload, first)
+					}
+					break
+				}
+			}
+			if i < 20 {
+				t.Fatalf("the consumer skipped after m%d, before reading its segment to the end", i-1)
+			}
+		})
+	}
+}
