@@ -256,10 +256,16 @@ func DecodeMessage(b []byte) (RawMessage, int, error) {
 	if err != nil {
 		return m, n, err
 	}
+	return m, n, m.Verify()
+}
+
+// Verify checks m's payload against its checksum: a mismatch is a
+// *ChecksumError. It does not allocate, except for the error.
+func (m *RawMessage) Verify() error {
 	if sum := Checksum(m.Payload); sum != m.Checksum {
-		return m, n, &ChecksumError{Stored: m.Checksum, Computed: sum}
+		return &ChecksumError{Stored: m.Checksum, Computed: sum}
 	}
-	return m, n, nil
+	return nil
 }
 
 // DecodeMessageUnverified is DecodeMessage without the payload checksum: for
@@ -270,18 +276,35 @@ func DecodeMessageUnverified(b []byte) (RawMessage, int, error) {
 	if err != nil {
 		return m, 0, err
 	}
+	if n, err = DecodeMessageRest(b, n, &m); err != nil {
+		return m, 0, err
+	}
+	return m, n, nil
+}
+
+// DecodeMessageRest decodes what follows the header of the message frame at
+// the start of b: the payload, its checksum and the terminator, into m, whose
+// header DecodeMessageHeader decoded from b (or from a copy of b's first
+// bytes) and returned n for. It returns the frame's size, and does not verify
+// the checksum (Verify does). Split from DecodeMessageUnverified so that a
+// reader that needs the header first (to find the frame's end, or to pass
+// over the message) decodes it once.
+func DecodeMessageRest(b []byte, n int, m *RawMessage) (int, error) {
+	if n < 0 || len(b)-n < 4 {
+		return 0, ErrShortInput
+	}
 	size := int(be.Uint32(b[n:]))
 	n += 4
 	if len(b)-n < size+3 {
-		return m, 0, ErrShortInput
+		return 0, ErrShortInput
 	}
 	m.Payload = b[n : n+size : n+size]
 	n += size
 	m.Checksum = be.Uint16(b[n:])
 	if b[n+2] != Terminator {
-		return m, 0, ErrTerminator
+		return 0, ErrTerminator
 	}
-	return m, n + 3, nil
+	return n + 3, nil
 }
 
 // DecodeMessageHeader decodes the header of the frame at the start of b and
