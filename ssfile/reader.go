@@ -271,20 +271,9 @@ func (r *Reader) Next(ctx context.Context) (Message, error) {
 		r.pending = nil
 		return *m, nil
 	}
+	var m Message
 	for {
-		var m Message
-		err := guard(func() (err error) {
-			at := r.sc.pos
-			m, err = r.sc.nextPassing(r.cfg.pass)
-			if err != nil {
-				if r.f != nil && !errors.Is(err, errShort) && !errors.Is(err, errPassed) && !r.id.holds(r.sc.data) {
-					// Damage, or another file's bytes: say which.
-					return r.replacedAt(at)
-				}
-				return err
-			}
-			return r.take(&m, at)
-		})
+		err := guard(func() error { return r.step(&m) })
 		if err == nil || errors.Is(err, errPassed) {
 			if r.sc.pos-r.released >= releaseChunk+releaseKeep {
 				r.releaseBehind()
@@ -311,6 +300,20 @@ func (r *Reader) Next(ctx context.Context) (Message, error) {
 			return Message{}, err
 		}
 	}
+}
+
+// step decodes the next message into m and takes it (see take), or passes
+// over one. It runs under guard.
+func (r *Reader) step(m *Message) error {
+	at := r.sc.pos
+	if err := r.sc.nextPassing(m, r.cfg.pass); err != nil {
+		if r.f != nil && !errors.Is(err, errShort) && !errors.Is(err, errPassed) && !r.id.holds(r.sc.data) {
+			// Damage, or another file's bytes: say which.
+			return r.replacedAt(at)
+		}
+		return err
+	}
+	return r.take(m, at)
 }
 
 // Messages returns an iterator over the messages from the current position.

@@ -18,8 +18,9 @@ type scanner struct {
 	layout beacon.Layout
 	pos    int64 // next message start, or a boundary with a beacon before it
 
-	keys map[string]string // interned stream keys
-	head []byte            // scratch for a message header split by a beacon
+	keys    map[string]string // interned stream keys
+	lastKey string            // the key intern returned last
+	head    []byte            // scratch for a message header split by a beacon
 
 	probe   bool   // a scanner of validAfter: no nested search, errors are errProbe
 	lenient bool   // do not check beacons' counts of remaining bytes
@@ -68,31 +69,48 @@ func (s *scanner) corrupt(off int64, err error) error {
 // next decodes the message at pos and moves past it. When the data ends
 // first it returns errShort and pos stays. A damaged message returns an error
 // matching ErrCorrupt with pos unchanged.
-func (s *scanner) next() (Message, error) { return s.read(true, nil) }
+func (s *scanner) next() (Message, error) {
+	var m Message
+	if err := s.read(&m, true, nil); err != nil {
+		return Message{}, err
+	}
+	return m, nil
+}
 
-// nextPassing is next asking pass about the message first: one it reports
-// true for is passed over (its payload not verified) and nextPassing returns
-// errPassed with pos after it. pass is an argument, not scanner state, so
-// that a read cut short (a fault the guard recovers) leaves nothing behind
-// for the reads that follow, such as a Seek's.
-func (s *scanner) nextPassing(pass func(h *format.MessageHeader, offset int64) bool) (Message, error) {
-	return s.read(true, pass)
+// nextPassing is next decoding into m, asking pass about the message first:
+// one it reports true for is passed over (its payload not verified) and
+// nextPassing returns errPassed with pos after it. pass is an argument, not
+// scanner state, so that a read cut short (a fault the guard recovers)
+// leaves nothing behind for the reads that follow, such as a Seek's. m is
+// written only when nextPassing returns nil: the Reader's hot path, which
+// decodes into the message it returns rather than copying it up through
+// each call.
+func (s *scanner) nextPassing(m *Message, pass func(h *format.MessageHeader, offset int64) bool) error {
+	return s.read(m, true, pass)
 }
 
 // skip is next without verifying the payload checksum, to pass over messages
 // that are not handed out.
-func (s *scanner) skip() (Message, error) { return s.read(false, nil) }
-
-func (s *scanner) read(verify bool, pass func(h *format.MessageHeader, offset int64) bool) (Message, error) {
-	p, err := s.skipBeacon(s.pos, 0)
-	if err != nil {
+func (s *scanner) skip() (Message, error) {
+	var m Message
+	if err := s.read(&m, false, nil); err != nil {
 		return Message{}, err
 	}
+	return m, nil
+}
+
+// read decodes the message at pos into m (written only on success) and
+// moves past it; see next, nextPassing and skip.
+func (s *scanner) read(m *Message, verify bool, pass func(h *format.MessageHeader, offset int64) bool) error {
+	p, err := s.skipBeacon(s.pos, 0)
+	if err != nil {
+		return err
+	}
 	if p >= int64(len(s.data)) {
-		return Message{}, errShort
+		return errShort
 	}
 	if k := int(s.data[p]); k > format.MaxStreamKeyLen {
-		return Message{}, s.corrupt(p, format.ErrInvalidStreamKey)
+		return s.corrupt(p, format.ErrInvalidStreamKey)
 	}
 	// The header up to and including the payload size field.
 	headLen := 1 + int(s.data[p]) + 24 + 4
@@ -102,14 +120,16 @@ func (s *scanner) read(verify bool, pass func(h *format.MessageHeader, offset in
 		// beacon, which the whole frame is gathered across below.
 		s.head, _, err = s.gather(p, headLen, s.head[:0], -1)
 		if err != nil {
-			return Message{}, s.short(p, err, verify)
+			return s.short(p, err, verify)
 		}
 		head = s.head
 	}
+	// The header is decoded once, here: the frame's size and the pass
+	// function need it, and frame decodes only what follows it.
 	var raw format.RawMessage
 	n, err := format.DecodeMessageHeader(head, &raw)
 	if err != nil {
-		return Message{}, s.fail(p, err)
+		return s.fail(p, err)
 	}
 	passed := false
 	if verify && pass != nil && !s.probe {
@@ -118,24 +138,27 @@ func (s *scanner) read(verify bool, pass func(h *format.MessageHeader, offset in
 			verify = false
 		}
 	}
-	m, err := s.frame(p, head, n, verify)
-	if err == nil && passed {
-		return Message{}, errPassed
+	if passed {
+		var skipped Message
+		if err := s.frame(&skipped, p, head, n, &raw, verify); err != nil {
+			return err
+		}
+		return errPassed
 	}
-	return m, err
+	return s.frame(m, p, head, n, &raw, verify)
 }
 
-// frame decodes the frame at p whose header, head, is n bytes up to the
-// payload size field.
-func (s *scanner) frame(p int64, head []byte, n int, verify bool) (Message, error) {
+// frame decodes into m the frame at p whose header, head, is n bytes up to
+// the payload size field, decoded into raw.
+func (s *scanner) frame(m *Message, p int64, head []byte, n int, raw *format.RawMessage, verify bool) error {
 	total := int64(n + 4 + int(be32(head[n:])) + 3)
 	if total <= s.layout.Room(p) {
 		// The common case: no beacon inside, decode in place.
 		if p+total > int64(len(s.data)) {
-			return Message{}, s.short(p, errShort, verify)
+			return s.short(p, errShort, verify)
 		}
 		s.gathered = false
-		return s.decode(p, s.data[p:p+total], p+total, verify)
+		return s.decode(m, p, s.data[p:p+total], n, raw, p+total, verify)
 	}
 	// Spliced. Walk the beacons it crosses before allocating: a damaged
 	// size field must not make the reader allocate gigabytes, and a
@@ -146,52 +169,60 @@ func (s *scanner) frame(p int64, head []byte, n int, verify bool) (Message, erro
 			// counted the bytes the size field says remain: the size is
 			// right, and this is a write in progress (or torn), however
 			// the bytes after it read. Not searched (see short).
-			return Message{}, err
+			return err
 		}
-		return Message{}, s.short(p, err, verify)
+		return s.short(p, err, verify)
 	}
 	frame, end, err := s.gather(p, int(total), make([]byte, 0, total), int(total))
 	if err != nil {
-		return Message{}, err
+		return err
 	}
 	s.gathered = true
-	return s.decode(p, frame, end, verify)
+	return s.decode(m, p, frame, n, raw, end, verify)
 }
 
-func (s *scanner) decode(start int64, frame []byte, end int64, verify bool) (Message, error) {
-	decode := format.DecodeMessage
-	if !verify || s.probe {
-		decode = format.DecodeMessageUnverified
-	}
-	raw, _, err := decode(frame)
-	if err != nil {
-		return Message{}, s.fail(start, err)
+// decode decodes into m the rest of frame, the frame at start whose header
+// (n bytes up to the payload size field) is decoded in raw, and moves to end.
+func (s *scanner) decode(m *Message, start int64, frame []byte, n int, raw *format.RawMessage, end int64, verify bool) error {
+	if _, err := format.DecodeMessageRest(frame, n, raw); err != nil {
+		return s.fail(start, err)
 	}
 	if s.probe {
-		// Checked here rather than by DecodeMessage, whose
-		// *ChecksumError a probe would only drop.
+		// Checked here rather than by Verify, whose *ChecksumError a
+		// probe would only drop.
 		*s.work += int64(len(frame))
 		if verify && format.Checksum(raw.Payload) != raw.Checksum {
-			return Message{}, errProbe
+			return errProbe
+		}
+	} else if verify {
+		if err := raw.Verify(); err != nil {
+			return s.fail(start, err)
 		}
 	}
 	key := s.intern(raw.StreamKey)
 	s.pos = end
-	return Message{
+	*m = Message{
 		MessageHeader: format.MessageHeader{StreamKey: key, ShardID: raw.ShardID, SeqNo: raw.SeqNo, Timestamp: raw.Timestamp},
 		Payload:       raw.Payload,
 		Checksum:      raw.Checksum,
 		Offset:        start,
-	}, nil
+	}
+	return nil
 }
 
-// intern returns the stream key as a string, one per key.
+// intern returns the stream key as a string, one per key. The last key
+// is checked first: a file mostly holds runs of one stream, and comparing
+// a few bytes costs less than hashing them for the map.
 func (s *scanner) intern(raw []byte) string {
+	if s.lastKey == string(raw) {
+		return s.lastKey
+	}
 	key, ok := s.keys[string(raw)]
 	if !ok {
 		key = string(raw)
 		s.keys[key] = key
 	}
+	s.lastKey = key
 	return key
 }
 
