@@ -381,12 +381,12 @@ func TestDirOptions(t *testing.T) {
 	dir := filepath.Join(base, "d") + "/"
 	file := filepath.Join(base, "f.ss")
 
-	c, err := configOf(dir, "create&segment_size=64MiB&segment_age=1h&retention_bytes=1GiB&retention_age=168h&retention_segments=10&skip_deleted=true")
+	c, err := configOf(dir, "create&segment_size=64MiB&segment_age=1h&retention_bytes=1GiB&retention_age=168h&retention_segments=10&skip_deleted=true&retain_groups=a,b")
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := ssdir.Retention{Bytes: 1 << 30, Age: 168 * time.Hour, Segments: 10}
-	if !c.dir || c.segmentSize != 64<<20 || c.segmentAge != time.Hour || c.retention != want || !c.skipDeleted {
+	if !c.dir || c.segmentSize != 64<<20 || c.segmentAge != time.Hour || c.retention != want || !c.skipDeleted || !slices.Equal(c.retainGroups, []string{"a", "b"}) {
 		t.Fatalf("config %+v", c)
 	}
 	if c, err := configOf(dir, "create"); err != nil || !c.dir || c.segmentSize != ssdir.DefaultSegmentSize {
@@ -395,8 +395,8 @@ func TestDirOptions(t *testing.T) {
 	// Go options, through the same declarations.
 	u, _ := driver.ParseURI("file://" + dir)
 	c, err = parseConfig(u, driver.ConnectOptions{Extra: []any{WithSegmentSize(8192), WithSegmentAge(time.Minute),
-		WithRetentionBytes(1 << 20), WithRetentionAge(time.Hour), WithRetentionSegments(3), WithSkipDeleted(true)}})
-	if err != nil || c.segmentSize != 8192 || c.segmentAge != time.Minute || c.retention != (ssdir.Retention{Bytes: 1 << 20, Age: time.Hour, Segments: 3}) || !c.skipDeleted {
+		WithRetentionBytes(1 << 20), WithRetentionAge(time.Hour), WithRetentionSegments(3), WithSkipDeleted(true), WithRetainGroups("g")}})
+	if err != nil || c.segmentSize != 8192 || c.segmentAge != time.Minute || c.retention != (ssdir.Retention{Bytes: 1 << 20, Age: time.Hour, Segments: 3}) || !c.skipDeleted || !slices.Equal(c.retainGroups, []string{"g"}) {
 		t.Fatalf("Go options: %+v, %v", c, err)
 	}
 	// A directory's option on a path without a slash makes it a directory.
@@ -425,6 +425,8 @@ func TestDirOptions(t *testing.T) {
 		{file, "segment_age=1h", "segment_age"},
 		{file, "retention_segments=3", "retention_segments"},
 		{file, "skip_deleted=true", "skip_deleted"},
+		{file, "retain_groups=g", "retain_groups"},
+		{dir, "retain_groups=a,,b", "retain_groups"},
 		{filepath.Join(base, "g.ss") + "/", "segment_size=1MiB", "segment_size"},
 	} {
 		_, err := configOf(tc.path, tc.q)
@@ -613,5 +615,64 @@ func TestDirFollowerBehindRetention(t *testing.T) {
 				t.Fatalf("the consumer skipped after m%d, before reading its segment to the end", i-1)
 			}
 		})
+	}
+}
+
+// TestDirRetainGroups: with retain_groups, retention keeps every segment a
+// named group has not read: from the segment of a Resumable group's
+// committed position, of a pairs group's oldest pair position, and all of
+// them while a named group has no position.
+func TestDirRetainGroups(t *testing.T) {
+	ctx := testkit.Context(t)
+	dir := tempDir(t)
+	const q = "create=true&segment_size=4KiB&retention_segments=2&retain_groups=r,g"
+	writeSome := func(from, to int) {
+		w := open(t, dir, q)
+		sendPadded(t, ctx, newProducer(t, w), "a", "m", from, to)
+		if err := w.Close(ctx); err != nil { // waits for retention
+			t.Fatal(err)
+		}
+	}
+	writeSome(0, 200)
+	if segs := segments(t, dir); segs[0].Number != 1 {
+		t.Fatalf("segments %+v deleted while the named groups have no position", segs)
+	}
+
+	c := open(t, dir, "heartbeat=10ms")
+	r := newCons(t, c, resumable("r"), "a")
+	payloads(t, ctx, r, 100)
+	if err := r.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	lb := newCons(t, c, driver.ConsumerOptions{Mode: driver.LoadBalanced, Group: "g", AutoStreamReset: driver.ResetEarliest}, "a")
+	payloads(t, ctx, lb, 150)
+	if err := lb.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rc := r.(*consumer)
+	rc.mu.Lock()
+	rSeg, _ := splitDirPos(rc.pos.offset)
+	rc.mu.Unlock()
+	writeSome(200, 400)
+	segs := segments(t, dir)
+	if segs[0].Number != rSeg {
+		t.Fatalf("the oldest segment left is %d; the Resumable group r is in %d", segs[0].Number, rSeg)
+	}
+	if got := payloads(t, ctx, r, 300); !slices.Equal(got, wantPadded("m", 100, 400)) {
+		t.Fatalf("r read %.10q", got[0])
+	}
+	if err := r.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Now the pairs group g is the one behind.
+	writeSome(400, 420)
+	segs = segments(t, dir)
+	pos, ok, err := pairsPosition(GroupDir(filepath.Clean(dir), "g"))
+	gSeg, _ := splitDirPos(pos)
+	if err != nil || !ok || segs[0].Number != gSeg {
+		t.Fatalf("the oldest segment left is %d; the pairs group g is in %d (%v, %v)", segs[0].Number, gSeg, ok, err)
+	}
+	if got := payloads(t, ctx, lb, 270); !slices.Equal(got, wantPadded("m", 150, 420)) {
+		t.Fatalf("g read %.10q", got[0])
 	}
 }

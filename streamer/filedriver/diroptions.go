@@ -174,6 +174,7 @@ func (c *config) layout(u *driver.URI, p string) error {
 		{"retention_age", c.retention.Age.String(), c.retention.Age != 0},
 		{"retention_segments", strconv.Itoa(c.retention.Segments), c.retention.Segments != 0},
 		{"skip_deleted", "true", c.skipDeleted},
+		{"retain_groups", strings.Join(c.retainGroups, ","), len(c.retainGroups) > 0},
 	} {
 		if o.set {
 			return optionError(o.name, o.value, c.path+" is a single .ss file, not a stream directory (an existing directory, or a path ending in / with create)")
@@ -184,5 +185,5 @@ func (c *config) layout(u *driver.URI, p string) error {
 
 // dirOptionSet reports whether an option of a stream directory was given.
 func (c *config) dirOptionSet() bool {
-	return c.segmentSize != 0 || c.segmentAge != 0 || c.retention != (ssdir.Retention{})
+	return c.segmentSize != 0 || c.segmentAge != 0 || c.retention != (ssdir.Retention{}) || len(c.retainGroups) > 0
 }

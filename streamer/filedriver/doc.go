@@ -8,7 +8,8 @@
 // (WithCreate, WithEOSOnClose, WithBeaconInterval, WithSizeLimit, Sync,
 // GroupMode, Heartbeat, and for directories WithSegmentSize, WithSegmentAge,
 // WithRetentionBytes, WithRetentionAge, WithRetentionSegments,
-// WithSkipDeleted, given with streamer.WithDriverOption), for DefaultGroup
+// WithSkipDeleted, WithRetainGroups, given with streamer.WithDriverOption),
+// for DefaultGroup
 // and OffsetsPath, and for how it behaves, described here.
 //
 // # Options
@@ -49,6 +50,9 @@
 //	                              goes on from the oldest segment left, instead
 //	                              of failing with ssdir.ErrSegmentDeleted
 //	                              (WithSkipDeleted)
+//	retain_groups=g1,g2           retention keeps every segment these groups
+//	                              have not read (WithRetainGroups; see Stream
+//	                              directories)
 //
 // Any other option is an *driver.OptionError wrapping driver.ErrUnknownOption.
 //
@@ -226,8 +230,21 @@
 // orders positions as the messages are read. A position committed at the
 // end of a segment the writer has moved on from is stored as the start of
 // the next one, so that retention deleting a segment read to its end loses
-// nothing. A Resumable consumer whose committed position is in a segment
-// retention deleted before the group read it to its end fails NewConsumer
+// nothing.
+//
+// Retention deletes by the writer's limits, whoever has read what, unless
+// the writer's Conn names groups with retain_groups (WithRetainGroups):
+// then, before deleting a segment, the writer reads each named group's
+// committed position (a Resumable group's offsets store; a pairs group's
+// oldest pair position, or its start while it has no pair) and keeps the
+// segment if the position is in it or before it, as JetStream's interest
+// retention keeps what a consumer has not acknowledged; the deletion is
+// tried again after the next rollover. A named group with no position yet
+// keeps every segment, so a group that never commits (a round-robin group
+// stores no position) must not be named.
+//
+// A Resumable consumer whose committed position is in a segment retention
+// deleted before the group read it to its end fails NewConsumer
 // with an *OffsetsError matching ssdir.ErrSegmentDeleted (the messages
 // after its position are gone); with skip_deleted=true it goes on from the
 // oldest segment left instead, logging what it skipped. The same holds for

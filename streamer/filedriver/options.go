@@ -152,11 +152,12 @@ type config struct {
 	sizeLimitSet   bool               // size_limit was given
 
 	// A stream directory (diroptions.go).
-	dir         bool // path is a stream directory, not a file
-	segmentSize int64
-	segmentAge  time.Duration
-	retention   ssdir.Retention
-	skipDeleted bool // a consumer whose position retention deleted goes on
+	dir          bool // path is a stream directory, not a file
+	segmentSize  int64
+	segmentAge   time.Duration
+	retention    ssdir.Retention
+	skipDeleted  bool     // a consumer whose position retention deleted goes on
+	retainGroups []string // retention keeps what these groups have not read (retain.go)
 }
 
 func optionError(name, value, reason string) error {

@@ -86,6 +86,9 @@ func (c *config) dirOptions() []ssdir.Option {
 	if c.segmentAge > 0 {
 		opts = append(opts, ssdir.WithSegmentAge(c.segmentAge))
 	}
+	if len(c.retainGroups) > 0 {
+		opts = append(opts, ssdir.WithBeforeDelete(retainHook(c.path, c.retainGroups)))
+	}
 	return opts
 }
 
