@@ -110,18 +110,19 @@ func (d *dirCursor) Seek(t ssfile.Target) error { return d.r.Seek(t) }
 // SeekEnd moves past the last complete message of the last segment: where
 // a Reader opened Live starts.
 func (d *dirCursor) SeekEnd() error {
-	r, err := ssdir.Open(d.dir, ssdir.WithMode(ssfile.Live))
-	if err != nil {
+	segs, err := ssdir.Segments(d.dir)
+	if err != nil || len(segs) == 0 {
 		return err
 	}
-	p := r.Position()
-	r.Close()
-	if p.Segment == 0 { // no segment, or the last one being created
-		segs, err := ssdir.Segments(d.dir)
-		if err != nil || len(segs) == 0 {
-			return err
-		}
-		p = ssdir.Position{Segment: segs[len(segs)-1].Number, Offset: format.HeaderSize}
+	last := segs[len(segs)-1]
+	p := ssdir.Position{Segment: last.Number, Offset: format.HeaderSize}
+	r, err := ssfile.Open(last.Path, ssfile.WithMode(ssfile.Live)) // starts at the end
+	switch {
+	case err == nil:
+		p.Offset = r.Offset()
+		r.Close()
+	case !errors.Is(err, format.ErrShortInput): // else being created: its start is its end
+		return err
 	}
 	return d.r.SetPosition(p)
 }
