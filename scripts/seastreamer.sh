@@ -3,8 +3,13 @@
 # Rust crate registry) for the tests that compare with them.
 #
 #   scripts/seastreamer.sh install   cargo install sea-streamer-file with its
-#                                    executables (ss-decode), once per root
-#   scripts/seastreamer.sh env       print `export SS_REFERENCE_DECODE=...`
+#                                    executables (ss-decode), and build the
+#                                    program that writes files with
+#                                    SeaStreamer's own MessageSink and producer
+#                                    (internal/sscheck/testdata/seastreamer/gen),
+#                                    once per root
+#   scripts/seastreamer.sh env       print `export SS_REFERENCE_DECODE=...
+#                                    SS_SEASTREAMER_GEN=...`
 #
 # Environment: SS_SEASTREAMER_ROOT (install root, default
 # $HOME/.cache/ss-seastreamer-<version>), SS_SEASTREAMER_VERSION (default
@@ -18,16 +23,22 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 VERSION=${SS_SEASTREAMER_VERSION:-1.0.0-rc.2}
 ROOT=${SS_SEASTREAMER_ROOT:-${HOME:-/root}/.cache/ss-seastreamer-$VERSION}
 DECODE=$ROOT/bin/ss-decode
+GEN=$ROOT/bin/ssgen
+GEN_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/internal/sscheck/testdata/seastreamer/gen
+
+need_cargo() {
+	if ! command -v cargo >/dev/null && [[ -x ${HOME:-/root}/.cargo/bin/cargo ]]; then
+		PATH=${HOME:-/root}/.cargo/bin:$PATH # rustup's place, when the shell's profile did not add it
+	fi
+	command -v cargo >/dev/null || die "cargo is needed to build SeaStreamer's tools (install Rust)"
+}
 
 install() {
 	if [[ -x $DECODE ]]; then
 		log "SeaStreamer $VERSION's ss-decode already built: $DECODE"
 		return 0
 	fi
-	if ! command -v cargo >/dev/null && [[ -x ${HOME:-/root}/.cargo/bin/cargo ]]; then
-		PATH=${HOME:-/root}/.cargo/bin:$PATH # rustup's place, when the shell's profile did not add it
-	fi
-	command -v cargo >/dev/null || die "cargo is needed to build SeaStreamer's tools (install Rust)"
+	need_cargo
 	log "building sea-streamer-file $VERSION with its executables into $ROOT (a few minutes)"
 	cargo install --locked --quiet sea-streamer-file --version "$VERSION" --features executables --root "$ROOT" ||
 		cargo install --quiet sea-streamer-file --version "$VERSION" --features executables --root "$ROOT" ||
@@ -35,8 +46,24 @@ install() {
 	[[ -x $DECODE ]] || die "cargo install finished but $DECODE is missing"
 }
 
+# install_gen builds the generator against the same crates (their sources
+# are in cargo's registry cache by now), rebuilding when its source is newer.
+install_gen() {
+	if [[ -x $GEN && $GEN -nt $GEN_SRC/src/main.rs && $GEN -nt $GEN_SRC/Cargo.toml ]]; then
+		log "the SeaStreamer file generator is already built: $GEN"
+		return 0
+	fi
+	need_cargo
+	log "building the SeaStreamer file generator ($GEN_SRC) into $GEN"
+	# Cargo.lock pins what the generator was last built with.
+	CARGO_TARGET_DIR=$ROOT/gen-target cargo build --release --quiet --locked --manifest-path "$GEN_SRC/Cargo.toml" ||
+		die "building the generator failed"
+	mkdir -p "$ROOT/bin"
+	cp "$ROOT/gen-target/release/ssgen" "$GEN"
+}
+
 case ${1:-} in
-install) install ;;
-env) echo "export SS_REFERENCE_DECODE=$DECODE" ;;
+install) install && install_gen ;;
+env) echo "export SS_REFERENCE_DECODE=$DECODE SS_SEASTREAMER_GEN=$GEN" ;;
 *) die "usage: $0 install|env" ;;
 esac

@@ -141,6 +141,29 @@ async fn producer_reopen(dir: &str, name: &str, interval: u32, streams: usize, n
     Ok(())
 }
 
+/// MessageSink with hundreds of (key, shard) pairs at the default interval
+/// of 1 MiB, in one session, long enough for several beacons: each beacon
+/// carries a few of the pairs' markers, in rotation.
+async fn sink_many(dir: &str, name: &str, interval: u32, streams: usize, bytes: u64) -> Result<()> {
+    let id = path(dir, name);
+    let mut rng = Rng(0xD1B54A32D192ED03 ^ streams as u64);
+    let mut seqs = vec![0u64; streams];
+    let mut t = 1_700_000_200_000u64;
+    let mut sink = MessageSink::new(id.clone(), interval, DEFAULT_FILE_SIZE_LIMIT).await?;
+    let mut i = 0u64;
+    while sink.offset() < bytes {
+        let s = rng.next() as usize % streams;
+        seqs[s] += 1;
+        t += rng.next() % 2;
+        let key = format!("stream-{:03}", s / 2);
+        let len = (rng.next() % 1200) as usize;
+        sink.write(msg(&key, (s % 2) as u64, seqs[s], t, format!("m{i}-{}", "w".repeat(len))))?;
+        i += 1;
+    }
+    sink.end(true).await?;
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     let dir = std::env::args().nth(1).unwrap_or_else(|| ".".into());
@@ -153,5 +176,11 @@ async fn main() -> Result<()> {
     sink_boundary(&dir, "sink-boundary-640.ss", 640, true).await?;
     producer_reopen(&dir, "producer-reopen-1024.ss", 1024, 4, [300, 200, 150]).await?;
     producer_reopen(&dir, "producer-reopen-1024-many.ss", 1024, 120, [2000, 900, 400]).await?;
+    if std::env::args().any(|a| a == "--large") {
+        // Not kept in the repository (megabytes): written where the tests
+        // that use them run.
+        sink_many(&dir, "sink-many-1m.ss", 1 << 20, 600, 4 << 20).await?;
+        producer_reopen(&dir, "producer-reopen-1m-many.ss", 1 << 20, 400, [36000, 9000, 5000]).await?;
+    }
     Ok(())
 }
