@@ -33,10 +33,14 @@
 // when the segment holds at least one message and has reached the segment
 // size (WithSegmentSize, default 256 MiB) or age (WithSegmentAge); a message
 // is never split, so a segment passes the size by at most one message. A
-// rollover closes the segment (flush and fdatasync), writes the next seed
-// and syncs it, creates the next segment and syncs the directory. Once the
-// next segment exists, nothing is written to the one before: a reader that
-// sees it knows the segment before is complete.
+// rollover flushes the segment, creates the next one (going on from the
+// first one's state), and leaves the rest to the background, so that the
+// write that rolls over waits for no disk: closing the segment rolled over
+// from, writing the next seed and syncing the directory (with an fdatasync
+// of each unless the durability is ssfile.SyncNever, see WithDurability);
+// Sync and Close wait for it. Once the next segment exists, nothing is
+// written to the one before: a reader that sees it knows the segment before
+// is complete.
 //
 // Append opens a directory after a crash at any of these moments: it removes
 // a seed left without its segment, recovers the last segment as ssfile.Append
