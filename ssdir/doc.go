@@ -34,7 +34,8 @@
 // size (WithSegmentSize, default 256 MiB) or age (WithSegmentAge); a message
 // is never split, so a segment passes the size by at most one message. A
 // rollover flushes the segment, creates the next one (going on from the
-// first one's state), and leaves the rest to the background, so that the
+// state the segment ended with), and leaves the rest to the background, so
+// that the
 // write that rolls over waits for no disk: closing the segment rolled over
 // from, writing the next seed and syncing the directory (with an fdatasync
 // of each unless the durability is ssfile.SyncNever, see WithDurability);
