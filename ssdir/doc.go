@@ -35,11 +35,10 @@
 // is never split, so a segment passes the size by at most one message. A
 // rollover flushes the segment, creates the next one (going on from the
 // state the segment ended with), and leaves the rest to the background, so
-// that the
-// write that rolls over waits for no disk: closing the segment rolled over
-// from, writing the next seed and syncing the directory (with an fdatasync
-// of each unless the durability is ssfile.SyncNever, see WithDurability);
-// Sync and Close wait for it. Once the next segment exists, nothing is
+// that the write that rolls over waits for no disk: closing the segment
+// rolled over from, writing the next seed and syncing the directory (with an
+// fdatasync of each unless the durability is ssfile.SyncNever, see
+// WithDurability); Sync and Close wait for it. Once the next segment exists, nothing is
 // written to the one before: a reader that sees it knows the segment before
 // is complete.
 //
