@@ -170,6 +170,9 @@ func newConsumer(ctx context.Context, cn *conn, streams []driver.StreamKey, opts
 			c.lease.release()
 			return nil, err
 		}
+		if resumed && src.d != nil && c.unknownSegment(src, &resume) {
+			resumed = false // another directory at this path: start over
+		}
 		if err == nil {
 			switch {
 			case resumed:

@@ -676,3 +676,42 @@ func TestDirRetainGroups(t *testing.T) {
 		t.Fatalf("g read %.10q", got[0])
 	}
 }
+
+// TestDirResumeRecreated: a stream directory removed and written again from
+// scratch under a Resumable group's offsets (kept elsewhere and put back,
+// as a restore would) is another stream: the group starts over by its
+// AutoStreamReset instead of resuming at the old position.
+func TestDirResumeRecreated(t *testing.T) {
+	ctx := testkit.Context(t)
+	dir := tempDir(t)
+	c := open(t, dir, "create=true&segment_size=4KiB")
+	sendPadded(t, ctx, newProducer(t, c), "a", "m", 0, 300)
+	cons := newCons(t, c, resumable("r"), "a")
+	payloads(t, ctx, cons, 250)
+	if err := cons.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	saved := t.TempDir()
+	for _, name := range []string{"r.offsets", "r.offsets.log"} {
+		if err := os.Rename(filepath.Join(dir, name), filepath.Join(saved, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	c = open(t, dir, "create=true&segment_size=4KiB")
+	sendPadded(t, ctx, newProducer(t, c), "a", "n", 0, 50)
+	for _, name := range []string{"r.offsets", "r.offsets.log"} {
+		if err := os.Rename(filepath.Join(saved, name), filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cons = newCons(t, c, resumable("r"), "a")
+	if got := payloads(t, ctx, cons, 50); !slices.Equal(got, wantPadded("n", 0, 50)) {
+		t.Fatalf("after the directory was written again got %.10q, want n0..", got[0])
+	}
+}

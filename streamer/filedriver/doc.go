@@ -230,7 +230,11 @@
 // orders positions as the messages are read. A position committed at the
 // end of a segment the writer has moved on from is stored as the start of
 // the next one, so that retention deleting a segment read to its end loses
-// nothing.
+// nothing. A directory has no header of its own to tell a recreated one: a
+// resume checks the message recorded before the position, as in a file
+// (found again by sequence number if it moved), and a position in a segment
+// after the newest (the directory written again from scratch) starts the
+// group over by AutoStreamReset.
 //
 // Retention deletes by the writer's limits, whoever has read what, unless
 // the writer's Conn names groups with retain_groups (WithRetainGroups):

@@ -666,6 +666,22 @@ func (c *consumer) resume(src *source, f *filter, p *position) error {
 	return src.setOffset(off)
 }
 
+// unknownSegment reports whether the committed position of a stream
+// directory is in a segment after the newest one: the directory was removed
+// and written again from scratch (its numbers start at 1 again), so the
+// position is another directory's, and the group starts over as with a
+// file recreated under its offsets (AutoStreamReset).
+func (c *consumer) unknownSegment(src *source, p *position) bool {
+	seg, _ := splitDirPos(p.offset)
+	segs, err := ssdir.Segments(src.path)
+	if err != nil || len(segs) == 0 || seg <= segs[len(segs)-1].Number {
+		return false
+	}
+	c.log.Warn("filedriver: the committed position is in a segment after the newest of the stream directory (was it written again from scratch?); starting over",
+		"dir", src.path, "segment", seg, "newest", segs[len(segs)-1].Number, "offsets", c.store.path)
+	return true
+}
+
 // checkSegment fails the resume of a stream directory whose committed
 // position is in a segment retention has deleted since: the messages after
 // the position in it are lost for the group, and going on would skip them

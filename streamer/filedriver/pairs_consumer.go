@@ -58,7 +58,7 @@ func (c *consumer) joinPairs(opts driver.ConsumerOptions) error {
 			// The group began in a segment retention has deleted since:
 			// its pairs' positions say where each goes on; the others
 			// start at the oldest segment left.
-			c.log.Info("filedriver: the group's start was deleted by retention; reading from the oldest segment", "dir", c.conn.cfg.path, "group", opts.Group)
+			c.log.Warn("filedriver: the group's start was deleted by retention; reading from the oldest segment", "dir", c.conn.cfg.path, "group", opts.Group)
 			err = src.rewind(0)
 		}
 		if err != nil {
