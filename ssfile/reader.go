@@ -16,6 +16,7 @@ import (
 
 	"github.com/seastream/ss/beacon"
 	"github.com/seastream/ss/format"
+	"github.com/seastream/ss/internal/mapguard"
 	"github.com/seastream/ss/internal/regfile"
 )
 
@@ -258,9 +259,12 @@ func (r *Reader) grow(size int64) error {
 // message. In the live modes it waits for the file to grow, until ctx is done.
 // A damaged message gives an error matching ErrCorrupt; calling Next again
 // returns it again.
-func (r *Reader) Next(ctx context.Context) (Message, error) {
+func (r *Reader) Next(ctx context.Context) (m Message, err error) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
+	// One deferred call unlocks and guards the whole of Next (see guard):
+	// a guard of its own per message would cost a closure, a call and a
+	// second defer more, a tenth of reading a small message.
+	defer r.endNext(mapguard.Enter(), &m, &err)
 	if r.closed {
 		return Message{}, ErrClosed
 	}
@@ -271,9 +275,8 @@ func (r *Reader) Next(ctx context.Context) (Message, error) {
 		r.pending = nil
 		return *m, nil
 	}
-	var m Message
 	for {
-		err := guard(func() error { return r.step(&m) })
+		err := r.step(&m)
 		if err == nil || errors.Is(err, errPassed) {
 			if r.sc.pos-r.released >= releaseChunk+releaseKeep {
 				r.releaseBehind()
@@ -302,8 +305,18 @@ func (r *Reader) Next(ctx context.Context) (Message, error) {
 	}
 }
 
+// endNext ends Next: it unlocks, and turns a memory fault of reading the
+// mapping into ErrTruncated, as guard does.
+func (r *Reader) endNext(old bool, m *Message, err *error) {
+	mapguard.Exit(old)
+	r.mu.Unlock()
+	if p := recover(); p != nil {
+		*m, *err = Message{}, mapguard.Fault(p, ErrTruncated)
+	}
+}
+
 // step decodes the next message into m and takes it (see take), or passes
-// over one. It runs under guard.
+// over one. It runs under guard (Next's endNext).
 func (r *Reader) step(m *Message) error {
 	at := r.sc.pos
 	if err := r.sc.nextPassing(m, r.cfg.pass); err != nil {
