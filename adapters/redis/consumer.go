@@ -84,7 +84,7 @@ type Consumer struct {
 
 	fmu     sync.Mutex
 	fcond   *sync.Cond // on fmu: inBlock changed
-	fclient *goredis.Client
+	fclient goredis.UniversalClient
 	fid     atomic.Int64 // CLIENT ID of fclient's connection; 0 if unknown
 	inBlock bool         // the fetcher is in (or about to send) a blocking read
 
@@ -212,12 +212,13 @@ func (k *Consumer) Group() string { return k.group }
 // Name returns the consumer's name within its group.
 func (k *Consumer) Name() string { return k.name }
 
-// As sets *target (a **goredis.Client or **Consumer) to the shared client
-// or to k. Through As, users of package streamer reach Ack and CommitAcked.
+// As sets *target (a **goredis.Client, **goredis.ClusterClient or
+// **Consumer) to the shared client (as Conn.As) or to k. Through As, users
+// of package streamer reach Ack and CommitAcked.
 func (k *Consumer) As(target any) bool {
 	switch t := target.(type) {
-	case **goredis.Client:
-		*t = k.conn.client
+	case **goredis.Client, **goredis.ClusterClient:
+		return k.conn.As(target)
 	case **Consumer:
 		*t = k
 	default:

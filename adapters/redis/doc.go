@@ -13,15 +13,18 @@
 //
 //	redis://[user[:password]@]host[:port]/stream1,stream2?option=value&...
 //	rediss://...   the same over TLS
+//	redis://[user[:password]@]h1:7001,h2:7002,h3:7003/stream1?cluster=true
+//	               a Redis Cluster (see Redis Cluster below)
 //
-// One node only (Redis Cluster is not supported: several nodes give
-// ErrUnsupported); the port defaults to 6379, the host to localhost. A user
-// info without a colon is the password alone, as redis-cli reads it.
+// Without cluster=true a URI names one node (several give ErrUnsupported);
+// the port defaults to 6379, the host to localhost. A user info without a
+// colon is the password alone, as redis-cli reads it.
 //
 // Query options (each has a Go Option, given with streamer.WithDriverOption;
 // Go options given to Open are defaults that the URI overrides, and options
 // given to NewProducer or NewConsumer override both):
 //
+//	cluster=true                Redis Cluster: the nodes are where the cluster client starts (WithCluster)
 //	db=N                        database (WithDB)
 //	timeout=10s                 bounds connecting and each request (streamer.WithTimeout)
 //	tls_insecure=true           rediss:// without certificate checks (tests only)
@@ -166,8 +169,49 @@
 // Unassign removes one; both take effect at the next Seek or Rewind.
 // Conn.Shards (for routing by key) counts the shards found.
 //
+// # Redis Cluster
+//
+// With cluster=true (WithCluster; SeaStreamer's enable_cluster connect
+// option, which SeaStreamer also takes with the nodes comma-separated in the
+// URI) the driver uses go-redis's cluster client: it learns the slots from
+// any node of the URI (one is enough; list several in case one is down),
+// sends each command to the master of its key's slot, follows MOVED and ASK
+// (resharding, failover) and reloads the slot map. db must be 0. The user
+// info of the first node is used for all; with TLS each node's certificate
+// is checked against its own host name.
+//
+// The keys are SeaStreamer's: "<stream>" and "<stream>:<n>", without hash
+// tags, so each shard of a stream hashes to a slot of its own and the shards
+// spread over the masters (which is what sharding a stream is for), and
+// SeaStreamer finds the keys by the names it writes. No command the adapter
+// sends names keys of two shards: a cluster refuses that (CROSSSLOT). What
+// a consumer does across shards is one command per key: shards are found
+// with SCAN on every master; reads take one XREAD or XREADGROUP per key, all
+// of them first without BLOCK in one pipeline (the cluster client sends each
+// node its part, in parallel), and only when none has an entry one short
+// blocking read per key in parallel (at most 100ms, as on a server without
+// CLIENT UNBLOCK: Close and Seek wait for it); groups, acknowledgements,
+// claims and releases are per key already (a consumer group lives in each
+// shard's key). A consumer of one key reads as on one server, with reads of
+// at most 100ms. Producers' pipelines are split by node by the cluster client,
+// in order per key; they follow MOVED and ASK (the node refused the command
+// without running it) but are never sent again after a connection failure.
+//
+// Failover: with a coordinated failover (CLUSTER FAILOVER on a replica,
+// which catches up with its master first) no message whose receipt resolved
+// is lost, and the groups' state (what was delivered to whom, what was
+// acknowledged) moves to the new master with the entries; sends wait
+// meanwhile, and reads are retried quietly as after a server restart. A
+// receipt failed by a connection cut may belong to a message that was
+// stored (the reply was lost, and the XADD is not sent again). Redis
+// replicates asynchronously, and the adapter does not wait for replicas
+// (WAIT): when a master dies, what it acknowledged in its last moments
+// (before its replica received it) is lost with it: messages whose receipts
+// resolved, and group changes, so that the new master may deliver an entry
+// again (a group consumer receives it twice) or forget an acknowledgement
+// (it is delivered again after a restart).
+//
 // # Not supported
 //
-// Redis Cluster, the Wildcard stream, and Replay in groups return
-// ErrUnsupported.
+// The Wildcard stream, and Replay in groups return ErrUnsupported.
 package redis

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,9 +28,10 @@ const (
 type Driver struct{}
 
 // Open connects to the Redis server named by u and checks that it answers.
-// u has one node, "[user[:password]@]host[:port]" (default localhost:6379);
-// Redis Cluster is not supported (several nodes give ErrUnsupported). The
-// query options are listed in the package documentation.
+// u has one node, "[user[:password]@]host[:port]" (default localhost:6379),
+// or with cluster=true (WithCluster) one or more nodes of a Redis Cluster,
+// comma-separated; several nodes without it give ErrUnsupported. The query
+// options are listed in the package documentation.
 func (Driver) Open(ctx context.Context, u *driver.URI, opts driver.ConnectOptions) (driver.Conn, error) {
 	if u.Scheme != scheme && u.Scheme != schemeTLS {
 		return nil, &driver.URIError{URI: u.Raw, Reason: "the redis driver serves redis:// and rediss:// only"}
@@ -54,6 +56,12 @@ func (Driver) Open(ctx context.Context, u *driver.URI, opts driver.ConnectOption
 	if err != nil {
 		return nil, err
 	}
+	var addrs []string
+	if cfg.cluster {
+		if addrs, err = clusterAddrs(u); err != nil {
+			return nil, err
+		}
+	}
 	log := opts.Logger
 	detach := func() {}
 	if log == nil {
@@ -62,8 +70,8 @@ func (Driver) Open(ctx context.Context, u *driver.URI, opts driver.ConnectOption
 		detach = attachLibLog(log)
 	}
 	installLibLogger()
-	c := &Conn{uri: u, cfg: cfg, gopts: gopts, log: log.With("backend", scheme), detach: detach}
-	c.client = goredis.NewClient(c.clientOpts(nil))
+	c := &Conn{uri: u, cfg: cfg, gopts: gopts, addrs: addrs, log: log.With("backend", scheme), detach: detach}
+	c.client = c.newClient(nil, nil)
 	pctx, cancel := context.WithTimeout(ctx, cfg.timeout)
 	defer cancel()
 	if err := c.client.Ping(pctx).Err(); err != nil {
@@ -72,27 +80,29 @@ func (Driver) Open(ctx context.Context, u *driver.URI, opts driver.ConnectOption
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, &driver.ConnectError{Backend: u.Scheme, Addr: gopts.Addr, Err: err}
+		addr := gopts.Addr
+		if addrs != nil {
+			addr = strings.Join(addrs, ",")
+		}
+		return nil, &driver.ConnectError{Backend: u.Scheme, Addr: addr, Err: err}
 	}
 	return c, nil
 }
 
-// clientOptions builds the go-redis options for u.
+// clientOptions builds the go-redis options for u: those of its one node,
+// or in a cluster those that every node's client starts from (the address
+// and credentials of the first node).
 func clientOptions(u *driver.URI, cfg *config) (*goredis.Options, error) {
-	if len(u.Nodes) > 1 {
-		return nil, fmt.Errorf("%w: several Redis nodes (%s): Redis Cluster is not supported, give one node", driver.ErrUnsupported, u.Addr)
+	if len(u.Nodes) > 1 && !cfg.cluster {
+		return nil, fmt.Errorf("%w: several Redis nodes (%s) without cluster=true: give one node, or add cluster=true for a Redis Cluster", driver.ErrUnsupported, u.Addr)
 	}
 	node := "localhost:" + defaultPort
-	if len(u.Nodes) == 1 {
+	if len(u.Nodes) > 0 {
 		node = u.Nodes[0]
 	}
-	pu, err := url.Parse("redis://" + node)
-	if err != nil || pu.Host == "" || pu.Path != "" || pu.RawQuery != "" || pu.Fragment != "" {
-		return nil, &driver.URIError{URI: u.Raw, Reason: "bad Redis node " + fmt.Sprintf("%q", node) + ": want [user[:password]@]host[:port]", Err: err}
-	}
-	host, port := pu.Hostname(), pu.Port()
-	if port == "" {
-		port = defaultPort
+	pu, host, port, err := parseNode(u, node)
+	if err != nil {
+		return nil, err
 	}
 	o := &goredis.Options{
 		Addr:                  net.JoinHostPort(host, port),
@@ -117,7 +127,9 @@ func clientOptions(u *driver.URI, cfg *config) (*goredis.Options, error) {
 			t = &tls.Config{MinVersion: tls.VersionTLS12}
 		}
 		t = t.Clone()
-		if t.ServerName == "" {
+		if t.ServerName == "" && !cfg.cluster {
+			// In a cluster each node's client names its own host
+			// (Conn.newClient).
 			t.ServerName = host
 		}
 		if cfg.tlsInsecure {
@@ -130,15 +142,48 @@ func clientOptions(u *driver.URI, cfg *config) (*goredis.Options, error) {
 	return o, nil
 }
 
-// Conn is an open connection to one Redis server. Producers and consumers
-// each get their own go-redis client (a consumer's blocking reads must not
-// hold the shared pool, and Close interrupts them by closing that client);
-// acknowledgements, discovery and other short commands use the shared one.
+// parseNode parses one node of u, "[user[:password]@]host[:port]".
+func parseNode(u *driver.URI, node string) (pu *url.URL, host, port string, err error) {
+	pu, err = url.Parse("redis://" + node)
+	if err != nil || pu.Host == "" || pu.Path != "" || pu.RawQuery != "" || pu.Fragment != "" {
+		return nil, "", "", &driver.URIError{URI: u.Raw, Reason: "bad Redis node " + fmt.Sprintf("%q", node) + ": want [user[:password]@]host[:port]", Err: err}
+	}
+	host, port = pu.Hostname(), pu.Port()
+	if port == "" {
+		port = defaultPort
+	}
+	return pu, host, port, nil
+}
+
+// clusterAddrs returns the "host:port" of every node of u, where the
+// cluster client starts (it learns the others from them).
+func clusterAddrs(u *driver.URI) ([]string, error) {
+	if len(u.Nodes) == 0 {
+		return []string{"localhost:" + defaultPort}, nil
+	}
+	addrs := make([]string, 0, len(u.Nodes))
+	for _, n := range u.Nodes {
+		_, host, port, err := parseNode(u, n)
+		if err != nil {
+			return nil, err
+		}
+		addrs = append(addrs, net.JoinHostPort(host, port))
+	}
+	return addrs, nil
+}
+
+// Conn is an open connection to one Redis server or to a Redis Cluster.
+// Producers and consumers each get their own go-redis client (a consumer's
+// blocking reads must not hold the shared pool, and Close interrupts them by
+// closing that client); acknowledgements, discovery and other short
+// commands use the shared one. In a cluster each of these clients is a
+// *goredis.ClusterClient.
 type Conn struct {
 	uri    *driver.URI
 	cfg    config
 	gopts  *goredis.Options
-	client *goredis.Client
+	addrs  []string // the cluster's seed nodes; nil for one server
+	client goredis.UniversalClient
 	log    *slog.Logger
 	detach func() // stops go-redis's lines going to the caller's logger
 
@@ -173,15 +218,73 @@ func (c *Conn) clientOpts(f func(*goredis.Options)) *goredis.Options {
 	return &o
 }
 
-// Client returns the shared go-redis client.
-func (c *Conn) Client() *goredis.Client { return c.client }
+// newClient returns a new go-redis client: for one server with the options
+// adjusted by the user's WithClientOptions and then by single; in a cluster,
+// a cluster client adjusted by cluster, whose node clients get the user's
+// adjustments (each with its node's address).
+func (c *Conn) newClient(single func(*goredis.Options), cluster func(*goredis.ClusterOptions)) goredis.UniversalClient {
+	if c.addrs == nil {
+		return goredis.NewClient(c.clientOpts(single))
+	}
+	b := c.gopts
+	o := &goredis.ClusterOptions{
+		Addrs:                 c.addrs,
+		Username:              b.Username,
+		Password:              b.Password,
+		DialTimeout:           b.DialTimeout,
+		ReadTimeout:           b.ReadTimeout,
+		WriteTimeout:          b.WriteTimeout,
+		ContextTimeoutEnabled: b.ContextTimeoutEnabled,
+		DisableIdentity:       b.DisableIdentity,
+		TLSConfig:             b.TLSConfig,
+		NewClient: func(o *goredis.Options) *goredis.Client {
+			if o.TLSConfig != nil && o.TLSConfig.ServerName == "" {
+				o.TLSConfig = o.TLSConfig.Clone()
+				o.TLSConfig.ServerName, _, _ = net.SplitHostPort(o.Addr)
+			}
+			for _, g := range c.cfg.clientOpts {
+				g(o)
+			}
+			return goredis.NewClient(o)
+		},
+	}
+	if cluster != nil {
+		cluster(o)
+	}
+	return goredis.NewClusterClient(o)
+}
 
-// As sets *target (a **goredis.Client, or a goredis.UniversalClient or
+// Cluster reports whether c is connected to a Redis Cluster.
+func (c *Conn) Cluster() bool { return c.addrs != nil }
+
+// Client returns the shared go-redis client of a connection to one server,
+// nil in a cluster (see UniversalClient).
+func (c *Conn) Client() *goredis.Client {
+	gc, _ := c.client.(*goredis.Client)
+	return gc
+}
+
+// UniversalClient returns the shared go-redis client: a *goredis.Client, or
+// a *goredis.ClusterClient in a cluster.
+func (c *Conn) UniversalClient() goredis.UniversalClient { return c.client }
+
+// As sets *target (a **goredis.Client for one server, a
+// **goredis.ClusterClient in a cluster, or a goredis.UniversalClient or
 // goredis.Cmdable) to the shared client.
 func (c *Conn) As(target any) bool {
 	switch t := target.(type) {
 	case **goredis.Client:
-		*t = c.client
+		gc, ok := c.client.(*goredis.Client)
+		if !ok {
+			return false
+		}
+		*t = gc
+	case **goredis.ClusterClient:
+		cc, ok := c.client.(*goredis.ClusterClient)
+		if !ok {
+			return false
+		}
+		*t = cc
 	case *goredis.UniversalClient:
 		*t = c.client
 	case *goredis.Cmdable:

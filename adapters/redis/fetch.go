@@ -227,7 +227,7 @@ func (k *Consumer) sleep(d time.Duration) bool {
 
 // ensureGroups creates the group on shards that lack it and returns how
 // many shards are ready.
-func (k *Consumer) ensureGroups(ctx context.Context, client *goredis.Client, st *fstate) (int, error) {
+func (k *Consumer) ensureGroups(ctx context.Context, client goredis.UniversalClient, st *fstate) (int, error) {
 	ready := 0
 	for _, s := range st.shards {
 		if !s.ready {
@@ -243,7 +243,7 @@ func (k *Consumer) ensureGroups(ctx context.Context, client *goredis.Client, st 
 }
 
 // rediscover looks for shards that appeared since the consumer started.
-func (k *Consumer) rediscover(ctx context.Context, client *goredis.Client, st *fstate, grouped bool) {
+func (k *Consumer) rediscover(ctx context.Context, client goredis.UniversalClient, st *fstate, grouped bool) {
 	k.mu.Lock()
 	explicit := cloneExplicit(k.explicit)
 	k.mu.Unlock()
@@ -294,7 +294,7 @@ func (k *Consumer) rediscover(ctx context.Context, client *goredis.Client, st *f
 
 // read reads one page: a group consumer's own pending entries first, then
 // new ones; a RealTime (or detached) consumer from its positions.
-func (k *Consumer) read(ctx context.Context, client *goredis.Client, st *fstate, grouped bool) (*rbatch, error) {
+func (k *Consumer) read(ctx context.Context, client goredis.UniversalClient, st *fstate, grouped bool) (*rbatch, error) {
 	b := &rbatch{gen: st.gen}
 	track := grouped && k.acks != nil
 	var streams []string
@@ -310,11 +310,8 @@ func (k *Consumer) read(ctx context.Context, client *goredis.Client, st *fstate,
 			for _, s := range hist {
 				streams = append(streams, s.last.String())
 			}
-			res, err := client.XReadGroup(ctx, &goredis.XReadGroupArgs{
-				Group: k.group, Consumer: k.name, Streams: streams,
-				Count: int64(k.cfg.readCount), Block: -1,
-			}).Result()
-			if err != nil && !errors.Is(err, goredis.Nil) {
+			res, err := k.xread(ctx, client, true, streams, -1, false)
+			if err != nil && len(res) == 0 {
 				return nil, err
 			}
 			got := make(map[string]bool, len(res))
@@ -344,12 +341,9 @@ func (k *Consumer) read(ctx context.Context, client *goredis.Client, st *fstate,
 		if !k.blocking(st.gen) {
 			return b, nil
 		}
-		res, err := client.XReadGroup(ctx, &goredis.XReadGroupArgs{
-			Group: k.group, Consumer: k.name, Streams: streams,
-			Count: int64(k.cfg.readCount), Block: k.blockTime(), NoAck: k.cfg.ack == AckImmediate,
-		}).Result()
+		res, err := k.xread(ctx, client, true, streams, k.blockTime(), k.cfg.ack == AckImmediate)
 		k.unblocked()
-		if err != nil && !errors.Is(err, goredis.Nil) {
+		if err != nil && len(res) == 0 {
 			return nil, err
 		}
 		for _, xs := range res {
@@ -377,9 +371,9 @@ func (k *Consumer) read(ctx context.Context, client *goredis.Client, st *fstate,
 	if block >= 0 && !k.blocking(st.gen) {
 		return b, nil
 	}
-	res, err := client.XRead(ctx, &goredis.XReadArgs{Streams: streams, Count: int64(k.cfg.readCount), Block: block}).Result()
+	res, err := k.xread(ctx, client, false, streams, block, false)
 	k.unblocked()
-	if err != nil && !errors.Is(err, goredis.Nil) {
+	if err != nil && len(res) == 0 {
 		return nil, err
 	}
 	got := make(map[string]bool, len(res))
@@ -473,7 +467,7 @@ func (k *Consumer) appendMessages(b *rbatch, s *shardState, msgs []goredis.XMess
 // each shard where another consumer with pending entries has been idle for
 // claimIdle, XAUTOCLAIM gives this consumer (by its own name) every entry
 // idle that long.
-func (k *Consumer) claim(ctx context.Context, client *goredis.Client, st *fstate) (*rbatch, error) {
+func (k *Consumer) claim(ctx context.Context, client goredis.UniversalClient, st *fstate) (*rbatch, error) {
 	b := &rbatch{gen: st.gen}
 	for _, s := range st.shards {
 		if !s.ready {
@@ -519,7 +513,7 @@ func (k *Consumer) claim(ctx context.Context, client *goredis.Client, st *fstate
 // Consumer.release). To keep each member's messages in order, a member takes
 // only released entries newer than what it received from the shard (a new
 // member takes them all), unless they have waited longer than claimIdle.
-func (k *Consumer) pickReleased(ctx context.Context, client *goredis.Client, st *fstate) (*rbatch, error) {
+func (k *Consumer) pickReleased(ctx context.Context, client goredis.UniversalClient, st *fstate) (*rbatch, error) {
 	b := &rbatch{gen: st.gen}
 	for _, s := range st.shards {
 		if !s.ready {

@@ -11,17 +11,25 @@ import (
 )
 
 // fetchClient returns the fetcher's client, making one if needed; nil once
-// the consumer is closed. It has one connection, whose CLIENT ID interrupt
-// uses.
-func (k *Consumer) fetchClient() *goredis.Client {
+// the consumer is closed. On one server it has one connection, whose CLIENT
+// ID interrupt uses. In a cluster it is a cluster client with a pool per
+// node, as the fetcher reads the keys of different slots in parallel (see
+// readKeys); its reads are short (shortBlock), as on a server without CLIENT
+// UNBLOCK: which connection of which node serves a read is the cluster
+// client's choice.
+func (k *Consumer) fetchClient() goredis.UniversalClient {
 	k.fmu.Lock()
 	defer k.fmu.Unlock()
 	if k.closed.Load() {
 		return nil
 	}
+	if k.fclient == nil && k.conn.Cluster() {
+		k.fid.Store(0)
+		k.fclient = k.conn.newClient(nil, nil)
+	}
 	if k.fclient == nil {
 		k.fid.Store(0)
-		k.fclient = goredis.NewClient(k.conn.clientOpts(func(o *goredis.Options) {
+		k.fclient = k.conn.newClient(func(o *goredis.Options) {
 			o.PoolSize = 1
 			user := o.OnConnect
 			o.OnConnect = func(ctx context.Context, cn *goredis.Conn) error {
@@ -37,7 +45,7 @@ func (k *Consumer) fetchClient() *goredis.Client {
 				k.fid.Store(id)
 				return nil
 			}
-		}))
+		}, nil)
 	}
 	return k.fclient
 }

@@ -23,9 +23,10 @@ const envURL = "SS_REDIS_URL"
 // server is where a test runs: a real Redis server if SS_REDIS_URL is set,
 // else an in-process miniredis.
 type server struct {
-	base string // "redis://host:port"
-	real bool
-	mr   *miniredis.Miniredis
+	base    string // "redis://host:port"
+	real    bool
+	cluster bool // base names nodes of a Redis Cluster (newClusterServer)
+	mr      *miniredis.Miniredis
 }
 
 func newServer(t testing.TB) *server {
@@ -51,7 +52,7 @@ type env struct {
 	ctx    context.Context
 	srv    *server
 	conn   *Conn
-	client *goredis.Client
+	client goredis.UniversalClient
 	salt   string
 	dump   func() // debugging aid called on time-outs
 }
@@ -77,6 +78,9 @@ func (srv *server) env(t testing.TB, query string, extra ...any) *env {
 func (e *env) open(query string, extra ...any) *Conn {
 	e.t.Helper()
 	raw := e.srv.base + "/"
+	if e.srv.cluster {
+		query = strings.TrimPrefix(query+"&cluster=true", "&")
+	}
 	if query != "" {
 		raw += "?" + query
 	}

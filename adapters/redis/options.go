@@ -91,6 +91,7 @@ const (
 // consumer's own Go options.
 type config struct {
 	// connection
+	cluster     bool
 	db          int
 	tls         *tls.Config
 	tlsInsecure bool
@@ -200,6 +201,11 @@ var (
 
 	optClientOptions = options.Add(driver.Decl[config]{Name: "client_options", Scope: driver.ScopeOpen})
 
+	optCluster = driver.AddValue(options, driver.Value[config, bool]{
+		Param: "cluster", Scope: driver.ScopeOpen, Parse: (*driver.URI).OptionBool,
+		Set: func(c *config, v bool) error { c.cluster = v; return nil },
+	})
+
 	optDB = driver.AddValue(options, driver.Value[config, int]{
 		Param: "db", Scope: driver.ScopeOpen, Parse: uintParam[int],
 		Set: func(c *config, n int) error {
@@ -258,6 +264,13 @@ func WithClientOptions(f func(*goredis.Options)) Option {
 		return nil
 	})}
 }
+
+// WithCluster makes Open connect to a Redis Cluster through go-redis's
+// cluster client (URI option cluster=true; SeaStreamer's
+// RedisConnectOptions::set_enable_cluster): the URI's nodes are where it
+// starts, and it follows the cluster's MOVED and ASK redirections. Without
+// it a URI names one node. See "Redis Cluster" in the package documentation.
+func WithCluster(v bool) Option { return Option{optCluster.Setting(v)} }
 
 // WithDB selects the Redis database (URI option db). The default is 0.
 func WithDB(n int) Option { return Option{optDB.Setting(n)} }
@@ -533,6 +546,9 @@ func (c *config) applyURI(u *driver.URI) error { return options.ApplyURI(c, u) }
 
 // check validates combinations.
 func (c *config) check() error {
+	if c.cluster && c.db != 0 {
+		return invalid("db", strconv.Itoa(c.db), "a Redis Cluster has database 0 only")
+	}
 	if c.maxLen > 0 && c.minAge > 0 {
 		return invalid("maxlen", strconv.FormatInt(c.maxLen, 10), "trim by maxlen or by minage, not both")
 	}

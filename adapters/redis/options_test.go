@@ -152,6 +152,22 @@ func TestClientOptions(t *testing.T) {
 	if _, err := clientOptions(parse(t, "redis://a:1,b:2/s"), &cfg); !errors.Is(err, driver.ErrUnsupported) {
 		t.Errorf("two nodes: %v, want ErrUnsupported", err)
 	}
+	// cluster=true: every node is a seed; db must stay 0.
+	cu := parse(t, "redis://u:pw@a:1,b/s?cluster=true")
+	cfg = defaultConfig()
+	if err := cfg.applyURI(cu); err != nil || !cfg.cluster {
+		t.Fatalf("cluster=true: %v", err)
+	}
+	if o, err := clientOptions(cu, &cfg); err != nil || o.Username != "u" || o.Password != "pw" {
+		t.Errorf("cluster options: %+v, %v", o, err)
+	}
+	if addrs, err := clusterAddrs(cu); err != nil || strings.Join(addrs, ",") != "a:1,b:6379" {
+		t.Errorf("cluster nodes %v, %v", addrs, err)
+	}
+	cfg.db = 1
+	if err := cfg.check(); !errors.Is(err, driver.ErrInvalidOption) {
+		t.Errorf("cluster with db=1: %v, want ErrInvalidOption", err)
+	}
 	// WithClientOptions sees the adapter's options and may change them.
 	e := newEnv(t, "", WithClientOptions(func(o *goredis.Options) { o.ClientName = "seen-" + o.Addr }))
 	if name, err := e.client.ClientGetName(e.ctx).Result(); e.srv.real && (err != nil || name != "seen-"+e.conn.gopts.Addr) {

@@ -38,7 +38,7 @@ type Producer struct {
 	cfg      config
 	verbatim bool
 	suffix0  bool // shard 0 goes to "<stream>:0" (see WithShardZeroSuffix)
-	client   *goredis.Client
+	client   goredis.UniversalClient
 	log      *slog.Logger
 	sha      string // of clampScript, in LateClamp mode
 
@@ -133,11 +133,16 @@ func (c *Conn) NewProducer(ctx context.Context, stream driver.StreamKey, opts dr
 		stopped:  make(chan struct{}),
 	}
 	// A producer never retries: a retried pipeline could store messages
-	// twice.
-	p.client = goredis.NewClient(c.clientOpts(func(o *goredis.Options) {
+	// twice. A cluster client still follows MOVED and ASK, which the node
+	// answers without running the command; its pipelines' commands are
+	// marked not to be retried (noRetry).
+	p.client = c.newClient(func(o *goredis.Options) {
 		o.MaxRetries = -1
 		o.PoolSize = 2
-	}))
+	}, func(o *goredis.ClusterOptions) {
+		o.MaxRetries = -1
+		o.PoolSize = 2
+	})
 	if cfg.late == LateClamp {
 		lctx, cancel := context.WithTimeout(ctx, cfg.timeout)
 		sha, err := p.client.ScriptLoad(lctx, clampScript).Result()
@@ -164,15 +169,34 @@ func (p *Producer) newBatch() *pbatch {
 
 func (p *Producer) full(b *pbatch) bool { return b.n >= p.cfg.batchSize }
 
-// Client returns the producer's go-redis client.
-func (p *Producer) Client() *goredis.Client { return p.client }
+// Client returns the producer's go-redis client, nil in a cluster (see
+// UniversalClient).
+func (p *Producer) Client() *goredis.Client {
+	gc, _ := p.client.(*goredis.Client)
+	return gc
+}
 
-// As sets *target (a **goredis.Client or **Producer) to the producer's
+// UniversalClient returns the producer's go-redis client: a
+// *goredis.Client, or a *goredis.ClusterClient in a cluster.
+func (p *Producer) UniversalClient() goredis.UniversalClient { return p.client }
+
+// As sets *target (a **goredis.Client for one server, a
+// **goredis.ClusterClient in a cluster, or a **Producer) to the producer's
 // client or to p.
 func (p *Producer) As(target any) bool {
 	switch t := target.(type) {
 	case **goredis.Client:
-		*t = p.client
+		gc, ok := p.client.(*goredis.Client)
+		if !ok {
+			return false
+		}
+		*t = gc
+	case **goredis.ClusterClient:
+		cc, ok := p.client.(*goredis.ClusterClient)
+		if !ok {
+			return false
+		}
+		*t = cc
 	case **Producer:
 		*t = p
 	default:
@@ -443,11 +467,19 @@ func (p *Producer) send(b *pbatch) {
 func (p *Producer) exec(ctx context.Context, cmds []*goredis.StringCmd) error {
 	pipe := p.client.Pipeline()
 	for _, c := range cmds {
-		_ = pipe.Process(ctx, c)
+		_ = pipe.Process(ctx, noRetry{c})
 	}
 	_, err := pipe.Exec(ctx)
 	return err
 }
+
+// noRetry marks a command that a cluster client's pipeline must not send
+// again after a connection failure (the node may have run it: a retried XADD
+// stores the message twice). Redirections (MOVED, ASK) are still followed:
+// the node refused the command without running it.
+type noRetry struct{ *goredis.StringCmd }
+
+func (noRetry) NoRetry() bool { return true }
 
 func allNoScript(cmds []*goredis.StringCmd) bool {
 	for _, c := range cmds {
