@@ -56,3 +56,31 @@ func TestConformance(t *testing.T) {
 		},
 	})
 }
+
+// TestClusterConformance runs the streamer conformance suite against the
+// Redis Cluster named by SS_REDIS_CLUSTER_URL (bash scripts/redis-cluster.sh
+// start), with cluster=true; it skips without it.
+func TestClusterConformance(t *testing.T) {
+	nodes := os.Getenv("SS_REDIS_CLUSTER_URL")
+	if nodes == "" {
+		t.Skip("needs a Redis Cluster: set SS_REDIS_CLUSTER_URL (bash scripts/redis-cluster.sh start)")
+	}
+	streamertest.Run(t, streamertest.Harness{
+		NewURI:  func(t *testing.T) string { return strings.TrimSuffix(nodes, "/") + "?cluster=true" },
+		Options: []streamer.Option{streamer.WithDriverOption(redis.WithDiscoverInterval(50 * time.Millisecond))},
+		Caps: streamertest.Capabilities{
+			MultipleStreamers:     true,
+			DefaultGroup:          true,
+			Earliest:              true,
+			Binary:                true,
+			Shards:                true,
+			Seek:                  true,
+			Rewind:                true,
+			Groups:                true,
+			GroupsSharePerMessage: true,
+			Resume:                true,
+			Replay:                true,
+			ExplicitTimestamp:     true,
+		},
+	})
+}
