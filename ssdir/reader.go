@@ -301,7 +301,7 @@ func (r *Reader) first(ctx context.Context) error {
 // waits for the rest.
 func (r *Reader) advance(ctx context.Context) error {
 	next := r.curN + 1
-	for {
+	for retried := false; ; {
 		err := r.openSegment(next, ssfile.LiveReplay)
 		if !errors.Is(err, format.ErrShortInput) {
 			if errors.Is(err, fs.ErrNotExist) {
@@ -310,6 +310,12 @@ func (r *Reader) advance(ctx context.Context) error {
 			return err
 		}
 		if r.exists(next + 1) {
+			if !retried {
+				// The writer may have written the header, filled the
+				// segment and rolled over since the open: open it again.
+				retried = true
+				continue
+			}
 			return err // a header cut short, not a segment being created: only the last one can be
 		}
 		if r.cfg.mode == ssfile.Replay {
