@@ -21,6 +21,25 @@ type Stream struct {
 	StreamState
 }
 
+// State is what a file goes on from, or ends with, when files follow one
+// another as one writer's (the segments of a stream directory): every
+// stream written, with its state, and how many markers the beacons carried
+// (for the rotation).
+type State struct {
+	Streams        []Stream
+	MarkersWritten uint64
+}
+
+// Stream returns the state of one stream.
+func (s State) Stream(key string, shard uint64) (StreamState, bool) {
+	for _, st := range s.Streams {
+		if st.Key == key && st.Shard == shard {
+			return st.StreamState, true
+		}
+	}
+	return StreamState{}, false
+}
+
 // Tracker keeps the state of every stream written to a file and picks the
 // markers of each beacon. The zero value is ready to use. It is not safe for
 // concurrent use.

@@ -118,7 +118,7 @@ func (r *retainer) pass() error {
 func (r *retainer) aged(s Segment) bool {
 	cutoff := r.w.cfg.now().Add(-r.w.cfg.retention.Age)
 	if st, err := readSeed(r.w.dir, s.Number+1); err == nil && len(st.Streams) > 0 {
-		return time.UnixMilli(int64(st.newest())).Before(cutoff)
+		return time.UnixMilli(int64(newest(st))).Before(cutoff)
 	}
 	fi, err := os.Stat(s.Path)
 	return err == nil && fi.ModTime().Before(cutoff)

@@ -18,26 +18,13 @@ import (
 // State is what a segment goes on from: every stream written to the
 // segments before it, with its highest sequence number and timestamp and
 // its running checksum, and how many markers their beacons carried.
-type State struct {
-	Streams        []beacon.Stream
-	MarkersWritten uint64
-}
-
-// Stream returns the state of one stream.
-func (s State) Stream(key string, shard uint64) (beacon.StreamState, bool) {
-	for _, st := range s.Streams {
-		if st.Key == key && st.Shard == shard {
-			return st.StreamState, true
-		}
-	}
-	return beacon.StreamState{}, false
-}
+type State = beacon.State
 
 // reached reports whether a stream with this state has already passed t's
 // message: then the first message matching t is before the state was taken.
 // The state holds maxima, so this is exact whatever the order of the
 // messages.
-func (s State) reached(t ssfile.Target) bool {
+func reached(s State, t ssfile.Target) bool {
 	st, ok := s.Stream(t.StreamKey, t.ShardID)
 	if !ok {
 		return false
@@ -49,7 +36,7 @@ func (s State) reached(t ssfile.Target) bool {
 }
 
 // newest returns the highest timestamp of any stream, 0 for none.
-func (s State) newest() uint64 {
+func newest(s State) uint64 {
 	var ts uint64
 	for _, st := range s.Streams {
 		ts = max(ts, st.Timestamp)

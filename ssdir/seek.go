@@ -52,7 +52,7 @@ func (r *Reader) seek(t ssfile.Target) error {
 			seedErr = err
 			return true
 		}
-		return st.reached(t)
+		return reached(st, t)
 	})
 	if seedErr != nil {
 		i = 0 // a seed missing or damaged: try each segment in turn

@@ -121,7 +121,7 @@ func outDir(dir, out string, force bool) error {
 func inputSeed(dir string, n uint64, prevEnd *sscheck.State, prevN uint64, stdout io.Writer) *sscheck.State {
 	seed, err := ssdir.ReadSeed(dir, n)
 	if err == nil {
-		st := sscheck.State(seed)
+		st := seed
 		return &st
 	}
 	if !errors.Is(err, fs.ErrNotExist) {
@@ -142,14 +142,14 @@ func writeSeed(in, out string, n uint64, st *sscheck.State) (changed bool, err e
 		want = *st
 	}
 	old, err := ssdir.ReadSeed(in, n)
-	changed = err != nil || !same(sscheck.State(old), want)
+	changed = err != nil || !same(old, want)
 	if errors.Is(err, fs.ErrNotExist) && n == 1 && st == nil {
 		changed = false // a first segment without a seed goes on from nothing
 	}
 	if in == out && !changed {
 		return false, nil
 	}
-	return changed, ssdir.WriteSeed(out, n, ssdir.State(want))
+	return changed, ssdir.WriteSeed(out, n, want)
 }
 
 func same(a, b sscheck.State) bool {
@@ -176,7 +176,7 @@ func segmentSeed(path string) (*sscheck.State, error) {
 	seed, err := ssdir.ReadSeed(dir, n)
 	switch {
 	case err == nil:
-		st := sscheck.State(seed)
+		st := seed
 		return &st, nil
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, nil

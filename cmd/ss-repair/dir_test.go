@@ -69,10 +69,10 @@ func checkDir(t *testing.T, dir string, n int, opts ...sscheck.Option) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if end != nil && !same(*end, sscheck.State(seed)) {
+		if end != nil && !same(*end, seed) {
 			t.Errorf("the seed of segment %d does not chain", s.Number)
 		}
-		sum, err := sscheck.ScanFile(s.Path, sscheck.Visitor{}, append(opts, sscheck.From(sscheck.State(seed)))...)
+		sum, err := sscheck.ScanFile(s.Path, sscheck.Visitor{}, append(opts, sscheck.From(seed))...)
 		if err != nil || sum.Problems != 0 {
 			t.Errorf("segment %d: %v, %d problems", s.Number, err, sum.Problems)
 		}

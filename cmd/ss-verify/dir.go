@@ -89,7 +89,7 @@ func seedFor(dir string, n uint64, first bool, prev *sscheck.State, prevN uint64
 		}
 		return nil, 1
 	}
-	st := sscheck.State(seed)
+	st := seed
 	status := 0
 	switch {
 	case first:
@@ -163,7 +163,7 @@ func segmentSeed(path string, stdout io.Writer) ([]sscheck.Option, int) {
 	seed, err := ssdir.ReadSeed(dir, n)
 	switch {
 	case err == nil:
-		return []sscheck.Option{sscheck.From(sscheck.State(seed))}, 0
+		return []sscheck.Option{sscheck.From(seed)}, 0
 	case errors.Is(err, fs.ErrNotExist):
 		if n > 1 {
 			if _, err := os.Stat(ssdir.SeedPath(dir, n-1)); err == nil {

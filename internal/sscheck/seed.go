@@ -10,10 +10,7 @@ import (
 // its running checksum, and how many markers the beacons before carried. A
 // segment of a stream directory goes on from the state the segments before
 // it ended with (its seed), as one writer of them all would.
-type State struct {
-	Streams        []beacon.Stream
-	MarkersWritten uint64
-}
+type State = beacon.State
 
 // From makes the scan check a file that goes on from the state st, as a
 // segment of a stream directory goes on from its seed (ssfile's
