@@ -74,8 +74,8 @@ func (c *config) settled(pos int64) int64 {
 	if err != nil || fi.Size() != off {
 		return pos
 	}
-	if _, err := os.Stat(segmentFile(c.path, seg+1)); err != nil {
-		return pos
+	if fi, err := os.Stat(segmentFile(c.path, seg+1)); err != nil || fi.Size() < format.HeaderSize {
+		return pos // not there, or being created: a reader could not open it yet
 	}
 	next, err := dirPos(seg+1, format.HeaderSize)
 	if err != nil {
