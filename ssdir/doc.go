@@ -19,7 +19,7 @@
 // reads any segment as a file. A segment goes on from the state the segment
 // before it ended with, as one writer of them all would: each stream's
 // sequence numbers, timestamps and running checksum, and the rotation of the
-// beacons' markers (ssfile.WithStreams). Its .seed file records that state
+// beacons' markers (ssfile.WithState). Its .seed file records that state
 // (JSON, written before the segment is created); it is rebuilt from the
 // segment before when missing, so the segments alone are the truth. The
 // seeds also make a seek find its segment in O(log segments): a seed holds

@@ -154,7 +154,7 @@ func (w *Writer) holdsMessage(f *ssfile.Writer, st State) bool {
 
 func (w *Writer) fileOptions(st State) []ssfile.Option {
 	opts := append([]ssfile.Option{ssfile.WithDurability(w.cfg.durability)}, w.cfg.fileOpts...)
-	return append(opts, ssfile.WithStreams(st.Streams, st.MarkersWritten))
+	return append(opts, ssfile.WithState(st))
 }
 
 // create writes the seed of segment n and creates it, then syncs the
@@ -314,7 +314,7 @@ func (w *Writer) roll() error {
 			w.err = fmt.Errorf("ssdir: flushing segment %s for a rollover: %w (reopen the directory with Append to go on)", w.cur.Path(), err)
 			return w.err
 		}
-		st := State{Streams: w.cur.Streams(), MarkersWritten: w.cur.MarkersWritten()}
+		st := w.cur.State()
 		old := w.cur
 		w.cur, w.state = nil, st
 		w.curN++

@@ -168,21 +168,22 @@ func WithCreatedAt(t time.Time) Option {
 	return writerOption(func(c *writerConfig) error { c.createdAt = t; return nil })
 }
 
-// WithStreams makes the file go on from the state of the files written
-// before it, as one writer of them all would: each stream's highest sequence
-// number and timestamp and its running checksum, and how many markers the
-// beacons before carried (the rotation of the markers goes on from there). A
-// segment of a stream directory is written so. Create starts from it; Append
-// starts from it and adds the file's messages. The file stays a complete .ss
-// file: its beacons' markers are those of a writer that had written the
-// streams before, which a reader of this file alone takes as they are (a
-// checker is told the state by the same streams: see sscheck).
-func WithStreams(streams []beacon.Stream, markersWritten uint64) Option {
+// WithState makes the file go on from st, the state the files written
+// before it ended with (Writer.State), as one writer of them all would: each
+// stream's highest sequence number and timestamp and its running checksum,
+// and how many markers the beacons before carried (the rotation of the
+// markers goes on from there). A segment of a stream directory is written
+// so. Create starts from it; Append starts from it and adds the file's
+// messages. The file stays a complete .ss file: its beacons' markers are
+// those of a writer that had written the streams before, which a reader of
+// this file alone takes as they are (a checker is told the state: see
+// sscheck.From).
+func WithState(st beacon.State) Option {
 	seed := new(beacon.Tracker)
-	for _, s := range streams {
+	for _, s := range st.Streams {
 		seed.Set(s)
 	}
-	seed.SetMarkersWritten(markersWritten)
+	seed.SetMarkersWritten(st.MarkersWritten)
 	return writerOption(func(c *writerConfig) error { c.seed = seed; return nil })
 }
 

@@ -81,7 +81,7 @@ func scanForRecovery(path string, data []byte, seed *beacon.Tracker) (*recovery,
 	// (NoteContinued).
 	rec := &recovery{header: h, tracker: new(beacon.Tracker), size: int64(len(data))}
 	var seedMarkers uint64
-	if seed != nil { // WithStreams: the state of the files before this one
+	if seed != nil { // WithState: the state of the files before this one
 		rec.tracker, seedMarkers = seed.Clone(), seed.MarkersWritten()
 	}
 	sc := newScanner(path, data, h)

@@ -11,11 +11,11 @@ import (
 	"github.com/seastream/ss/format"
 )
 
-// TestWithStreamsGoesOn: a file written WithStreams the state another writer
+// TestWithStateGoesOn: a file written WithState the state another writer
 // left goes on with it, as one writer of both files would: each stream's
 // seq, timestamp and running checksum, and the markers' rotation; Append
 // given the same state finds the same.
-func TestWithStreamsGoesOn(t *testing.T) {
+func TestWithStateGoesOn(t *testing.T) {
 	dir := t.TempDir()
 	one, err := Create(filepath.Join(dir, "one.ss"), WithBeaconInterval(1024))
 	if err != nil {
@@ -38,7 +38,7 @@ func TestWithStreamsGoesOn(t *testing.T) {
 	if err := first.Close(); err != nil {
 		t.Fatal(err)
 	}
-	seed := WithStreams(first.Streams(), first.MarkersWritten())
+	seed := WithState(first.State())
 	if first.MarkersWritten() == 0 {
 		t.Fatal("no markers written in the first file: the test needs beacons")
 	}

@@ -495,7 +495,7 @@ func (w *Writer) Stream(key string, shard uint64) (beacon.StreamState, bool) {
 }
 
 // Streams returns every (stream key, shard) in the file (and in the state it
-// went on from, WithStreams).
+// went on from, WithState).
 func (w *Writer) Streams() []beacon.Stream {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -503,12 +503,20 @@ func (w *Writer) Streams() []beacon.Stream {
 }
 
 // MarkersWritten returns how many markers the file's beacons carry (counted
-// from the state it went on from, WithStreams): with Streams, the state a
-// file written after this one goes on from.
+// from the state it went on from, WithState).
 func (w *Writer) MarkersWritten() uint64 {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.mux.Tracker().MarkersWritten()
+}
+
+// State returns the state the file ends with so far: what a file written
+// after it goes on from (WithState).
+func (w *Writer) State() beacon.State {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	t := w.mux.Tracker()
+	return beacon.State{Streams: t.Streams(), MarkersWritten: t.MarkersWritten()}
 }
 
 // Size returns the size the file has once buffered bytes are flushed.

@@ -14,7 +14,7 @@ type State = beacon.State
 
 // From makes the scan check a file that goes on from the state st, as a
 // segment of a stream directory goes on from its seed (ssfile's
-// WithStreams): its markers are those of a writer that had already written
+// WithState): its markers are those of a writer that had already written
 // st's streams, so each stream starts with st's sequence number, timestamp
 // and running checksum instead of none and 0xFFFF, the round-robin goes over
 // st's streams too and starts at st.MarkersWritten, and with Strict a
