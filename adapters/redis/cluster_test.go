@@ -132,6 +132,19 @@ func TestClusterModes(t *testing.T) {
 	e.nothingWithin(r2, 200*time.Millisecond)
 	total++
 
+	// late_timestamps=clamp runs a script (EVALSHA with the shard's key):
+	// loaded on every node, it stores a late message at the newest
+	// millisecond of its key.
+	cp := e.producer(driver.ProducerOptions{ShardCount: shards, Extra: []any{WithLateTimestamps(LateClamp)}})
+	late := e.send(cp, driver.Header{StreamKey: streams[0], Shard: 1, Timestamp: time.UnixMilli(1000)}, "late")
+	if late.Timestamp.UnixMilli() <= 1000 {
+		t.Fatalf("late message stored at %s, want the newest millisecond of its key", late.Timestamp)
+	}
+	if m := e.next(r2, "the clamped message"); string(m.Payload) != "late" || m.Header.Seq != late.Seq {
+		t.Fatalf("got %s %q, want %s \"late\"", m.Header, m.Payload, late)
+	}
+	total++
+
 	// LoadBalanced: two members share every message once.
 	lb := driver.ConsumerOptions{Mode: driver.LoadBalanced, Group: string(e.key("g")), AutoStreamReset: driver.ResetEarliest}
 	members := []*Consumer{e.consumer(streams, lb), e.consumer(streams, lb)}
@@ -204,6 +217,7 @@ func TestClusterFailover(t *testing.T) {
 	}
 	rt := e.consumer([]driver.StreamKey{stream}, driver.ConsumerOptions{AutoStreamReset: driver.ResetEarliest})
 	rs := e.consumer([]driver.StreamKey{stream}, driver.ConsumerOptions{Mode: driver.Resumable, Group: string(e.key("r")), AutoStreamReset: driver.ResetEarliest})
+	lb := e.consumer([]driver.StreamKey{stream}, driver.ConsumerOptions{Mode: driver.LoadBalanced, Group: string(e.key("g")), AutoStreamReset: driver.ResetEarliest})
 
 	type sent struct {
 		payload string
@@ -306,7 +320,7 @@ func TestClusterFailover(t *testing.T) {
 		}
 	}
 
-	for name, k := range map[string]*Consumer{"RealTime": rt, "Resumable": rs} {
+	for name, k := range map[string]*Consumer{"RealTime": rt, "Resumable": rs, "LoadBalanced": lb} {
 		got := make(map[string]int)
 		missing := len(acked)
 		ctx, cancel := context.WithTimeout(e.ctx, 30*time.Second)
@@ -341,6 +355,18 @@ func TestClusterFailover(t *testing.T) {
 			// A coordinated failover loses no group state: nothing is
 			// delivered twice.
 			t.Errorf("%s: %d messages received twice", name, dups)
+		}
+		if k.Group() != "" {
+			// Commits reach the new master: nothing stays pending.
+			if err := k.Commit(e.ctx); err != nil {
+				t.Errorf("%s: Commit: %v", name, err)
+			}
+			for sh := range shards {
+				key := shardKey(stream, driver.ShardID(sh), true)
+				if pend, err := e.client.XPending(e.ctx, key, k.Group()).Result(); err != nil || pend.Count != 0 {
+					t.Errorf("%s: %s: %+v pending after Commit (%v)", name, key, pend, err)
+				}
+			}
 		}
 		if err := k.Close(e.ctx); err != nil && !errors.Is(err, driver.ErrClosed) {
 			t.Errorf("%s: Close: %v", name, err)
