@@ -715,3 +715,22 @@ func TestDirResumeRecreated(t *testing.T) {
 		t.Fatalf("after the directory was written again got %.10q, want n0..", got[0])
 	}
 }
+
+// TestDirSegmentAsFile: a segment of a stream directory opened as a file
+// is read as one, and refused to producers with driver.ErrUnsupported
+// naming the directory: appending to it would break the directory.
+func TestDirSegmentAsFile(t *testing.T) {
+	ctx := testkit.Context(t)
+	dir := tempDir(t)
+	c := open(t, dir, "create=true&segment_size=4KiB")
+	sendPadded(t, ctx, newProducer(t, c), "a", "m", 0, 100)
+	seg := segments(t, dir)[0].Path
+	f := open(t, seg, "")
+	if m := next(t, ctx, newCons(t, f, earliest, "a")); string(m.Payload) != padded("m", 0) {
+		t.Fatalf("the first segment as a file starts with %.10q", m.Payload)
+	}
+	_, err := f.NewProducer(ctx, "", driver.ProducerOptions{})
+	if !errors.Is(err, driver.ErrUnsupported) || !strings.Contains(err.Error(), "segment of the stream directory") {
+		t.Fatalf("a producer to a segment: %v, want driver.ErrUnsupported naming the directory", err)
+	}
+}

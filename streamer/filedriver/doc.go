@@ -216,7 +216,10 @@
 // streamer.Streamer.As as *ssdir.Writer), consumers that read, follow and
 // seek across segments, Resumable groups and LoadBalanced groups of both
 // modes. With create, Open makes the directory and its first segment;
-// without, the directory must hold a segment.
+// without, the directory must hold a segment. A segment named as a file
+// (file://./data/orders/00000000000000000001.ss) reads as the file it is;
+// a producer to it is refused with driver.ErrUnsupported, as appending to a
+// segment would break its directory.
 //
 // The group files of a stream directory are inside it, beside the
 // segments, which its writer leaves alone: OffsetsPath(dir, g) is

@@ -59,7 +59,10 @@ func retainHook(dir string, groups []string) func(ssdir.Segment) error {
 			if err != nil {
 				return fmt.Errorf("%w: group %q (its position cannot be read: %w)", errRetained, g, err)
 			}
-			if need == 0 || seg.Number >= need {
+			if need == 0 {
+				return fmt.Errorf("%w: group %q has no committed position yet", errRetained, g)
+			}
+			if seg.Number >= need {
 				return fmt.Errorf("%w: group %q is in segment %d", errRetained, g, need)
 			}
 		}

@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 
 	"github.com/seastream/ss/beacon"
 	"github.com/seastream/ss/format"
 	"github.com/seastream/ss/ssdir"
 	"github.com/seastream/ss/ssfile"
+	"github.com/seastream/ss/streamer/driver"
 )
 
 // streamWriter is what the shared writer writes with: an ssfile.Writer on a
@@ -63,6 +65,13 @@ func openWriter(cfg *config, syncs *syncEvents) (streamWriter, error) {
 		ssfile.WithBeaconInterval(cfg.beaconInterval),
 		ssfile.WithLogger(cfg.logger),
 		ssfile.WithSyncObserver(syncs.observer()),
+	}
+	if dir, _, ok := ssdir.SegmentOf(cfg.path); ok && !cfg.dir {
+		if _, err := os.Stat(filepath.Join(dir, "LOCK")); err == nil {
+			// Appending to a sealed segment would break the directory (its
+			// writer writes nothing to a segment once the next exists).
+			return nil, fmt.Errorf("%w: %s is a segment of the stream directory %s: produce to the directory (file://%s/), not to one of its segments", driver.ErrUnsupported, cfg.path, dir, dir)
+		}
 	}
 	if !cfg.dir {
 		w, err := ssfile.Append(cfg.path, append(fileOpts, ssfile.WithDurability(cfg.durability), ssfile.WithSizeLimit(cfg.sizeLimit))...)
