@@ -264,7 +264,11 @@ func TestClusterFailover(t *testing.T) {
 			}
 		}
 	}()
-	<-half
+	select {
+	case <-half:
+	case <-done:
+		t.Fatal("the producer stopped before the failover")
+	}
 	from, to := e.failover(shardKey(stream, 0, true))
 	close(failedOver)
 	t.Logf("failed over %s (master of %s) to %s", from, shardKey(stream, 0, true), to)
