@@ -149,7 +149,8 @@
 // messages) on a connection of its own; Close interrupts its blocking read
 // with CLIENT UNBLOCK, which returns what the server served meanwhile
 // instead of losing it with the connection. Servers without CLIENT UNBLOCK
-// (miniredis) get blocking reads of at most 100ms that Close waits for.
+// (miniredis), and clusters (see Redis Cluster), get blocking reads of at
+// most 100ms that Close waits for.
 // Connection failures are retried quietly for the request timeout (so a
 // server restart is invisible), then reported by Next; the consumer goes on
 // retrying after each report.
