@@ -45,8 +45,8 @@
 //	heartbeat=1s                consumer: longest blocking read (WithHeartbeat)
 //	discover_interval=5s        consumer: SCAN for new shards, 0 = only at start (WithDiscoverInterval)
 //
-// WithTLSConfig and WithClientOptions (which adjusts the go-redis options)
-// exist in Go only. Unknown options and values of other backends' option
+// WithTLSConfig, WithClientOptions (which adjusts the go-redis options) and
+// WithClusterOptions (the go-redis cluster options) exist in Go only. Unknown options and values of other backends' option
 // types are refused with ErrUnknownOption.
 //
 // # Messages, sequence numbers and timestamps

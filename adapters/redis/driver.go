@@ -220,8 +220,9 @@ func (c *Conn) clientOpts(f func(*goredis.Options)) *goredis.Options {
 
 // newClient returns a new go-redis client: for one server with the options
 // adjusted by the user's WithClientOptions and then by single; in a cluster,
-// a cluster client adjusted by cluster, whose node clients get the user's
-// adjustments (each with its node's address).
+// a cluster client adjusted by the user's WithClusterOptions and then by
+// cluster, whose node clients get the user's WithClientOptions (each with
+// its node's address).
 func (c *Conn) newClient(single func(*goredis.Options), cluster func(*goredis.ClusterOptions)) goredis.UniversalClient {
 	if c.addrs == nil {
 		return goredis.NewClient(c.clientOpts(single))
@@ -247,6 +248,9 @@ func (c *Conn) newClient(single func(*goredis.Options), cluster func(*goredis.Cl
 			}
 			return goredis.NewClient(o)
 		},
+	}
+	for _, g := range c.cfg.clusterOpts {
+		g(o)
 	}
 	if cluster != nil {
 		cluster(o)

@@ -96,6 +96,7 @@ type config struct {
 	tls         *tls.Config
 	tlsInsecure bool
 	clientOpts  []func(*goredis.Options)
+	clusterOpts []func(*goredis.ClusterOptions)
 	timeout     time.Duration
 	field       string
 
@@ -201,6 +202,8 @@ var (
 
 	optClientOptions = options.Add(driver.Decl[config]{Name: "client_options", Scope: driver.ScopeOpen})
 
+	optClusterOptions = options.Add(driver.Decl[config]{Name: "cluster_options", Scope: driver.ScopeOpen})
+
 	optCluster = driver.AddValue(options, driver.Value[config, bool]{
 		Param: "cluster", Scope: driver.ScopeOpen, Parse: (*driver.URI).OptionBool,
 		Set: func(c *config, v bool) error { c.cluster = v; return nil },
@@ -271,6 +274,19 @@ func WithClientOptions(f func(*goredis.Options)) Option {
 // starts, and it follows the cluster's MOVED and ASK redirections. Without
 // it a URI names one node. See "Redis Cluster" in the package documentation.
 func WithCluster(v bool) Option { return Option{optCluster.Setting(v)} }
+
+// WithClusterOptions lets f adjust the go-redis cluster client options
+// (MaxRedirects, RouteByLatency, ClusterSlots...) of a cluster connection
+// after the adapter filled them in, before each client is made. The node
+// clients' options are WithClientOptions'.
+func WithClusterOptions(f func(*goredis.ClusterOptions)) Option {
+	return Option{optClusterOptions.Setting("func", func(cfg *config) error {
+		if f != nil {
+			cfg.clusterOpts = append(cfg.clusterOpts, f)
+		}
+		return nil
+	})}
+}
 
 // WithDB selects the Redis database (URI option db). The default is 0.
 func WithDB(n int) Option { return Option{optDB.Setting(n)} }
