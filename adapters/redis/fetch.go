@@ -314,6 +314,7 @@ func (k *Consumer) read(ctx context.Context, client goredis.UniversalClient, st 
 			if err != nil && len(res) == 0 {
 				return nil, err
 			}
+			k.partial(err)
 			got := make(map[string]bool, len(res))
 			for _, xs := range res {
 				if s := st.byKey[xs.Stream]; s != nil && len(xs.Messages) > 0 {
@@ -322,7 +323,9 @@ func (k *Consumer) read(ctx context.Context, client goredis.UniversalClient, st 
 				}
 			}
 			for _, s := range hist {
-				if !got[s.key] {
+				// After a partial failure (a cluster's per-key reads), a
+				// key without entries may be one whose read failed.
+				if !got[s.key] && err == nil {
 					s.pending = false
 				}
 			}
@@ -346,6 +349,7 @@ func (k *Consumer) read(ctx context.Context, client goredis.UniversalClient, st 
 		if err != nil && len(res) == 0 {
 			return nil, err
 		}
+		k.partial(err)
 		for _, xs := range res {
 			if s := st.byKey[xs.Stream]; s != nil {
 				k.appendMessages(b, s, xs.Messages, track, false)
@@ -376,6 +380,7 @@ func (k *Consumer) read(ctx context.Context, client goredis.UniversalClient, st 
 	if err != nil && len(res) == 0 {
 		return nil, err
 	}
+	k.partial(err)
 	got := make(map[string]bool, len(res))
 	for _, xs := range res {
 		if s := st.byKey[xs.Stream]; s != nil && len(xs.Messages) > 0 {
@@ -383,7 +388,7 @@ func (k *Consumer) read(ctx context.Context, client goredis.UniversalClient, st 
 			k.appendMessages(b, s, xs.Messages, false, false)
 		}
 	}
-	if k.replay {
+	if k.replay && err == nil {
 		for _, s := range active {
 			if !got[s.key] {
 				s.done = true // what was left to replay has been deleted
@@ -391,6 +396,14 @@ func (k *Consumer) read(ctx context.Context, client goredis.UniversalClient, st 
 		}
 	}
 	return b, nil
+}
+
+// partial logs the failure of some of a cluster's per-key reads whose other
+// keys returned entries (handed out first; the failed keys are read again).
+func (k *Consumer) partial(err error) {
+	if err != nil {
+		k.log.Warn("cannot read some keys; retrying", slog.Any("error", err))
+	}
 }
 
 // appendMessages converts entries of shard s into messages of b, with one

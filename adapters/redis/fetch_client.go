@@ -14,7 +14,7 @@ import (
 // the consumer is closed. On one server it has one connection, whose CLIENT
 // ID interrupt uses. In a cluster it is a cluster client with a pool per
 // node, as the fetcher reads the keys of different slots in parallel (see
-// readKeys); its reads are short (shortBlock), as on a server without CLIENT
+// xread); its reads are short (shortBlock), as on a server without CLIENT
 // UNBLOCK: which connection of which node serves a read is the cluster
 // client's choice.
 func (k *Consumer) fetchClient() goredis.UniversalClient {
