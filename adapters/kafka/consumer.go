@@ -30,6 +30,23 @@ const consumerMetadataMinAge = 500 * time.Millisecond
 // wildcardMetadataMaxAge is how soon a Wildcard consumer sees a new topic.
 const wildcardMetadataMaxAge = time.Second
 
+// testHooks are called, when set by a test (export_test.go), at the
+// moments of a group session a test must hold a consumer at.
+type testHooks struct {
+	polled  func() // a poll returned, before Next installs its records
+	blocked func() // a rebalance waits for Next (OnPartitionsCallbackBlocked)
+	revoked func() // OnPartitionsRevoked returned
+}
+
+// hook calls the hook pick chooses, if a test set it.
+func (k *Consumer) hook(pick func(*testHooks) func()) {
+	if h := k.hooks.Load(); h != nil {
+		if fn := pick(h); fn != nil {
+			fn()
+		}
+	}
+}
+
 // Consumer is the kafka:// consumer (a driver.Consumer).
 //
 // RealTime and Resumable consumers read partitions directly (no group
@@ -57,6 +74,8 @@ type Consumer struct {
 	kill    context.CancelFunc
 	closeCh <-chan struct{} // life.Done()
 	wg      sync.WaitGroup  // autoCommit and CommitAsync goroutines
+
+	hooks atomic.Pointer[testHooks] // nil but in tests
 
 	mu         sync.Mutex
 	cl         *kgo.Client

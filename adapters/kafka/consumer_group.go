@@ -26,6 +26,15 @@ func (k *Consumer) newGroupClient() (*kgo.Client, error) {
 		kgo.OnPartitionsAssigned(k.onAssigned),
 		kgo.OnPartitionsRevoked(k.onRevoked),
 		kgo.OnPartitionsLost(k.onLost),
+		// A rebalance waits from the moment a poll returns until Next
+		// has installed what it brought (see Next): revoked in between,
+		// and given back at once as an eager rebalance does, a partition's
+		// records would be installed after the revocation's note was
+		// taken, and handed out again by the new session, which fetches
+		// them from the committed offset. The wait is that short: Next
+		// allows the rebalance before it hands anything out.
+		kgo.BlockRebalanceOnPoll(),
+		kgo.OnPartitionsCallbackBlocked(k.onBlocked),
 	}
 	opts = append(opts, kgo.Balancers(k.balancers().kgo()...))
 	if k.s.sessionTimeout > 0 {
@@ -46,6 +55,11 @@ func (k *Consumer) balancers() balancerList {
 	return k.s.balancers
 }
 
+// onBlocked runs when a rebalance waits for Next to install a poll's records.
+func (k *Consumer) onBlocked(context.Context, *kgo.Client) {
+	k.hook(func(h *testHooks) func() { return h.blocked })
+}
+
 func (k *Consumer) onAssigned(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -64,6 +78,7 @@ func (k *Consumer) onAssigned(_ context.Context, _ *kgo.Client, assigned map[str
 // on Close, commits what Next returned from them, so that their next owner
 // does not receive those messages again.
 func (k *Consumer) onRevoked(ctx context.Context, cl *kgo.Client, revoked map[string][]int32) {
+	defer k.hook(func(h *testHooks) func() { return h.revoked })
 	offsets, closing := k.disown(revoked)
 	if closing || len(offsets) == 0 {
 		return

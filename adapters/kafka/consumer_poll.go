@@ -82,6 +82,7 @@ func (k *Consumer) Next(ctx context.Context) (driver.Message, error) {
 
 		fetches := cl.PollRecords(pctx, k.prefetch)
 		cancel()
+		k.hook(func(h *testHooks) func() { return h.polled })
 
 		k.mu.Lock()
 		k.polling, k.pollCancel = nil, nil
@@ -105,6 +106,7 @@ func (k *Consumer) Next(ctx context.Context) (driver.Message, error) {
 			n = k.install(fetches)
 		}
 		k.mu.Unlock()
+		cl.AllowRebalance() // installed: a revocation now drops what it must (BlockRebalanceOnPoll)
 		switch {
 		case closed:
 			return driver.Message{}, driver.ErrClosed
