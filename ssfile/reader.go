@@ -170,13 +170,15 @@ func Open(path string, opts ...ReaderOption) (*Reader, error) {
 }
 
 func newReader(f *os.File, path string, cfg readerConfig) (*Reader, error) {
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("ssfile: open: %w", err)
-	}
 	head := make([]byte, format.HeaderSize)
 	n, err := f.ReadAt(head, 0)
 	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("ssfile: open: %w", err)
+	}
+	// The size after the header: a file being created may get its header
+	// between the two, and a size taken before would map none of it.
+	fi, err := f.Stat()
+	if err != nil {
 		return nil, fmt.Errorf("ssfile: open: %w", err)
 	}
 	h, err := format.DecodeHeader(head[:n])
