@@ -102,7 +102,8 @@ const DefaultHeartbeat = 250 * time.Millisecond
 
 // GroupDir returns the directory that holds the state of the LoadBalanced
 // group for the file at path: path + "." + group + ".group", the group
-// escaped as in OffsetsPath.
+// escaped as in OffsetsPath; for a stream directory, inside it:
+// path/group.group.
 func GroupDir(path, group string) string {
 	return strings.TrimSuffix(OffsetsPath(path, group), ".offsets") + ".group"
 }
