@@ -734,3 +734,37 @@ func TestDirSegmentAsFile(t *testing.T) {
 		t.Fatalf("a producer to a segment: %v, want driver.ErrUnsupported naming the directory", err)
 	}
 }
+
+// TestDirPairsDeleted: a member of a pairs group that takes a pair whose
+// position retention deleted fails to join with ssdir.ErrSegmentDeleted,
+// or with skip_deleted reads on from the oldest segment left.
+func TestDirPairsDeleted(t *testing.T) {
+	ctx := testkit.Context(t)
+	dir := tempDir(t)
+	lb := driver.ConsumerOptions{Mode: driver.LoadBalanced, Group: "g", AutoStreamReset: driver.ResetEarliest}
+	w := open(t, dir, "create=true&segment_size=4KiB&retention_segments=2")
+	p := newProducer(t, w)
+	sendPadded(t, ctx, p, "a", "m", 0, 10)
+	c := open(t, dir, "heartbeat=10ms")
+	m := newCons(t, c, lb, "a")
+	payloads(t, ctx, m, 5)
+	if err := m.Close(ctx); err != nil { // hands on its position, in segment 1
+		t.Fatal(err)
+	}
+	sendPadded(t, ctx, p, "a", "m", 10, 300)
+	if err := w.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	segs := segments(t, dir)
+	if segs[0].Number == 1 {
+		t.Fatal("want the first segment deleted")
+	}
+	_, err := c.NewConsumer(ctx, []driver.StreamKey{"a"}, lb)
+	if !errors.Is(err, ssdir.ErrSegmentDeleted) || !strings.Contains(err.Error(), "skip_deleted") {
+		t.Fatalf("joining with a pair whose position was deleted: %v, want ssdir.ErrSegmentDeleted", err)
+	}
+	m = newCons(t, open(t, dir, "heartbeat=10ms&skip_deleted=true"), lb, "a")
+	if got := next(t, ctx, m); string(got.Payload) != firstMessage(t, segs[0].Path) {
+		t.Fatalf("with skip_deleted the member starts at %.10q, want the oldest segment's first", got.Payload)
+	}
+}

@@ -256,8 +256,10 @@
 // after its position are gone); with skip_deleted=true it goes on from the
 // oldest segment left instead, logging what it skipped. The same holds for
 // a following reader that must move on to a deleted segment, and for a pair
-// a LoadBalanced member takes whose position was deleted (its Next returns
-// the error). A Seek by time or sequence number of assigned shards finds its
+// a LoadBalanced member takes whose position was deleted (NewConsumer fails
+// for a pair taken on joining, Next for one taken later). A pairs group's
+// start in a deleted segment is not an error: a member reads from the
+// oldest segment left, as the pairs' own positions say where each goes on. A Seek by time or sequence number of assigned shards finds its
 // segment by the segments' seeds (O(log segments)) and then searches the
 // segment's beacons; one over every shard of the subscribed streams finds
 // its segment by the seeds too and reads it from its start (the start

@@ -72,6 +72,13 @@ func (c *consumer) joinPairs(opts driver.ConsumerOptions) error {
 		src.close()
 		return &driver.BackendError{Backend: Scheme, Op: "join the group", Err: err}
 	}
+	if src.d != nil {
+		if err := c.checkPairsDeleted(src, g); err != nil {
+			g.leave()
+			src.close()
+			return &driver.BackendError{Backend: Scheme, Op: "join the group", Err: err}
+		}
+	}
 	g.markReady() // the reader starts at the group's start, before every pair
 	member.Store(g)
 	c.pairs = g
@@ -168,6 +175,33 @@ func (c *consumer) leavePairs() error {
 	c.mu.Unlock()
 	if err != nil {
 		return &driver.BackendError{Backend: Scheme, Op: "leave the group", Err: err}
+	}
+	return nil
+}
+
+// checkPairsDeleted fails a member of a stream directory's group that took
+// a pair whose position is in a segment retention deleted: reading on from
+// the oldest segment left would skip the pair's messages in between. With
+// skip_deleted it goes on, logging it.
+func (c *consumer) checkPairsDeleted(src *source, g *pairGroup) error {
+	oldest, err := src.d.oldest()
+	if err != nil || oldest == 0 {
+		return err
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for ss, h := range g.held {
+		seg, _ := splitDirPos(h.next)
+		if seg >= oldest {
+			continue
+		}
+		if c.conn.cfg.skipDeleted {
+			c.log.Warn("filedriver: a pair's position is in a segment retention deleted; going on from the oldest segment left (skip_deleted)",
+				"dir", src.path, "pair", pairName(ss), "segment", seg, "oldest", oldest)
+			continue
+		}
+		return fmt.Errorf("%w: pair %s of group %s is at segment %d of %s, which retention deleted before the group read it to its end (the oldest segment left is %d); give skip_deleted=true (filedriver.WithSkipDeleted) to go on from there, losing what was deleted",
+			ssdir.ErrSegmentDeleted, pairName(ss), g.dir, seg, src.path, oldest)
 	}
 	return nil
 }
