@@ -24,6 +24,11 @@ const maxPending = 4
 // never move, so a *pitem is a stable Pending.
 const chunk = 256
 
+// maxSpareBuf is the largest payload buffer a producer keeps for its next
+// batches once a batch is sent: bigger ones (a few large payloads) are left
+// to the garbage collector rather than held for the producer's lifetime.
+const maxSpareBuf = 4 << 20
+
 // Producer sends messages with pipelined XADDs. Send appends to the current
 // batch and returns; one goroutine sends batches in order, each as one
 // pipeline of at most BatchSize commands, taking whatever has accumulated
@@ -52,6 +57,14 @@ type Producer struct {
 	slots   chan struct{} // one per pending batch
 	kick    chan struct{} // wakes the sender
 	stopped chan struct{} // closed when the sender exits
+
+	spare [][]byte // payload buffers of sent batches, for new ones (under mu)
+
+	// Used by the sending goroutine only, from batch to batch: the
+	// commands' arguments and the commands, so that a batch allocates
+	// neither.
+	args []any
+	cmds []*goredis.StringCmd
 
 	errMu   sync.Mutex
 	failErr error // first failure not reported by Flush yet
@@ -162,9 +175,31 @@ func (c *Conn) NewProducer(ctx context.Context, stream driver.StreamKey, opts dr
 	return p, nil
 }
 
+// newBatch starts a batch, on the payload buffer of a sent one if there is
+// one (under mu, or before the sender starts).
 func (p *Producer) newBatch() *pbatch {
 	p.nextSeq++
-	return &pbatch{seq: p.nextSeq, done: make(chan struct{})}
+	b := &pbatch{seq: p.nextSeq, done: make(chan struct{})}
+	if n := len(p.spare); n > 0 {
+		b.buf, p.spare[n-1] = p.spare[n-1], nil
+		p.spare = p.spare[:n-1]
+	}
+	return b
+}
+
+// recycle keeps the payload buffer of a sent batch for a new one: its items
+// keep only offsets into it, and the commands that referred to it are done.
+func (p *Producer) recycle(b *pbatch) {
+	buf := b.buf[:0]
+	b.buf = nil
+	if cap(buf) == 0 || cap(buf) > maxSpareBuf {
+		return
+	}
+	p.mu.Lock()
+	if len(p.spare) < maxPending+1 {
+		p.spare = append(p.spare, buf)
+	}
+	p.mu.Unlock()
 }
 
 func (p *Producer) full(b *pbatch) bool { return b.n >= p.cfg.batchSize }
@@ -406,6 +441,7 @@ func (p *Producer) run() {
 			continue
 		}
 		p.send(b)
+		p.recycle(b)
 		if slot {
 			<-p.slots
 		}
@@ -491,7 +527,10 @@ func allNoScript(cmds []*goredis.StringCmd) bool {
 }
 
 // commands builds the batch's commands, with their arguments carved out of
-// one slice.
+// one slice; both slices are the producer's, reused by the next batch. No
+// argument costs an allocation per message: the field is converted to an
+// interface once per batch, a key once per run of messages to it, and a
+// payload goes as its item (payloadArg), a pointer.
 func (p *Producer) commands(ctx context.Context, b *pbatch) []*goredis.StringCmd {
 	var trim []any
 	switch {
@@ -505,12 +544,24 @@ func (p *Producer) commands(ctx context.Context, b *pbatch) []*goredis.StringCmd
 	if p.sha != "" {
 		per = 7 + len(trim)
 	}
-	args := make([]any, 0, b.n*per)
-	cmds := make([]*goredis.StringCmd, b.n)
+	if cap(p.args) < b.n*per {
+		p.args = make([]any, 0, b.n*per)
+	}
+	if cap(p.cmds) < b.n {
+		p.cmds = make([]*goredis.StringCmd, b.n)
+	}
+	clear(p.args[:cap(p.args)]) // drop the previous batch's arguments
+	args, cmds := p.args[:0], p.cmds[:b.n]
+	fieldArg, shaArg := any(p.cfg.field), any(p.sha)
+	var key string
+	var keyArg any
 	for i := range b.n {
 		it := b.item(i)
 		start := len(args)
-		payload := b.buf[it.lo:it.hi:it.hi]
+		payload := (*payloadArg)(it)
+		if keyArg == nil || it.key != key {
+			key, keyArg = it.key, it.key
+		}
 		if p.sha != "" {
 			ms := ""
 			switch it.kind {
@@ -519,10 +570,10 @@ func (p *Producer) commands(ctx context.Context, b *pbatch) []*goredis.StringCmd
 			case idExact:
 				ms = "=" + it.id.String()
 			}
-			args = append(args, "evalsha", p.sha, 1, it.key, ms, p.cfg.field, payload)
+			args = append(args, "evalsha", shaArg, 1, keyArg, ms, fieldArg, payload)
 			args = append(args, trim...)
 		} else {
-			args = append(args, "xadd", it.key)
+			args = append(args, "xadd", keyArg)
 			args = append(args, trim...)
 			switch it.kind {
 			case idAuto:
@@ -532,11 +583,21 @@ func (p *Producer) commands(ctx context.Context, b *pbatch) []*goredis.StringCmd
 			case idExact:
 				args = append(args, it.id.String())
 			}
-			args = append(args, p.cfg.field, payload)
+			args = append(args, fieldArg, payload)
 		}
 		cmds[i] = goredis.NewStringCmd(ctx, args[start:len(args):len(args)]...)
 	}
 	return cmds
+}
+
+// payloadArg is an item as the XADD argument of its payload: go-redis writes
+// an encoding.BinaryMarshaler's bytes, and a pointer in an interface costs
+// no allocation (a []byte would, for its slice header).
+type payloadArg pitem
+
+// MarshalBinary returns the payload, in the batch's buffer.
+func (a *payloadArg) MarshalBinary() ([]byte, error) {
+	return a.b.buf[a.lo:a.hi:a.hi], nil
 }
 
 func (p *Producer) approx() string {
