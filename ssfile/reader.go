@@ -188,6 +188,11 @@ func newReader(f *os.File, path string, cfg readerConfig) (*Reader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ssfile: open %s: %w", path, err)
 	}
+	if fi.Size() < format.HeaderSize {
+		// Cut below its header between the read and the stat: what the
+		// identity checks compare with is gone.
+		return nil, &OffsetError{Path: path, Offset: fi.Size(), Err: ErrTruncated}
+	}
 	r := &Reader{f: f, path: path, cfg: cfg, header: h, closing: make(chan struct{})}
 	copy(r.id.head[:], head)
 	r.sc = newScanner(path, nil, h)
