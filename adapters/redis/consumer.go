@@ -63,8 +63,9 @@ type Consumer struct {
 	acks    *acker // nil unless messages are acknowledged
 
 	out    chan *rbatch
-	done   chan struct{} // closed by Close
-	wake   chan struct{} // a new plan is waiting
+	spare  chan []driver.Message // pages' message slices Next is done with, for the fetcher
+	done   chan struct{}         // closed by Close
+	wake   chan struct{}         // a new plan is waiting
 	closed atomic.Bool
 	gen    atomic.Uint64
 	wg     sync.WaitGroup
@@ -141,6 +142,7 @@ func (c *Conn) NewConsumer(ctx context.Context, streams []driver.StreamKey, opts
 		reset:    opts.AutoStreamReset,
 		replay:   opts.Replay,
 		out:      make(chan *rbatch, max(1, prefetch/cfg.readCount)),
+		spare:    make(chan []driver.Message, maxSpare),
 		done:     make(chan struct{}),
 		wake:     make(chan struct{}, 1),
 		reading:  make(map[driver.StreamShard]string),

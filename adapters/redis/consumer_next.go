@@ -50,10 +50,14 @@ func (k *Consumer) Next(ctx context.Context) (driver.Message, error) {
 				return driver.Message{}, driver.ErrStreamEnded
 			}
 		}
-		k.cur = nil
+		if k.cur != nil {
+			k.recycle(k.cur)
+			k.cur = nil
+		}
 		select {
 		case b := <-k.out:
 			if b.gen != k.gen.Load() {
+				k.recycle(b)
 				continue
 			}
 			if b.err != nil {
@@ -65,5 +69,39 @@ func (k *Consumer) Next(ctx context.Context) (driver.Message, error) {
 		case <-ctx.Done():
 			return driver.Message{}, ctx.Err()
 		}
+	}
+}
+
+// maxSpare is how many message slices of pages Next is done with wait for
+// the fetcher; maxSpareMsgs the longest one kept (claims make long pages).
+const (
+	maxSpare     = 2
+	maxSpareMsgs = 4096
+)
+
+// recycle hands the message slice of a page Next is done with to the
+// fetcher, which fills it again (takeSpare) instead of allocating one per
+// page: Next returns messages by value, so nothing refers to the slice.
+func (k *Consumer) recycle(b *rbatch) {
+	msgs := b.msgs
+	b.msgs = nil
+	if cap(msgs) == 0 || cap(msgs) > maxSpareMsgs {
+		return
+	}
+	select {
+	case k.spare <- msgs[:0]:
+	default:
+	}
+}
+
+// takeSpare returns an empty message slice for a page, a recycled one if
+// any, with the previous page's messages cleared (they hold payloads).
+func (k *Consumer) takeSpare() []driver.Message {
+	select {
+	case msgs := <-k.spare:
+		clear(msgs[:cap(msgs)])
+		return msgs
+	default:
+		return nil
 	}
 }

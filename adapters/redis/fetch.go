@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -406,17 +407,17 @@ func (k *Consumer) partial(err error) {
 	}
 }
 
-// appendMessages converts entries of shard s into messages of b, with one
-// allocation for all the payloads. claimed entries do not move s's
+// appendMessages converts entries of shard s into messages of b, whose
+// payloads are the entries' own (ownBytes). claimed entries do not move s's
 // position.
 func (k *Consumer) appendMessages(b *rbatch, s *shardState, msgs []goredis.XMessage, track, claimed bool) {
-	size := 0
-	for i := range msgs {
-		if v, ok := msgs[i].Values[k.cfg.field].(string); ok {
-			size += len(v)
-		}
+	if b.msgs == nil {
+		b.msgs = k.takeSpare()
 	}
-	arena := make([]byte, 0, size)
+	b.msgs = slices.Grow(b.msgs, len(msgs))
+	if track {
+		b.acks = slices.Grow(b.acks, len(msgs))
+	}
 	for i := range msgs {
 		m := &msgs[i]
 		id, err := ParseID(m.ID)
@@ -459,11 +460,9 @@ func (k *Consumer) appendMessages(b *rbatch, s *shardState, msgs []goredis.XMess
 				b.acks = append(b.acks, ref)
 			}
 		} else {
-			lo := len(arena)
-			arena = append(arena, v...)
 			b.msgs = append(b.msgs, driver.Message{
 				Header:  driver.Header{StreamKey: s.ss.Stream, Shard: s.ss.Shard, Seq: seq, Timestamp: id.Time()},
-				Payload: arena[lo:len(arena):len(arena)],
+				Payload: ownBytes(v),
 			})
 			if track {
 				b.acks = append(b.acks, ref)
