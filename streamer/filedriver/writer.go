@@ -62,6 +62,60 @@ type sharedWriter struct {
 // futureChunk is how many receipts the shared writer allocates at once.
 const futureChunk = 256
 
+// gathering is the flusher's group commit under SyncOnFlush. Producers
+// that wait for each receipt send again as soon as theirs resolves; a flush
+// taken at once after the last one resolved would hold only those that
+// happened to queue during it, and the producers would settle into two
+// cohorts taking turns, each receipt waiting about two fdatasyncs. So before
+// a flush the flusher waits until as many sends are queued as the last
+// flush held, or for a quarter of the last flush's time (what a late
+// sender costs the others), as PostgreSQL's commit_delay does.
+type gathering struct {
+	last  int           // sends the last flush held
+	took  time.Duration // how long it took (write and fdatasync)
+	start time.Time
+	timer *time.Timer
+}
+
+// maxGather bounds the wait.
+const maxGather = time.Millisecond
+
+// wait returns once enough sends are queued, the time is up, or the writer
+// stops (then true).
+func (g *gathering) wait(sw *sharedWriter) bool {
+	if g.last < 2 {
+		return false // one producer, or the first flush: nothing to gather
+	}
+	d := min(g.took/4, maxGather)
+	if d <= 0 {
+		return false
+	}
+	if g.timer == nil {
+		g.timer = time.NewTimer(d)
+	} else {
+		g.timer.Reset(d)
+	}
+	defer g.timer.Stop()
+	for {
+		sw.mu.Lock()
+		n := len(sw.queue)
+		sw.mu.Unlock()
+		if n >= g.last {
+			return false
+		}
+		select {
+		case <-sw.kick:
+		case <-g.timer.C:
+			return false
+		case <-sw.stop:
+			return true
+		}
+	}
+}
+
+func (g *gathering) started(n int) { g.last, g.start = n, time.Now() }
+func (g *gathering) flushed()      { g.took = time.Since(g.start) }
+
 // queued is one send (or, with no header, one Flush call) waiting for a
 // flush.
 type queued struct {
@@ -273,6 +327,7 @@ func (sw *sharedWriter) wake() {
 func (sw *sharedWriter) flusher() {
 	defer close(sw.done)
 	retired := false
+	var gather gathering
 	for {
 		stopping := false
 		select {
@@ -280,13 +335,19 @@ func (sw *sharedWriter) flusher() {
 		case <-sw.stop:
 			stopping = true
 		}
+		if !stopping && sw.cfg.durability == ssfile.SyncOnFlush() {
+			stopping = gather.wait(sw)
+		}
 		sw.mu.Lock()
 		batch := sw.queue
 		sw.queue, sw.spare = sw.spare[:0], nil
 		failed := sw.failed
 		sw.mu.Unlock()
 		if len(batch) > 0 && failed == nil {
-			if err := sw.w.Flush(); err != nil {
+			gather.started(len(batch))
+			err := sw.w.Flush()
+			gather.flushed()
+			if err != nil {
 				werr := sw.writeError("flush", err)
 				sw.mu.Lock()
 				if sw.failed == nil && errors.Is(werr, ssfile.ErrWriterFailed) {
