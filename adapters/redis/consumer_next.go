@@ -42,15 +42,15 @@ func (k *Consumer) Next(ctx context.Context) (driver.Message, error) {
 					b.errs = b.errs[1:]
 					return driver.Message{}, err
 				}
-				m := b.msgs[i]
-				k.lag.returned(b.gen, m.Header.StreamShard(), IDFromSeqNo(m.Header.Seq))
-				return m, nil
+				k.lag.took(i)
+				return b.msgs[i], nil
 			}
 			if b.end {
 				return driver.Message{}, driver.ErrStreamEnded
 			}
 		}
 		if k.cur != nil {
+			k.lag.handing(nil)
 			k.recycle(k.cur)
 			k.cur = nil
 		}
@@ -64,6 +64,7 @@ func (k *Consumer) Next(ctx context.Context) (driver.Message, error) {
 				return driver.Message{}, b.err
 			}
 			k.cur, k.curIdx = b, 0
+			k.lag.handing(b)
 		case <-k.done:
 			return driver.Message{}, driver.ErrClosed
 		case <-ctx.Done():

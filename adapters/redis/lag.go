@@ -3,7 +3,9 @@ package redis
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
+	"sync/atomic"
 
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/seastream/ss/streamer/driver"
@@ -17,17 +19,69 @@ const lagPage = 1000
 // lagState is, per (stream, shard) the consumer reads, the position Lag
 // counts from: the id of the last message Next returned in the current plan,
 // or where the plan starts. Next updates it; Lag reads it concurrently.
+//
+// Next does not write a position per message (a lock and a map store each):
+// it marks the page it hands out from (handing), counts what it took of it
+// with one atomic store (took), and the page's positions are folded into
+// pos when Next leaves the page or Lag asks.
 type lagState struct {
-	mu  sync.Mutex
-	gen uint64 // the plan the positions belong to
-	pos map[driver.StreamShard]ID
+	mu     sync.Mutex
+	gen    uint64 // the plan the positions belong to
+	pos    map[driver.StreamShard]ID
+	cur    *rbatch      // the page Next hands out from, if of plan gen
+	folded int          // how many of cur's messages pos holds
+	upto   atomic.Int64 // how many of cur's messages Next took
+	seen   []driver.StreamShard
 }
 
 // reset starts plan gen: positions are set again by setReading.
 func (l *lagState) reset(gen uint64) {
 	l.mu.Lock()
 	l.gen, l.pos = gen, make(map[driver.StreamShard]ID)
+	l.cur = nil
 	l.mu.Unlock()
+}
+
+// handing marks b as the page Next hands out from, folding the previous
+// one; nil when Next leaves a page (before its slice is recycled).
+func (l *lagState) handing(b *rbatch) {
+	l.mu.Lock()
+	l.foldLocked()
+	l.cur, l.folded = nil, 0
+	l.upto.Store(0)
+	if b != nil && b.gen == l.gen {
+		l.cur = b
+	}
+	l.mu.Unlock()
+}
+
+// took records that Next took the messages of the current page up to
+// index i.
+func (l *lagState) took(i int) { l.upto.Store(int64(i + 1)) }
+
+// foldLocked records in pos the last message of each shard among those
+// Next took from cur since the last fold, from the end of that range
+// (pages hold few shards: the walk stops once each known shard is found).
+func (l *lagState) foldLocked() {
+	b := l.cur
+	if b == nil {
+		return
+	}
+	n := min(int(l.upto.Load()), len(b.msgs))
+	l.seen = l.seen[:0]
+	for i := n - 1; i >= l.folded && len(l.seen) < len(l.pos); i-- {
+		h := &b.msgs[i].Header
+		if h.StreamKey == "" {
+			continue // an error in place of a message
+		}
+		ss := h.StreamShard()
+		if slices.Contains(l.seen, ss) {
+			continue
+		}
+		l.seen = append(l.seen, ss)
+		l.pos[ss] = IDFromSeqNo(h.Seq)
+	}
+	l.folded = max(l.folded, n)
 }
 
 // add records where shards new to the plan start; known shards keep theirs
@@ -45,16 +99,6 @@ func (l *lagState) add(shards []*shardState, grouped bool) {
 			l.pos[s.ss] = s.last
 		}
 	}
-}
-
-// returned records that Next returned the message ss/id of plan gen. The
-// key exists already: no allocation.
-func (l *lagState) returned(gen uint64, ss driver.StreamShard, id ID) {
-	l.mu.Lock()
-	if gen == l.gen {
-		l.pos[ss] = id
-	}
-	l.mu.Unlock()
 }
 
 // Lag implements driver.Lagger: for each (stream, shard) the consumer reads,
@@ -90,6 +134,7 @@ func (k *Consumer) Lag(ctx context.Context) ([]driver.Lag, error) {
 	}
 	k.mu.Unlock()
 	k.lag.mu.Lock()
+	k.lag.foldLocked()
 	for i := range shards {
 		shards[i].pos = k.lag.pos[shards[i].ss] // zero (the beginning) if unknown
 	}
