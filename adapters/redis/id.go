@@ -43,17 +43,25 @@ func ParseID(s string) (ID, error) {
 	return ID{}, &IDError{ID: s, Err: ErrInvalidID}
 }
 
-// parseDecimal accepts only plain decimal digits (no sign, no prefix).
+// parseDecimal accepts only plain decimal digits (no sign, no prefix), in
+// one pass: it runs twice for every entry a consumer reads.
 func parseDecimal(s string) (uint64, error) {
 	if s == "" || len(s) > 20 {
 		return 0, strconv.ErrSyntax
 	}
+	var n uint64
 	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
+		d := uint64(s[i] - '0')
+		if d > 9 {
 			return 0, strconv.ErrSyntax
 		}
+		// 19 digits always fit in 64 bits; only a 20th can overflow.
+		if i == 19 && n > (math.MaxUint64-d)/10 {
+			return 0, strconv.ErrRange
+		}
+		n = n*10 + d
 	}
-	return strconv.ParseUint(s, 10, 64)
+	return n, nil
 }
 
 // String returns the id as Redis writes it, "<ms>-<seq>".

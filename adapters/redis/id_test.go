@@ -4,6 +4,8 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -121,4 +123,19 @@ func FuzzParseID(f *testing.F) {
 			t.Fatalf("%q: re-parse of %q gave %v, %v", s, id.String(), again, err)
 		}
 	})
+}
+
+// TestParseDecimal compares parseDecimal with strconv.ParseUint at the
+// edges of 64 bits.
+func TestParseDecimal(t *testing.T) {
+	for _, s := range []string{"0", "7", "00012", "18446744073709551615", "18446744073709551616",
+		"99999999999999999999", "9999999999999999999", "10000000000000000000", "184467440737095516150",
+		"", "-1", "+1", "1a", " 1", "0x10"} {
+		got, err := parseDecimal(s)
+		want, werr := strconv.ParseUint(s, 10, 64)
+		plain := s != "" && strings.Trim(s, "0123456789") == ""
+		if (err == nil) != (werr == nil && plain) || (err == nil && got != want) {
+			t.Errorf("parseDecimal(%q) = %d, %v; strconv: %d, %v", s, got, err, want, werr)
+		}
+	}
 }
