@@ -6,11 +6,13 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// threadCPU returns the calling thread's CPU time (user and system).
+// threadCPU returns the calling thread's CPU time (user and system), to the
+// nanosecond: GrowthRatio adds up many short calls, which the tick-granular
+// getrusage figures would round.
 func threadCPU() time.Duration {
-	var ru unix.Rusage
-	if err := unix.Getrusage(unix.RUSAGE_THREAD, &ru); err != nil {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts); err != nil {
 		return time.Duration(time.Now().UnixNano())
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return time.Duration(ts.Nano())
 }

@@ -46,6 +46,25 @@ func TestGrowthRatio(t *testing.T) {
 	}
 }
 
+// TestGrowthRatioOfLeavesPrepareOut: a Prepare far costlier than the work
+// (as restoring a large file can be) does not count.
+func TestGrowthRatioOfLeavesPrepareOut(t *testing.T) {
+	spin := func(n int) func() {
+		return func() {
+			x := uint64(1)
+			for i := range n {
+				x = x*6364136223846793005 + uint64(i)
+			}
+			sink = x
+		}
+	}
+	r := GrowthRatioOf(5, Work{Prepare: spin(1), Run: spin(2_000_000)}, Work{Prepare: spin(50_000_000), Run: spin(8_000_000)})
+	t.Logf("ratio %.2f", r)
+	if r < 2 || r > 8 {
+		t.Errorf("GrowthRatioOf 4× the work after a costly Prepare = %.1f, want about 4", r)
+	}
+}
+
 var sink uint64
 
 // TestContext: the context has the documented bound and ends with the test.
