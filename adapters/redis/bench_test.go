@@ -21,13 +21,21 @@ import (
 //	bash scripts/redis.sh start
 //	SS_REDIS_URL=redis://127.0.0.1:6379 go test -run '^$' -bench . -benchtime 1000000x ./adapters/redis/
 //
-// Payloads are 100 bytes. Raw producing pipelines XADDs 1000 at a time (as
+// Payloads are 100 bytes, or SS_BENCH_PAYLOAD bytes (bench/seastreamer-redis.sh
+// sets 256, SeaStreamer's benchmark size). Raw producing pipelines XADDs 1000 at a time (as
 // the adapter's default batch); raw consuming reads XREAD COUNT 1000 pages.
 // The go-redis baselines do the work the adapter must do (copy the payload
 // the caller may reuse and parse the id Redis assigned; parse each entry's
 // id and keep its payload); the -shared and -count variants do not.
 
-const benchPayload = 100
+var benchPayload = payloadSize()
+
+func payloadSize() int {
+	if n, err := strconv.Atoi(os.Getenv("SS_BENCH_PAYLOAD")); err == nil && n > 0 {
+		return n
+	}
+	return 100
+}
 
 func benchServer(b *testing.B) (string, *goredis.Client) {
 	b.Helper()
@@ -64,7 +72,7 @@ func startClock(b *testing.B) (report func(n int)) {
 		b.StopTimer()
 		b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "msgs/s")
 		b.ReportMetric(float64(cpu.Nanoseconds())/float64(n), "cpu-ns/msg")
-		b.SetBytes(benchPayload)
+		b.SetBytes(int64(benchPayload))
 	}
 }
 
