@@ -56,6 +56,12 @@ type group struct {
 	ahead   []item    // read, not yet taken
 	waiters []*waiter // Next calls waiting, in arrival order
 	endErr  error     // the stream ended (or failed)
+	// handed is the position after the last message handed to a member
+	// (where the group is, for Lag); read holds the (stream, shard) pairs
+	// the reader has queued.
+	handed int64
+	read   map[driver.StreamShard]struct{}
+	last   driver.StreamShard // the reader's last pair, so read is not looked up per message
 
 	room   chan struct{} // wakes the reader when ahead has room
 	cancel context.CancelFunc
@@ -99,6 +105,7 @@ func joinGroup(cfg config, opts driver.ConsumerOptions, c *consumer, prefetch in
 			key: key, name: opts.Group, replay: opts.Replay,
 			src: src, f: newFilter(c.streams, nil), log: cfg.logger, limit: prefetch,
 			room: make(chan struct{}, 1), cancel: cancel, done: make(chan struct{}),
+			handed: src.pos, read: make(map[driver.StreamShard]struct{}),
 		}
 		groups.m[key] = g
 		go g.run(ctx)
@@ -169,6 +176,7 @@ func (g *group) next(ctx context.Context, closed, switched <-chan struct{}) (ite
 	if len(g.ahead) > 0 {
 		it := g.ahead[0]
 		g.ahead = g.ahead[1:]
+		g.handed = it.next
 		g.mu.Unlock()
 		g.wake()
 		return it, nil
@@ -232,8 +240,12 @@ func (g *group) run(ctx context.Context) {
 		if !g.f.match(&m) {
 			continue
 		}
-		it := item{msg: g.src.message(&m), next: next}
+		it := item{msg: g.src.message(&m), at: m.Offset, next: next}
 		g.mu.Lock()
+		if ss := it.msg.StreamShard(); ss != g.last || len(g.read) == 0 {
+			g.read[ss] = struct{}{}
+			g.last = ss
+		}
 		for len(g.waiters) == 0 && len(g.ahead) >= g.limit {
 			g.mu.Unlock()
 			select {
@@ -246,6 +258,7 @@ func (g *group) run(ctx context.Context) {
 		if len(g.waiters) > 0 {
 			w := g.waiters[0]
 			g.waiters = g.waiters[1:]
+			g.handed = it.next
 			w.reply <- it
 		} else {
 			g.ahead = append(g.ahead, it)
