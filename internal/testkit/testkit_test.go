@@ -30,15 +30,6 @@ func TestStride(t *testing.T) {
 // TestGrowthRatio: work four times as long gives a ratio near 4, far from
 // quadratic's 16.
 func TestGrowthRatio(t *testing.T) {
-	spin := func(n int) func() {
-		return func() {
-			x := uint64(1)
-			for i := range n {
-				x = x*6364136223846793005 + uint64(i)
-			}
-			sink = x
-		}
-	}
 	r := GrowthRatio(5, spin(2_000_000), spin(8_000_000))
 	t.Logf("ratio %.2f", r)
 	if r < 2 || r > 8 {
@@ -49,15 +40,6 @@ func TestGrowthRatio(t *testing.T) {
 // TestGrowthRatioOfLeavesPrepareOut: a Prepare far costlier than the work
 // (as restoring a large file can be) does not count.
 func TestGrowthRatioOfLeavesPrepareOut(t *testing.T) {
-	spin := func(n int) func() {
-		return func() {
-			x := uint64(1)
-			for i := range n {
-				x = x*6364136223846793005 + uint64(i)
-			}
-			sink = x
-		}
-	}
 	r := GrowthRatioOf(5, Work{Prepare: spin(1), Run: spin(2_000_000)}, Work{Prepare: spin(50_000_000), Run: spin(8_000_000)})
 	t.Logf("ratio %.2f", r)
 	if r < 2 || r > 8 {
@@ -66,6 +48,17 @@ func TestGrowthRatioOfLeavesPrepareOut(t *testing.T) {
 }
 
 var sink uint64
+
+// spin returns CPU-bound work proportional to n.
+func spin(n int) func() {
+	return func() {
+		x := uint64(1)
+		for i := range n {
+			x = x*6364136223846793005 + uint64(i)
+		}
+		sink = x
+	}
+}
 
 // TestContext: the context has the documented bound and ends with the test.
 func TestContext(t *testing.T) {
