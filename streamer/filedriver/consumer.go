@@ -529,7 +529,7 @@ func (s *solo) run(ctx context.Context, f *filter, out chan<- item, gen uint64, 
 		if !f.match(&m) {
 			continue
 		}
-		if s.pairs != nil && !s.pairs.admit(driver.StreamShard{Stream: driver.StreamKey(m.StreamKey), Shard: driver.ShardID(m.ShardID)}, m.Offset) {
+		if s.pairs != nil && !s.pairs.admit(pairOf(&m), m.Offset) {
 			continue
 		}
 		st.matched.Add(1)

@@ -73,7 +73,7 @@ func (f *filter) match(m *ssfile.Message) bool {
 	if !f.subscribed(m.StreamKey, m.ShardID) {
 		return false
 	}
-	ss := driver.StreamShard{Stream: driver.StreamKey(m.StreamKey), Shard: driver.ShardID(m.ShardID)}
+	ss := pairOf(m)
 	if f.after != nil {
 		if last, ok := f.after[ss]; ok {
 			if driver.SeqNo(m.SeqNo) <= last {

@@ -133,7 +133,7 @@ func (g *group) lag(ctx context.Context, cfg *config, streams []driver.StreamKey
 	g.mu.Unlock()
 	f := newFilter(streams, nil)
 	err := countFrom(ctx, cfg, from, func(m *ssfile.Message) {
-		if m.Offset >= from && f.match(m) {
+		if f.match(m) {
 			counts[pairOf(m)]++
 		}
 	})
@@ -180,6 +180,7 @@ func countFrom(ctx context.Context, cfg *config, from int64, count func(m *ssfil
 	}
 }
 
+// pairOf is the (stream, shard) of a stored message.
 func pairOf(m *ssfile.Message) driver.StreamShard {
 	return driver.StreamShard{Stream: driver.StreamKey(m.StreamKey), Shard: driver.ShardID(m.ShardID)}
 }
