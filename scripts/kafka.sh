@@ -75,11 +75,20 @@ fetch_jars() {
   </dependencies>
 </project>
 POM
-	rm -rf "$LIB" "$LIB.tmp"
-	(cd "$top" && mvn -B -q -ntp -Dstyle.color=never dependency:copy-dependencies \
-		-DincludeScope=runtime -DoutputDirectory="$LIB.tmp") 2>&1 |
-		sed 's/\x1b\[[0-9;]*m//g' >&2 ||
-		die "mvn could not fetch Kafka $VERSION (see the output above)"
+	# A registry that drops a connection fails one attempt, not the run:
+	# three tries, a pause between them.
+	local try
+	for try in 1 2 3; do
+		rm -rf "$LIB" "$LIB.tmp"
+		if (cd "$top" && mvn -B -q -ntp -Dstyle.color=never dependency:copy-dependencies \
+			-DincludeScope=runtime -DoutputDirectory="$LIB.tmp") 2>&1 |
+			sed 's/\x1b\[[0-9;]*m//g' >&2; then
+			break
+		fi
+		((try < 3)) || die "mvn could not fetch Kafka $VERSION after $try tries (see the output above)"
+		log "mvn failed (try $try of 3); trying again in $((try * 10))s"
+		sleep $((try * 10))
+	done
 	[[ -f $LIB.tmp/kafka_2.13-$VERSION.jar ]] || die "kafka_2.13-$VERSION.jar missing after mvn"
 	touch "$LIB.tmp/.complete"
 	mv "$LIB.tmp" "$LIB"
