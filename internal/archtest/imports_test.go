@@ -32,7 +32,13 @@ var allowed = map[string][]string{
 	// built-in file backend it uses the create option of an output file.
 	"internal/relay": {"streamer", "streamer/driver", "streamer/filedriver", "internal/"},
 	"metrics/":       {"streamer", "streamer/driver"},
+	// The test kit of .ss files and stream directories (see testOnly).
+	"internal/sstest": {"format", "ssfile", "ssdir"},
 }
+
+// testOnly are the packages only tests may import: no non-test file of the
+// module imports them.
+var testOnly = []string{"internal/sstest", "internal/testkit"}
 
 // clients are the libraries only adapters (and programs) may link; the
 // metrics libraries only the metrics plug-ins.
@@ -128,5 +134,30 @@ func TestLayering(t *testing.T) {
 	}
 	if checked < len(allowed) {
 		t.Fatalf("checked %d packages, fewer than the %d rules: a rule names a package that does not exist", checked, len(allowed))
+	}
+}
+
+// TestTestOnly walks the module and checks that no non-test file imports a
+// package of testOnly.
+func TestTestOnly(t *testing.T) {
+	root := filepath.Join("..", "..")
+	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil || !d.IsDir() {
+			return err
+		}
+		name := d.Name()
+		if path != root && (strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") || name == "testdata") {
+			return filepath.SkipDir
+		}
+		rel, _ := filepath.Rel(root, path)
+		for _, imp := range imports(t, path) {
+			if mine, ok := strings.CutPrefix(imp, module); ok && slices.Contains(testOnly, mine) {
+				t.Errorf("%s imports %s, which only tests may import", filepath.ToSlash(rel), mine)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
