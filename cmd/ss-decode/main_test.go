@@ -9,55 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/seastream/ss/format"
 	"github.com/seastream/ss/internal/ssdecode"
-	"github.com/seastream/ss/ssdir"
-	"github.com/seastream/ss/ssfile"
+	"github.com/seastream/ss/internal/sstest"
 )
-
-const t0 = 1_700_000_000_000
-
-// writeMessages writes messages from to to-1 of the tests: five streams at
-// first, two from message 200 on.
-func writeMessages(t *testing.T, w *ssdir.Writer, from, to int) {
-	t.Helper()
-	for i := from; i < to; i++ {
-		key, seq := fmt.Sprintf("s%d", i%5), uint64(i/5+1)
-		if i >= 200 {
-			key, seq = fmt.Sprintf("s%d", i%2), uint64(40+(i-200)/2+1)
-		}
-		h := format.MessageHeader{StreamKey: key, SeqNo: seq, Timestamp: uint64(t0 + i)}
-		if err := w.Write(h, fmt.Appendf(nil, "message %d %050d", i, i)); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-func openDir(t *testing.T, dir string) *ssdir.Writer {
-	t.Helper()
-	w, err := ssdir.Append(dir, ssdir.WithSegmentSize(4096), ssdir.WithFileOptions(ssfile.WithBeaconInterval(1024)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return w
-}
-
-// streamDir writes 600 messages to a stream directory that rolls over
-// many times.
-func streamDir(t *testing.T) (string, []ssdir.Segment) {
-	t.Helper()
-	dir := t.TempDir()
-	w := openDir(t, dir)
-	writeMessages(t, w, 0, 600)
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	segs, err := ssdir.Segments(dir)
-	if err != nil || len(segs) < 5 {
-		t.Fatalf("%d segments, %v", len(segs), err)
-	}
-	return dir, segs
-}
 
 func decodeOut(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
@@ -69,7 +23,7 @@ func decodeOut(t *testing.T, args ...string) (int, string, string) {
 // TestDir: a directory decodes as its segments one after the other, each
 // as the file it is; --segment picks one.
 func TestDir(t *testing.T) {
-	dir, segs := streamDir(t)
+	dir, segs := sstest.Dir(t)
 	for _, extra := range [][]string{nil, {"--format", "ndjson"}, {"--header-only"}} {
 		var want strings.Builder
 		for _, s := range segs {
@@ -103,8 +57,8 @@ func TestDir(t *testing.T) {
 // TestDirSince: --since prints every message at or after the time, and
 // leaves out the segments before it, header lines included.
 func TestDirSince(t *testing.T) {
-	dir, segs := streamDir(t)
-	status, out, errs := decodeOut(t, "--file", dir, "--since", fmt.Sprint(t0+400))
+	dir, segs := sstest.Dir(t)
+	status, out, errs := decodeOut(t, "--file", dir, "--since", fmt.Sprint(sstest.DirRecord(400).Header.Timestamp))
 	if status != 0 {
 		t.Fatalf("exit %d: %s", status, errs)
 	}
@@ -167,8 +121,8 @@ func (s *syncBuffer) waitFor(t *testing.T, what string, done <-chan error) {
 // directory's, decoded once written.
 func TestDirFollow(t *testing.T) {
 	dir := t.TempDir()
-	w := openDir(t, dir)
-	writeMessages(t, w, 0, 30)
+	w := sstest.OpenDir(t, dir)
+	sstest.Write(t, w, sstest.DirRecords(0, 30))
 	if err := w.Flush(); err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +136,7 @@ func TestDirFollow(t *testing.T) {
 	}()
 	out.waitFor(t, "message 29 ", done)
 	for from := 30; from < 600; from += 57 {
-		writeMessages(t, w, from, min(from+57, 600))
+		sstest.Write(t, w, sstest.DirRecords(from, min(from+57, 600)))
 		if err := w.Flush(); err != nil {
 			t.Fatal(err)
 		}

@@ -13,46 +13,10 @@ import (
 
 	"github.com/seastream/ss/format"
 	"github.com/seastream/ss/internal/sscheck"
+	"github.com/seastream/ss/internal/sstest"
 	"github.com/seastream/ss/ssdir"
 	"github.com/seastream/ss/ssfile"
 )
-
-func openDir(t *testing.T, dir string) *ssdir.Writer {
-	t.Helper()
-	w, err := ssdir.Append(dir, ssdir.WithSegmentSize(4096), ssdir.WithFileOptions(ssfile.WithBeaconInterval(1024)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return w
-}
-
-// streamDir writes 600 messages to a stream directory that rolls over
-// many times, five streams at first and two from message 200 on.
-func streamDir(t *testing.T) (string, []ssdir.Segment) {
-	t.Helper()
-	dir := t.TempDir()
-	w := openDir(t, dir)
-	seq := map[string]uint64{}
-	for i := range 600 {
-		key := fmt.Sprintf("s%d", i%5)
-		if i >= 200 {
-			key = fmt.Sprintf("s%d", i%2)
-		}
-		seq[key]++
-		h := format.MessageHeader{StreamKey: key, SeqNo: seq[key], Timestamp: uint64(1_700_000_000_000 + i)}
-		if err := w.Write(h, fmt.Appendf(nil, "message %d %050d", i, i)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	segs, err := ssdir.Segments(dir)
-	if err != nil || len(segs) < 5 {
-		t.Fatalf("%d segments, %v", len(segs), err)
-	}
-	return dir, segs
-}
 
 // checkDir checks that every segment of dir reads clean from its seed
 // (strictly, when no message was dropped), that the seeds chain, and that
@@ -132,7 +96,7 @@ func damage(t *testing.T, path string) {
 // TestDirSound: a sound directory is rewritten byte for byte, seeds
 // included.
 func TestDirSound(t *testing.T) {
-	dir, segs := streamDir(t)
+	dir, segs := sstest.Dir(t)
 	out := filepath.Join(t.TempDir(), "out")
 	if status, text := repairOut(t, "--file", dir, "--out", out); status != 0 || !strings.Contains(text, "0 seeds rewritten") {
 		t.Fatalf("exit %d:\n%s", status, text)
@@ -157,7 +121,7 @@ func TestDirSound(t *testing.T) {
 func TestDirDamaged(t *testing.T) {
 	for _, inPlace := range []bool{false, true} {
 		t.Run(fmt.Sprintf("in place %v", inPlace), func(t *testing.T) {
-			dir, segs := streamDir(t)
+			dir, segs := sstest.Dir(t)
 			damage(t, segs[2].Path)
 			args, out := []string{"--file", dir, "--in-place"}, dir
 			if !inPlace {
@@ -178,8 +142,8 @@ func TestDirDamaged(t *testing.T) {
 // TestDirLocked: in place is refused while a writer has the directory
 // open.
 func TestDirLocked(t *testing.T) {
-	dir, _ := streamDir(t)
-	w := openDir(t, dir)
+	dir, _ := sstest.Dir(t)
+	w := sstest.OpenDir(t, dir)
 	defer w.Close()
 	if status, text := repairOut(t, "--file", dir, "--in-place"); status != 1 || !strings.Contains(text, "a writer has the directory open") {
 		t.Errorf("exit %d:\n%s", status, text)
@@ -189,7 +153,7 @@ func TestDirLocked(t *testing.T) {
 // TestSegmentAlone: a segment given alone is repaired with the seed
 // beside it: a sound one is rewritten byte for byte.
 func TestSegmentAlone(t *testing.T) {
-	_, segs := streamDir(t)
+	_, segs := sstest.Dir(t)
 	s := segs[4]
 	out := filepath.Join(t.TempDir(), "seg.ss")
 	if status, text := repairOut(t, "--file", s.Path, "--out", out); status != 0 || !strings.Contains(text, "nothing to repair") {

@@ -9,46 +9,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/seastream/ss/format"
+	"github.com/seastream/ss/internal/sstest"
 	"github.com/seastream/ss/ssdir"
-	"github.com/seastream/ss/ssfile"
 )
-
-// streamDir writes a stream directory that rolls over many times, with
-// five streams at first and only two of them later, so that later
-// segments have markers for streams written in earlier ones only; it
-// returns the directory and its segments.
-func streamDir(t *testing.T) (string, []ssdir.Segment) {
-	t.Helper()
-	dir := t.TempDir()
-	w, err := ssdir.Append(dir, ssdir.WithSegmentSize(4096), ssdir.WithFileOptions(ssfile.WithBeaconInterval(1024)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	seq := map[string]uint64{}
-	for i := range 600 {
-		key := fmt.Sprintf("s%d", i%5)
-		if i >= 200 {
-			key = fmt.Sprintf("s%d", i%2)
-		}
-		seq[key]++
-		h := format.MessageHeader{StreamKey: key, SeqNo: seq[key], Timestamp: uint64(1_700_000_000_000 + i)}
-		if err := w.Write(h, fmt.Appendf(nil, "message %d %050d", i, i)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	segs, err := ssdir.Segments(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(segs) < 5 {
-		t.Fatalf("%d segments, want several", len(segs))
-	}
-	return dir, segs
-}
 
 func verifyOut(t *testing.T, args ...string) (int, string) {
 	t.Helper()
@@ -60,7 +23,7 @@ func verifyOut(t *testing.T, args ...string) (int, string) {
 // TestDir: a directory written with rollovers verifies clean, strictly
 // too, and so does each segment alone, from the seed beside it.
 func TestDir(t *testing.T) {
-	dir, segs := streamDir(t)
+	dir, segs := sstest.Dir(t)
 	for _, args := range [][]string{{dir}, {"--strict", dir}, {"--strict", "--file", dir}} {
 		status, out := verifyOut(t, args...)
 		want := fmt.Sprintf("%s: OK: %d segments (1 to %d), 600 messages\n", dir, len(segs), len(segs))
@@ -80,7 +43,7 @@ func TestDir(t *testing.T) {
 // before.
 func TestDirDamage(t *testing.T) {
 	t.Run("segment", func(t *testing.T) {
-		dir, segs := streamDir(t)
+		dir, segs := sstest.Dir(t)
 		s := segs[2]
 		data, err := os.ReadFile(s.Path)
 		if err != nil {
@@ -96,7 +59,7 @@ func TestDirDamage(t *testing.T) {
 		}
 	})
 	t.Run("seed", func(t *testing.T) {
-		dir, segs := streamDir(t)
+		dir, segs := sstest.Dir(t)
 		n := segs[3].Number
 		path := ssdir.SeedPath(dir, n)
 		b, err := os.ReadFile(path)
@@ -126,7 +89,7 @@ func TestDirDamage(t *testing.T) {
 		}
 	})
 	t.Run("missing seed", func(t *testing.T) {
-		dir, segs := streamDir(t)
+		dir, segs := sstest.Dir(t)
 		path := ssdir.SeedPath(dir, segs[3].Number)
 		if err := os.Remove(path); err != nil {
 			t.Fatal(err)
@@ -137,7 +100,7 @@ func TestDirDamage(t *testing.T) {
 		}
 	})
 	t.Run("missing segment", func(t *testing.T) {
-		dir, segs := streamDir(t)
+		dir, segs := sstest.Dir(t)
 		if err := os.Remove(segs[2].Path); err != nil {
 			t.Fatal(err)
 		}
@@ -147,7 +110,7 @@ func TestDirDamage(t *testing.T) {
 		}
 	})
 	t.Run("last being created", func(t *testing.T) {
-		dir, segs := streamDir(t)
+		dir, segs := sstest.Dir(t)
 		path := filepath.Join(dir, fmt.Sprintf("%020d.ss", len(segs)+1))
 		if err := os.WriteFile(path, nil, 0o644); err != nil {
 			t.Fatal(err)
