@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/seastream/ss/format"
+	"github.com/seastream/ss/internal/sstest"
 	"github.com/seastream/ss/internal/testkit"
 	"github.com/seastream/ss/ssfile"
 	"github.com/seastream/ss/streamer"
@@ -54,10 +55,10 @@ func TestBadInput(t *testing.T) {
 		return err
 	}
 	// A sound file with three messages, and some broken ones.
-	msgs := []rec{{format.MessageHeader{StreamKey: "a", SeqNo: 1, Timestamp: 1}, []byte("one")},
-		{format.MessageHeader{StreamKey: "a", SeqNo: 2, Timestamp: 2}, []byte("two")},
-		{format.MessageHeader{StreamKey: "a", SeqNo: 3, Timestamp: 3}, []byte("three")}}
-	writeFile(t, p("app.ss"), msgs)
+	msgs := []rec{{Header: format.MessageHeader{StreamKey: "a", SeqNo: 1, Timestamp: 1}, Payload: []byte("one")},
+		{Header: format.MessageHeader{StreamKey: "a", SeqNo: 2, Timestamp: 2}, Payload: []byte("two")},
+		{Header: format.MessageHeader{StreamKey: "a", SeqNo: 3, Timestamp: 3}, Payload: []byte("three")}}
+	sstest.WriteFile(t, p("app.ss"), msgs, ssfile.WithCreatedAt(fixedCreated))
 	if err := os.WriteFile(p("notes.txt"), []byte(strings.Repeat("this is not a stream file\n", 10)), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/seastream/ss/format"
 	"github.com/seastream/ss/internal/sscheck"
+	"github.com/seastream/ss/internal/sstest"
 	"github.com/seastream/ss/internal/testkit"
 	"github.com/seastream/ss/ssfile"
 )
@@ -47,7 +48,7 @@ func rotFiles(t *testing.T) []*rotFile {
 		f := &rotFile{name: fmt.Sprintf("interval %d", c.interval), msgs: genMessages(rng, c.spec)}
 		if c.interval%1024 == 0 {
 			path := tempPath(t, "rot.ss")
-			writeFile(t, path, f.msgs, ssfile.WithBeaconInterval(c.interval))
+			sstest.WriteFile(t, path, f.msgs, ssfile.WithCreatedAt(fixedCreated), ssfile.WithBeaconInterval(c.interval))
 			var err error
 			if f.data, err = os.ReadFile(path); err != nil {
 				t.Fatal(err)
@@ -192,7 +193,7 @@ func readBytes(data []byte, target rec) (handed []rec, alloc uint64, err error) 
 	defer r.Close()
 	step(func() { handed, err = readAll(r) })
 	step(func() {
-		_ = r.Seek(ssfile.SeqNoTarget(target.h.StreamKey, target.h.ShardID, target.h.SeqNo))
+		_ = r.Seek(ssfile.SeqNoTarget(target.Header.StreamKey, target.Header.ShardID, target.Header.SeqNo))
 		_, _ = r.Next(context.Background())
 	})
 	step(func() { _ = r.SeekEnd() })
@@ -430,7 +431,7 @@ func classify(t *testing.T, f *rotFile, off int, l label, run rotRun, desc strin
 			continue
 		}
 		m, ok := got[s]
-		if !ok || m.MessageHeader != f.msgs[i].h || !bytes.Equal(m.Payload, f.msgs[i].payload) {
+		if !ok || m.MessageHeader != f.msgs[i].Header || !bytes.Equal(m.Payload, f.msgs[i].Payload) {
 			all = false
 			break
 		}

@@ -155,7 +155,7 @@ func checkRotTools(c rotCase, dir, verify, repair string) (k toolTally, err erro
 	}
 	var kept []rec
 	for _, g := range got {
-		if slices.ContainsFunc(c.f.msgs, func(m rec) bool { return m.h == g.h && bytes.Equal(m.payload, g.payload) }) {
+		if slices.ContainsFunc(c.f.msgs, func(m rec) bool { return m.Header == g.Header && bytes.Equal(m.Payload, g.Payload) }) {
 			kept = append(kept, g)
 		} else {
 			k.keptChanged++

@@ -15,6 +15,7 @@ import (
 	"github.com/seastream/ss/beacon"
 	"github.com/seastream/ss/format"
 	"github.com/seastream/ss/internal/sscheck"
+	"github.com/seastream/ss/internal/sstest"
 	"github.com/seastream/ss/ssfile"
 )
 
@@ -52,10 +53,7 @@ func check(data []byte, opts ...sscheck.Option) *checked {
 func (c *checked) found() bool { return c.err != nil || len(c.problems) > 0 }
 
 // rec is a message as written.
-type rec struct {
-	h       format.MessageHeader
-	payload []byte
-}
+type rec = sstest.Record
 
 // genSpec describes messages to generate.
 type genSpec struct {
@@ -84,11 +82,14 @@ func genMessages(rng *rand.Rand, g genSpec) []rec {
 				p[j] = byte(rng.Uint32())
 			}
 		}
-		out = append(out, rec{format.MessageHeader{StreamKey: key, ShardID: shard, SeqNo: seq[id], Timestamp: uint64(1_700_000_000_000 + 3*i)}, p})
+		out = append(out, rec{Header: format.MessageHeader{StreamKey: key, ShardID: shard, SeqNo: seq[id], Timestamp: uint64(1_700_000_000_000 + 3*i)}, Payload: p})
 	}
 	return out
 }
 
+// fixedCreated is the created_at of the files the tests write, given to
+// sstest.WriteFile, so that ssfile's Writer and layoutFile lay out the same
+// bytes.
 var fixedCreated = time.UnixMilli(1_700_000_000_000)
 
 // layoutFile lays out msgs with beacon.Muxer: the bytes ssfile's Writer
@@ -102,28 +103,11 @@ func layoutFile(t testing.TB, msgs []rec, interval uint32) []byte {
 		t.Fatal(err)
 	}
 	for _, r := range msgs {
-		if data, _, err = m.AppendMessage(data, r.h, r.payload); err != nil {
+		if data, _, err = m.AppendMessage(data, r.Header, r.Payload); err != nil {
 			t.Fatal(err)
 		}
 	}
 	return data
-}
-
-// writeFile writes msgs to a new file with ssfile's Writer.
-func writeFile(t testing.TB, path string, msgs []rec, opts ...ssfile.Option) {
-	t.Helper()
-	w, err := ssfile.Create(path, append([]ssfile.Option{ssfile.WithCreatedAt(fixedCreated)}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range msgs {
-		if err := w.Write(r.h, r.payload); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // frameEnds returns, for each message of a complete file, the offset right
@@ -250,14 +234,14 @@ func readAll(r *ssfile.Reader) ([]rec, error) {
 		if err != nil {
 			return out, err
 		}
-		out = append(out, rec{m.MessageHeader, bytes.Clone(m.Payload)})
+		out = append(out, rec{Header: m.MessageHeader, Payload: bytes.Clone(m.Payload)})
 	}
 }
 
 // sameRecs reports where got and want first differ, or -1.
 func firstDiff(got, want []rec) int {
 	for i := range min(len(got), len(want)) {
-		if got[i].h != want[i].h || !bytes.Equal(got[i].payload, want[i].payload) {
+		if got[i].Header != want[i].Header || !bytes.Equal(got[i].Payload, want[i].Payload) {
 			return i
 		}
 	}

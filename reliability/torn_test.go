@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/seastream/ss/format"
+	"github.com/seastream/ss/internal/sstest"
 	"github.com/seastream/ss/internal/testkit"
 	"github.com/seastream/ss/ssfile"
 )
@@ -44,7 +45,7 @@ func tornFiles(t *testing.T) []*tornFile {
 		if c.interval%1024 == 0 {
 			// The muxer's layout is what ssfile's Writer writes.
 			path := tempPath(t, "w.ss")
-			writeFile(t, path, f.msgs, ssfile.WithBeaconInterval(c.interval), ssfile.WithFileName("torn.ss"))
+			sstest.WriteFile(t, path, f.msgs, ssfile.WithCreatedAt(fixedCreated), ssfile.WithBeaconInterval(c.interval), ssfile.WithFileName("torn.ss"))
 			if got, _ := os.ReadFile(path); !bytes.Equal(got, f.data) {
 				t.Fatalf("interval %d: ssfile.Writer and beacon.Muxer lay out different bytes", c.interval)
 			}
@@ -186,11 +187,11 @@ func checkCutRead(f *tornFile, path string, cut, kept int) (torn bool, err error
 	}
 	if kept > 0 {
 		last := f.msgs[kept-1]
-		if err := r.Seek(ssfile.SeqNoTarget(last.h.StreamKey, last.h.ShardID, last.h.SeqNo)); err != nil {
+		if err := r.Seek(ssfile.SeqNoTarget(last.Header.StreamKey, last.Header.ShardID, last.Header.SeqNo)); err != nil {
 			return false, fmt.Errorf("seek to the last whole message: %w", err)
 		}
 		m, err := r.Next(context.Background())
-		if err != nil || m.MessageHeader != last.h || !bytes.Equal(m.Payload, last.payload) {
+		if err != nil || m.MessageHeader != last.Header || !bytes.Equal(m.Payload, last.Payload) {
 			return false, fmt.Errorf("seek to the last whole message gave %+v, %v", m.MessageHeader, err)
 		}
 	}
@@ -227,7 +228,7 @@ func checkCutAppend(f *tornFile, path string, cut, kept int) error {
 		return nil
 	}
 	for _, m := range f.msgs[kept:] {
-		if err := w.Write(m.h, m.payload); err != nil {
+		if err := w.Write(m.Header, m.Payload); err != nil {
 			return fmt.Errorf("write after Append: %w", err)
 		}
 	}
