@@ -30,41 +30,16 @@ func TestFullDiskDir(t *testing.T) {
 		send(t, ctx, p, driver.Header{StreamKey: "s"}, "first")
 		filler := testkit.FillDisk(t, mnt, int64(16<<10+run*3001))
 
-		pad := strings.Repeat("x", 200+run*50)
-		var pend []driver.Pending
-		var sendErr error
-		for i := 0; sendErr == nil; i++ {
-			if i == 100000 {
-				t.Fatal("the disk never filled")
-			}
-			var pd driver.Pending
-			pd, sendErr = p.Send(ctx, driver.Header{StreamKey: "s"}, fmt.Appendf(nil, "m%d-%s", i, pad))
-			if sendErr == nil {
-				pend = append(pend, pd)
-			}
-		}
-		// Whether a write or a rollover (a seed, a segment) failed, the
-		// error says what a streamer user can do: the next producer
-		// reopens the directory.
-		wantFailure(t, sendErr)
-		want := []string{"first"}
-		failed := 0
-		for i, pd := range pend {
-			if _, err := pd.Wait(ctx); err != nil {
-				wantFailure(t, err)
-				failed++
-				continue
-			}
-			want = append(want, fmt.Sprintf("m%d-%s", i, pad))
-		}
+		f := sendUntilFull(t, ctx, p, strings.Repeat("x", 200+run*50))
+		want := append([]string{"first"}, f.ok...)
 		if err := os.Remove(filler); err != nil {
 			t.Fatal(err)
 		}
 		got := dirPayloads(t, dir)
 		if strings.Join(got, ",") != strings.Join(want, ",") {
-			t.Fatalf("run %d: the directory holds %d messages, the %d successful receipts say %d", run, len(got), len(pend)-failed, len(want))
+			t.Fatalf("run %d: the directory holds %d messages, the %d successful receipts say %d", run, len(got), f.sent-f.failed, len(want))
 		}
-		t.Logf("run %d: %d receipts ok, %d failed, send error %v", run, len(want)-1, failed, sendErr)
+		t.Logf("run %d: %d receipts ok, %d failed, send error %v", run, len(want)-1, f.failed, f.sendErr)
 
 		// The space is back: a new Conn produces, and so does a new
 		// producer of the Conn whose writer failed.

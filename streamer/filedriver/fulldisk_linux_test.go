@@ -1,6 +1,7 @@
 package filedriver
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -31,39 +32,17 @@ func TestFullDisk(t *testing.T) {
 		send(t, ctx, p, driver.Header{StreamKey: "s"}, "first")
 		filler := testkit.FillDisk(t, dir, int64(16<<10+run*3001))
 
-		pad := strings.Repeat("x", 200+run*50)
-		var pend []driver.Pending
-		var sendErr error
-		for i := 0; sendErr == nil; i++ {
-			if i == 100000 {
-				t.Fatal("the disk never filled")
-			}
-			var pd driver.Pending
-			pd, sendErr = p.Send(ctx, driver.Header{StreamKey: "s"}, fmt.Appendf(nil, "m%d-%s", i, pad))
-			if sendErr == nil {
-				pend = append(pend, pd)
-			}
-		}
-		wantFailure(t, sendErr)
-		want := []string{"first"}
-		failed := 0
-		for i, pd := range pend {
-			if _, err := pd.Wait(ctx); err != nil {
-				wantFailure(t, err)
-				failed++
-				continue
-			}
-			want = append(want, fmt.Sprintf("m%d-%s", i, pad))
-		}
+		f := sendUntilFull(t, ctx, p, strings.Repeat("x", 200+run*50))
+		want := append([]string{"first"}, f.ok...)
 		wantFailure(t, p.Flush(ctx))
 		if err := os.Remove(filler); err != nil {
 			t.Fatal(err)
 		}
 		got := filePayloads(t, path)
 		if strings.Join(got, ",") != strings.Join(want, ",") {
-			t.Fatalf("run %d: the file holds %d messages, the %d successful receipts say %d", run, len(got), len(pend)-failed, len(want))
+			t.Fatalf("run %d: the file holds %d messages, the %d successful receipts say %d", run, len(got), f.sent-f.failed, len(want))
 		}
-		t.Logf("run %d: %d receipts ok, %d failed", run, len(want)-1, failed)
+		t.Logf("run %d: %d receipts ok, %d failed", run, len(want)-1, f.failed)
 
 		// The space is back: a new Conn produces, the old ones still open.
 		c2 := open(t, path, "")
@@ -83,6 +62,47 @@ func TestFullDisk(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// filled is what sendUntilFull sent.
+type filled struct {
+	sent    int      // the messages whose Send succeeded
+	failed  int      // of them, those whose receipts failed
+	ok      []string // the payloads of the others, in order
+	sendErr error    // the error of the Send that failed
+}
+
+// sendUntilFull sends messages to stream "s", each its number and pad,
+// until a Send fails on the full disk; then it waits for the receipts of
+// those sent. The failed Send and every failed receipt must fail as
+// wantFailure says, whether a write or, in a stream directory, a rollover
+// (a seed, a segment) failed: the next producer reopens the file or the
+// directory.
+func sendUntilFull(t *testing.T, ctx context.Context, p driver.Producer, pad string) filled {
+	t.Helper()
+	var pend []driver.Pending
+	var sendErr error
+	for i := 0; sendErr == nil; i++ {
+		if i == 100000 {
+			t.Fatal("the disk never filled")
+		}
+		var pd driver.Pending
+		pd, sendErr = p.Send(ctx, driver.Header{StreamKey: "s"}, fmt.Appendf(nil, "m%d-%s", i, pad))
+		if sendErr == nil {
+			pend = append(pend, pd)
+		}
+	}
+	wantFailure(t, sendErr)
+	f := filled{sent: len(pend), sendErr: sendErr}
+	for i, pd := range pend {
+		if _, err := pd.Wait(ctx); err != nil {
+			wantFailure(t, err)
+			f.failed++
+			continue
+		}
+		f.ok = append(f.ok, fmt.Sprintf("m%d-%s", i, pad))
+	}
+	return f
 }
 
 // wantFailure checks the error of a send, receipt or flush after the disk
