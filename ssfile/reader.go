@@ -11,11 +11,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/edsrzf/mmap-go"
 	"github.com/fsnotify/fsnotify"
 
 	"github.com/seastream/ss/beacon"
 	"github.com/seastream/ss/format"
+	"github.com/seastream/ss/internal/fmap"
 	"github.com/seastream/ss/internal/mapguard"
 	"github.com/seastream/ss/internal/regfile"
 )
@@ -109,12 +109,7 @@ func (r *Reader) releaseBehind() {
 	if r.mapping == nil {
 		return
 	}
-	page := int64(os.Getpagesize())
-	start := (r.released + page - 1) / page * page
-	end := (r.sc.pos - releaseKeep) / page * page
-	if end > start && end <= int64(len(r.mapping)) {
-		releasePages(r.mapping[start:end])
-	}
+	fmap.Release(r.mapping, r.released, r.sc.pos-releaseKeep)
 	r.released = r.sc.pos - releaseKeep
 }
 
@@ -130,8 +125,8 @@ type Reader struct {
 	cfg     readerConfig
 	header  format.Header
 	sc      *scanner
-	mapping mmap.MMap
-	old     []mmap.MMap // earlier, smaller mappings: payloads may point into them
+	mapping []byte
+	old     [][]byte // earlier, smaller mappings: payloads may point into them
 	size    int64
 
 	pending  *Message // found by Seek, returned by the next Next
@@ -244,14 +239,14 @@ func (r *Reader) grow(size int64) error {
 		// Grow geometrically, so that following a large file makes few
 		// mappings.
 		n := max((size+mapChunk-1)/mapChunk*mapChunk, 2*int64(len(r.mapping)))
-		m, err := mmap.MapRegion(r.f, int(n), mmap.RDONLY, 0, 0)
+		m, err := fmap.Map(r.f, n)
 		if err != nil {
-			return fmt.Errorf("ssfile: mapping %s: %w", r.path, err)
+			return fmt.Errorf("ssfile: %w", err)
 		}
 		if r.mapping != nil {
 			// Payloads may point into the old mapping: keep it, but
 			// hand its pages back; they are read again if touched.
-			releasePages(r.mapping[:min(int64(len(r.mapping)), r.size)/int64(os.Getpagesize())*int64(os.Getpagesize())])
+			fmap.Release(r.mapping, 0, r.size)
 			r.old = append(r.old, r.mapping)
 		}
 		r.mapping = m
@@ -704,9 +699,7 @@ func (r *Reader) release() error {
 		r.timer.Stop()
 	}
 	for _, m := range append(r.old, r.mapping) {
-		if m != nil {
-			errs = append(errs, m.Unmap())
-		}
+		errs = append(errs, fmap.Unmap(m))
 	}
 	r.old, r.mapping, r.sc.data = nil, nil, nil
 	if r.f != nil {

@@ -6,10 +6,9 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/edsrzf/mmap-go"
-
 	"github.com/seastream/ss/beacon"
 	"github.com/seastream/ss/format"
+	"github.com/seastream/ss/internal/fmap"
 )
 
 // recovery is what Append learns of an existing file.
@@ -45,11 +44,11 @@ func recoverFile(f *os.File, path string, seed *beacon.Tracker) (*recovery, erro
 		}
 		return nil, fmt.Errorf("ssfile: append: %s: %w", path, format.ErrMagic)
 	}
-	m, err := mmap.MapRegion(f, int(size), mmap.RDONLY, 0, 0)
+	m, err := fmap.Map(f, size)
 	if err != nil {
-		return nil, fmt.Errorf("ssfile: append: mapping %s: %w", path, err)
+		return nil, fmt.Errorf("ssfile: append: %w", err)
 	}
-	defer m.Unmap()
+	defer fmap.Unmap(m)
 	var rec *recovery
 	err = guard(func() error {
 		rec, err = scanForRecovery(path, m, seed)
@@ -91,8 +90,8 @@ func scanForRecovery(path string, data []byte, seed *beacon.Tracker) (*recovery,
 	for {
 		if sc.pos-released >= releaseChunk+releaseKeep {
 			// Recovery reads the whole file once: hand back what it passed.
-			end := (sc.pos - releaseKeep) / int64(os.Getpagesize()) * int64(os.Getpagesize())
-			releasePages(data[released:end])
+			end := sc.pos - releaseKeep
+			fmap.Release(data, released, end)
 			released = end
 		}
 		msg, err := sc.next()

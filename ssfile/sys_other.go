@@ -13,7 +13,3 @@ func fileSize(f *os.File) (int64, error) {
 	}
 	return fi.Size(), nil
 }
-
-// releasePages does nothing where madvise is not available: a Reader's
-// resident memory grows with the part of the file it has read.
-func releasePages([]byte) {}

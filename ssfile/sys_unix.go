@@ -16,7 +16,3 @@ func fileSize(f *os.File) (int64, error) {
 	}
 	return st.Size, nil
 }
-
-// releasePages tells the kernel a read-only file mapping's pages are not
-// needed now; they are read back from the page cache if touched again.
-func releasePages(b []byte) { _ = unix.Madvise(b, unix.MADV_DONTNEED) }

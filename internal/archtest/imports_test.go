@@ -20,7 +20,7 @@ const module = "github.com/seastream/ss/"
 var allowed = map[string][]string{
 	"format":              {},
 	"beacon":              {"format"},
-	"ssfile":              {"format", "beacon", "internal/mapguard", "internal/regfile"},
+	"ssfile":              {"format", "beacon", "internal/fmap", "internal/mapguard", "internal/regfile"},
 	"streamer/driver":     {},
 	"streamer":            {"streamer/driver", "streamer/filedriver"},
 	"streamer/filedriver": {"format", "beacon", "ssfile", "ssdir", "streamer/driver", "internal/regfile"},

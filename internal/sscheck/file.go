@@ -4,8 +4,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/edsrzf/mmap-go"
-
+	"github.com/seastream/ss/internal/fmap"
 	"github.com/seastream/ss/internal/mapguard"
 	"github.com/seastream/ss/internal/regfile"
 )
@@ -36,14 +35,7 @@ func releaser(data []byte) func(lo, hi int64) {
 	if len(data) == 0 {
 		return nil
 	}
-	page := int64(os.Getpagesize())
-	return func(lo, hi int64) {
-		lo = (lo + page - 1) / page * page
-		hi = hi / page * page
-		if lo < hi {
-			dropPages(data[lo:hi])
-		}
-	}
+	return func(lo, hi int64) { fmap.Release(data, lo, hi) }
 }
 
 // ErrNotRegular means the path names a named pipe, a device, a directory or
@@ -72,14 +64,11 @@ func mapOpen(f *os.File, path string) ([]byte, func(), error) {
 	if fi.Size() == 0 {
 		return nil, func() {}, nil
 	}
-	if int64(int(fi.Size())) != fi.Size() {
-		return nil, nil, fmt.Errorf("sscheck: %s is too large to map", path)
-	}
-	m, err := mmap.MapRegion(f, int(fi.Size()), mmap.RDONLY, 0, 0)
+	m, err := fmap.Map(f, fi.Size())
 	if err != nil {
-		return nil, nil, fmt.Errorf("sscheck: mapping %s: %w", path, err)
+		return nil, nil, fmt.Errorf("sscheck: %w", err)
 	}
-	return m, func() { _ = m.Unmap() }, nil
+	return m, func() { _ = fmap.Unmap(m) }, nil
 }
 
 // guard runs fn, which reads a mapping, and turns the fault (SIGBUS) that
