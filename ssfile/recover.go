@@ -160,6 +160,7 @@ func validDataAfter(sc *scanner) bool {
 		// message cut by the end of the file must not start a search of
 		// its own after each beacon.
 		probe := *sc
+		probe.dm = beacon.Demuxer{Layout: sc.layout} // scratch of its own
 		probe.keys = make(map[string]string)
 		probe.probe, probe.work, probe.splice = true, new(int64), splice
 		err := probe.seekBeacon(n)

@@ -20,7 +20,8 @@ type scanner struct {
 
 	keys    map[string]string // interned stream keys
 	lastKey string            // the key intern returned last
-	head    []byte            // scratch for a message header split by a beacon
+	dm      beacon.Demuxer    // reads the frames
+	frame   beacon.Frame      // the frame being read
 
 	probe   bool   // a scanner of validAfter: no nested search, errors are errProbe
 	lenient bool   // do not check beacons' counts of remaining bytes
@@ -43,6 +44,7 @@ func newScanner(path string, data []byte, h format.Header) *scanner {
 		path:   path,
 		data:   data,
 		layout: beacon.Layout{Interval: int64(h.BeaconInterval)},
+		dm:     beacon.Demuxer{Layout: beacon.Layout{Interval: int64(h.BeaconInterval)}},
 		pos:    format.HeaderSize,
 		keys:   make(map[string]string),
 	}
@@ -106,108 +108,81 @@ func (s *scanner) read(m *Message, verify bool, pass func(h *format.MessageHeade
 	if err != nil {
 		return err
 	}
-	if p >= int64(len(s.data)) {
-		return errShort
+	s.dm.Inner = nil // strict
+	if s.lenient {
+		s.dm.Inner = beacon.LenientInner
 	}
-	if k := int(s.data[p]); k > format.MaxStreamKeyLen {
-		return s.corrupt(p, format.ErrInvalidStreamKey)
+	f := &s.frame
+	if !s.dm.Header(s.data, p, f) {
+		return s.damaged(f, verify)
 	}
-	// The header up to and including the payload size field.
-	headLen := 1 + int(s.data[p]) + 24 + 4
-	head := s.data[p:min(p+int64(headLen), int64(len(s.data)))]
-	if room := s.layout.Room(p); int64(headLen) > room {
-		// A beacon splits the header: copy it out, without counting the
-		// beacon, which the whole frame is gathered across below.
-		s.head, _, err = s.gather(p, headLen, s.head[:0], -1)
-		if err != nil {
-			return s.short(p, err, verify)
-		}
-		head = s.head
-	}
-	// The header is decoded once, here: the frame's size and the pass
-	// function need it, and frame decodes only what follows it.
-	var raw format.RawMessage
-	n, err := format.DecodeMessageHeader(head, &raw)
-	if err != nil {
-		return s.fail(p, err)
-	}
+	// The header is decoded once, here: the pass function needs it before
+	// the payload is read.
 	passed := false
 	if verify && pass != nil && !s.probe {
-		h := format.MessageHeader{StreamKey: s.intern(raw.StreamKey), ShardID: raw.ShardID, SeqNo: raw.SeqNo, Timestamp: raw.Timestamp}
+		h := format.MessageHeader{StreamKey: s.intern(f.Raw.StreamKey), ShardID: f.Raw.ShardID, SeqNo: f.Raw.SeqNo, Timestamp: f.Raw.Timestamp}
 		if passed = pass(&h, p); passed {
 			verify = false
 		}
 	}
-	if passed {
-		var skipped Message
-		if err := s.frame(&skipped, p, head, n, &raw, verify); err != nil {
-			return err
-		}
-		return errPassed
-	}
-	return s.frame(m, p, head, n, &raw, verify)
-}
-
-// frame decodes into m the frame at p whose header, head, is n bytes up to
-// the payload size field, decoded into raw.
-func (s *scanner) frame(m *Message, p int64, head []byte, n int, raw *format.RawMessage, verify bool) error {
-	total := int64(n + 4 + int(be32(head[n:])) + 3)
-	if total <= s.layout.Room(p) {
-		// The common case: no beacon inside, decode in place.
-		if p+total > int64(len(s.data)) {
-			return s.short(p, errShort, verify)
-		}
-		s.gathered = false
-		return s.decode(m, p, s.data[p:p+total], n, raw, p+total, verify)
-	}
-	// Spliced. Walk the beacons it crosses before allocating: a damaged
-	// size field must not make the reader allocate gigabytes, and a
-	// beacon that disagrees with it shows the damage.
-	if at, err := s.walk(p, total); err != nil {
-		if errors.Is(err, errShort) && !s.lenient && at > p+s.layout.Room(p) {
-			// The data ends inside the frame, and a beacon it crosses
-			// counted the bytes the size field says remain: the size is
-			// right, and this is a write in progress (or torn), however
-			// the bytes after it read. Not searched (see short).
-			return err
-		}
-		return s.short(p, err, verify)
-	}
-	frame, end, err := s.gather(p, int(total), make([]byte, 0, total), int(total))
-	if err != nil {
-		return err
-	}
-	s.gathered = true
-	return s.decode(m, p, frame, n, raw, end, verify)
-}
-
-// decode decodes into m the rest of frame, the frame at start whose header
-// (n bytes up to the payload size field) is decoded in raw, and moves to end.
-func (s *scanner) decode(m *Message, start int64, frame []byte, n int, raw *format.RawMessage, end int64, verify bool) error {
-	if _, err := format.DecodeMessageRest(frame, n, raw); err != nil {
-		return s.fail(start, err)
+	// A spliced frame is gathered into a buffer of its own: its payload is
+	// handed out.
+	if _, ok := s.dm.Body(s.data, f, nil); !ok {
+		return s.damaged(f, verify)
 	}
 	if s.probe {
 		// Checked here rather than by Verify, whose *ChecksumError a
 		// probe would only drop.
-		*s.work += int64(len(frame))
-		if verify && format.Checksum(raw.Payload) != raw.Checksum {
+		*s.work += int64(f.Size)
+		if verify && format.Checksum(f.Raw.Payload) != f.Raw.Checksum {
 			return errProbe
 		}
 	} else if verify {
-		if err := raw.Verify(); err != nil {
-			return s.fail(start, err)
+		if err := f.Raw.Verify(); err != nil {
+			return s.corrupt(p, err)
 		}
 	}
-	key := s.intern(raw.StreamKey)
-	s.pos = end
+	s.pos = f.End
+	if passed {
+		return errPassed
+	}
+	s.gathered = f.Gathered
 	*m = Message{
-		MessageHeader: format.MessageHeader{StreamKey: key, ShardID: raw.ShardID, SeqNo: raw.SeqNo, Timestamp: raw.Timestamp},
-		Payload:       raw.Payload,
-		Checksum:      raw.Checksum,
-		Offset:        start,
+		MessageHeader: format.MessageHeader{StreamKey: s.intern(f.Raw.StreamKey), ShardID: f.Raw.ShardID, SeqNo: f.Raw.SeqNo, Timestamp: f.Raw.Timestamp},
+		Payload:       f.Raw.Payload,
+		Checksum:      f.Raw.Checksum,
+		Offset:        p,
 	}
 	return nil
+}
+
+// damaged is the scanner's policy for a frame the Demuxer could not read:
+// it stops there, with errShort for the end of a write in progress (or torn
+// by a crash), else an error matching ErrCorrupt that says what is wrong.
+func (s *scanner) damaged(f *beacon.Frame, verify bool) error {
+	switch f.Damage {
+	case beacon.Short:
+		if f.Beacons > 0 && !s.lenient {
+			// A beacon inside the frame counted the bytes its size field
+			// says remain: the size is right, and this is a write in
+			// progress (or torn), however the bytes after it read. Not
+			// searched (see short).
+			return errShort
+		}
+		return s.short(f.Start, errShort, verify)
+	case beacon.BadBeacon:
+		if s.probe {
+			return errProbe
+		}
+		return corrupt(s.path, f.At, fmt.Errorf("beacon: %w", f.Err))
+	case beacon.BadRemaining:
+		if s.probe {
+			return errProbe
+		}
+		info, _ := format.ScanBeacon(s.data[f.At:])
+		return corrupt(s.path, f.At, fmt.Errorf("beacon says %d bytes of a message remain, the message has %d", info.Remaining, f.Want))
+	}
+	return s.corrupt(f.Start, f.Err)
 }
 
 // intern returns the stream key as a string, one per key. The last key
@@ -224,40 +199,6 @@ func (s *scanner) intern(raw []byte) string {
 	}
 	s.lastKey = key
 	return key
-}
-
-func (s *scanner) fail(off int64, err error) error {
-	if errors.Is(err, format.ErrShortInput) {
-		return errShort
-	}
-	return s.corrupt(off, err)
-}
-
-// gather appends to buf the n message bytes that start at p, skipping the
-// beacons among them, and returns the offset after them. A beacon right after
-// the last byte is left for the next message. When frameLen is not -1, the n bytes
-// are a whole frame: each beacon must count what remains of it.
-func (s *scanner) gather(p int64, n int, buf []byte, frameLen int) ([]byte, int64, error) {
-	for done := 0; ; {
-		chunk := min(int64(n-done), s.layout.Room(p))
-		if p+chunk > int64(len(s.data)) {
-			return nil, p, errShort
-		}
-		buf = append(buf, s.data[p:p+chunk]...)
-		p += chunk
-		done += int(chunk)
-		if done == n {
-			return buf, p, nil
-		}
-		want := -1
-		if frameLen >= 0 {
-			want = frameLen - done
-		}
-		var err error
-		if p, err = s.skipBeacon(p, want); err != nil {
-			return nil, p, err
-		}
-	}
 }
 
 // skipBeacon returns the offset after the beacon at p, or p when p is not a
@@ -331,10 +272,13 @@ func (s *scanner) walkSplice(n int) (land, upto int64, err error) {
 	p := s.layout.Offset(n)
 	info, err := format.ScanBeacon(s.data[min(p, int64(len(s.data))):])
 	if err != nil {
-		if s.probe && !errors.Is(err, format.ErrShortInput) {
+		switch {
+		case errors.Is(err, format.ErrShortInput):
+			return p, p, errShort
+		case s.probe:
 			return p, p, errProbe
 		}
-		return p, p, s.fail(p, fmt.Errorf("beacon %d: %w", n, err))
+		return p, p, corrupt(s.path, p, fmt.Errorf("beacon %d: %w", n, err))
 	}
 	p += int64(info.Size)
 	left := int64(info.Remaining)
@@ -418,27 +362,6 @@ func (s *scanner) scanTo(t Target) error {
 
 func be64(b []byte) uint64 { return uint64(be32(b))<<32 | uint64(be32(b[4:])) }
 
-// walk follows a frame of n bytes from p across the beacons inside it,
-// checking that each counts what remains of the frame, without copying. It
-// returns errShort when the data ends first.
-func (s *scanner) walk(p, n int64) (int64, error) {
-	for done := int64(0); ; {
-		chunk := min(n-done, s.layout.Room(p))
-		if p+chunk > int64(len(s.data)) {
-			return p, errShort
-		}
-		p += chunk
-		done += chunk
-		if done == n {
-			return p, nil
-		}
-		var err error
-		if p, err = s.skipBeacon(p, int(n-done)); err != nil {
-			return p, err
-		}
-	}
-}
-
 // short decides what a frame at p that the data does not hold is: the end of
 // a write still in progress (or torn by a crash), unless valid messages
 // follow it up to the end of the data, which shows that its size field is
@@ -491,7 +414,7 @@ func (s *scanner) chainAfter(p int64) bool {
 	var work int64
 	budget := 4*(end-p) + 1<<20
 	passed := make([]int64, 0, 16)
-	probe := scanner{path: s.path, data: s.data, layout: s.layout, keys: s.keys, probe: true, work: &work}
+	probe := scanner{path: s.path, data: s.data, layout: s.layout, dm: beacon.Demuxer{Layout: s.layout}, keys: s.keys, probe: true, work: &work}
 	iv := s.layout.Interval
 	next := (p/iv + 1) * iv // the next beacon position, kept without a division per offset
 	for q := p; q < end && work <= budget; q++ {
