@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/seastream/ss/beacon"
 	"github.com/seastream/ss/format"
 )
 
@@ -79,7 +80,7 @@ func (w *walker) readFrameWith(p int64, written uint64, force map[int64]guess) f
 	}
 	if f.badErr == errShort {
 		f.status, f.err = frameShort, fmt.Errorf("the file ends inside the beacon at offset %d that splices it", at)
-		return w.shortOrBroken(f, w.buf)
+		return w.shortOrBroken(f)
 	}
 	f.status = frameBroken
 	f.err = fmt.Errorf("the beacon at offset %d that splices it is unreadable, and no size the writer's rules allow for it makes the frame read well", at)
@@ -119,159 +120,156 @@ type frameResult struct {
 // frame reads the frame at p, which is not a beacon position, without
 // changing the scan's state. written is the count of markers before it, to
 // predict the size of an unreadable beacon inside it; force gives the sizes
-// to use for some.
+// to use for some. beacon.Demuxer reads it; this walker's policy for the
+// beacons inside (innerBeacon) steps over unreadable ones by the sizes the
+// writer's rules give and tolerates one that miscounts, and the statuses
+// say what the scan makes of the rest.
 func (w *walker) frame(p int64, written uint64, force map[int64]guess) frameResult {
-	f := frameResult{mismatch: -1, badBeacon: -1, inner: w.inner[:0]}
+	w.cur = frameResult{mismatch: -1, badBeacon: -1, inner: w.inner[:0]}
+	f := &w.cur // the walker's, so that spliceBeacon fills it without an allocation
 	keyLen := int(w.data[p])
 	f.keyLen = keyLen
 	if keyLen > format.MaxStreamKeyLen {
 		f.status, f.err = frameBroken, fmt.Errorf("stream key length %d is more than %d", keyLen, format.MaxStreamKeyLen)
-		return f
+		return *f
 	}
-	headLen := 1 + keyLen + 24 + 4
-	room := w.iv - p%w.iv
-
-	// The common case: no beacon inside the frame.
-	if int64(headLen) <= room && p+int64(headLen) <= w.size {
-		n, err := format.DecodeMessageHeader(w.data[p:p+int64(headLen)], &f.raw)
-		if err != nil {
-			f.status, f.err = frameBroken, fmt.Errorf("bad message header: %w", err)
-			return f
-		}
-		f.total = n + 4 + int(binary.BigEndian.Uint32(w.data[p+int64(n):])) + 3
-		if int64(f.total) <= room {
-			if p+int64(f.total) > w.size {
-				f.status, f.err = frameShort, fmt.Errorf("its frame needs %d bytes, the file has %d", f.total, w.size-p)
-				return f
-			}
-			f.end = p + int64(f.total)
-			return w.decode(f, w.data[p:f.end])
-		}
+	// The header pass only needs the beacons' sizes; the body pass, with
+	// the frame's size known, records them (see spliceBeacon).
+	w.fw = frameWalk{written: written, force: force, keyLen: keyLen}
+	df := &w.df
+	if !w.dm.Header(w.data, p, df) {
+		return w.damaged(f, df)
 	}
+	f.total = df.Size
+	w.fw = frameWalk{written: written, force: force, keyLen: keyLen, record: true}
+	var ok bool
+	w.buf, ok = w.dm.Body(w.data, df, w.buf)
+	w.inner = f.inner
+	if !ok {
+		return w.damaged(f, df)
+	}
+	f.raw = df.Raw
+	f.end = df.End
+	return w.decode(*f, f.raw.Verify())
+}
 
-	// Gather the frame across the beacons that splice it.
-	buf := w.buf[:0]
-	// A frame that the file cannot hold, beacons or not, is torn (or its
-	// size field damaged): its payload is counted, not copied, which for
-	// a large message cut by a crash was most of the scan's time and
-	// memory. The beacons inside are read all the same.
-	skipped := 0
-	got := func() int { return len(buf) + skipped }
-	q := p
-	want, total := headLen, -1
+// frameWalk is what spliceBeacon knows of the frame being read (w.cur).
+type frameWalk struct {
+	written uint64          // markers before the next beacon
+	force   map[int64]guess // sizes to use for some beacons
+	keyLen  int
+	record  bool // the body pass: record the beacons in w.cur
+	id      streamID
+	known   bool // id holds the frame's stream
+	short   bool // the file ends inside a beacon
+	guessed bool // a beacon is unreadable and has several possible sizes
+}
+
+var errInnerStop = errors.New("sscheck: frame stopped at a beacon")
+
+// spliceBeacon is the walker's policy for a beacon inside a frame (see
+// beacon.InnerFunc).
+func (w *walker) spliceBeacon(data []byte, s *beacon.Splice) (int64, beacon.Damage, error) {
+	fw := &w.fw
+	f := &w.cur
+	q := s.Off
+	if !fw.known && len(s.Head) >= 1+fw.keyLen+8 && format.ValidStreamKey(s.Head[1:1+fw.keyLen]) {
+		fw.id = streamID{string(s.Head[1 : 1+fw.keyLen]), binary.BigEndian.Uint64(s.Head[1+fw.keyLen:])}
+		fw.known = true
+	}
 	var id *streamID
-	var idv streamID
-	for {
-		for got() < want {
-			if got() > 0 && w.isBoundary(q) {
-				if id == nil && got() >= 1+keyLen+8 && format.ValidStreamKey(buf[1:1+keyLen]) {
-					idv = streamID{string(buf[1 : 1+keyLen]), binary.BigEndian.Uint64(buf[1+keyLen:])}
-					id = &idv
-				}
-				b, n, err := w.beaconAt(q)
-				if g, ok := force[q]; ok && err == nil {
-					// It reads, but a damaged count or key length may
-					// make it read at a wrong size: use the rules' size.
-					err = fmt.Errorf("it reads as %d bytes, not the %d the writer's rules give it", n, g.size)
-				}
-				if err == errShort && !w.rotation {
-					f.status, f.err = frameShort, fmt.Errorf("the file ends inside the beacon at offset %d that splices it", q)
-					return w.shortOrBroken(f, buf)
-				}
-				if err != nil {
-					// Unreadable, or reading past the end of the file: a
-					// torn tail, or damage to its marker count.
-					g, ok := force[q]
-					if !ok {
-						f.badBeacon, f.badErr = q, err
-						if !w.rotation {
-							f.status, f.err = frameBroken, fmt.Errorf("the beacon at offset %d that splices it is unreadable", q)
-							w.buf = buf
-							return f
-						}
-						f.guesses = w.guessBeacon(f.guesses[:0], written, id, keyLen)
-						if len(f.guesses) != 1 {
-							f.status = frameAmbiguous
-							w.buf = buf
-							return f
-						}
-						g = f.guesses[0]
-						f.badBeacon, f.badErr = -1, nil
-					}
-					f.inner = append(f.inner, innerBeacon{off: q, done: got(), predicted: true, count: g.count, err: err})
-					written += uint64(g.count)
-					q += g.size
-					continue
-				}
-				ib := innerBeacon{off: q, b: b, done: got(), size: n, written: written}
-				if id != nil {
-					ib.id = &streamID{id.key, id.shard}
-				}
-				f.inner = append(f.inner, ib)
-				if total >= 0 && int(b.Remaining) == total-got() {
-					f.agree++
-				}
-				if total >= 0 && int(b.Remaining) != total-got() {
-					if f.mismatch >= 0 {
-						// A second beacon disagrees: the size field is
-						// what is wrong. Stop before gathering more.
-						f.status, f.err = frameBroken, w.mismatchErr(&f)
-						w.buf = buf
-						return f
-					}
-					f.mismatch = len(f.inner) - 1
-				}
-				written += uint64(len(b.Markers))
-				q += n
-			}
-			chunk := min(int64(want-got()), w.iv-q%w.iv)
-			if q+chunk > w.size {
-				f.status = frameShort
-				if total < 0 {
-					f.err = fmt.Errorf("the file ends inside its header")
-				} else {
-					f.err = fmt.Errorf("its frame needs %d bytes, the file has %d of them", total, got()+int(w.size-q))
-				}
-				return w.shortOrBroken(f, buf)
-			}
-			if skipped > 0 || total >= 0 && p+int64(total) > w.size {
-				skipped += int(chunk)
-			} else {
-				buf = append(buf, w.data[q:q+chunk]...)
-			}
-			q += chunk
-		}
-		if total >= 0 {
-			break
-		}
-		n, err := format.DecodeMessageHeader(buf, &f.raw)
-		if err != nil {
-			w.buf = buf
-			f.status, f.err = frameBroken, fmt.Errorf("bad message header: %w", err)
-			return f
-		}
-		total = n + 4 + int(binary.BigEndian.Uint32(buf[n:])) + 3
-		f.total = total
-		for i, ib := range f.inner {
-			switch {
-			case ib.predicted:
-			case int(ib.b.Remaining) == total-ib.done:
-				f.agree++
-			case f.mismatch < 0:
-				f.mismatch = i
-			}
-		}
-		want = total
+	if fw.known {
+		id = &fw.id
 	}
-	w.buf = buf
-	f.end = q
-	return w.decode(f, buf)
+	b, n, err := w.beaconAt(q)
+	if g, ok := fw.force[q]; ok && err == nil {
+		// It reads, but a damaged count or key length may make it read
+		// at a wrong size: use the rules' size.
+		err = fmt.Errorf("it reads as %d bytes, not the %d the writer's rules give it", n, g.size)
+	}
+	if err == errShort && !w.rotation {
+		fw.short = true
+		return 0, beacon.Short, errInnerStop
+	}
+	if err != nil {
+		// Unreadable, or reading past the end of the file: a torn tail,
+		// or damage to its marker count.
+		g, ok := fw.force[q]
+		if !ok {
+			f.badBeacon, f.badErr = q, err
+			if !w.rotation {
+				return 0, beacon.BadBeacon, errInnerStop
+			}
+			f.guesses = w.guessBeacon(f.guesses[:0], fw.written, id, fw.keyLen)
+			if len(f.guesses) != 1 {
+				fw.guessed = true
+				return 0, beacon.BadBeacon, errInnerStop
+			}
+			g = f.guesses[0]
+			f.badBeacon, f.badErr = -1, nil
+		}
+		if fw.record {
+			f.inner = append(f.inner, innerBeacon{off: q, done: s.Done, predicted: true, count: g.count, err: err})
+		}
+		fw.written += uint64(g.count)
+		return g.size, beacon.Intact, nil
+	}
+	if fw.record {
+		ib := innerBeacon{off: q, b: b, done: s.Done, size: n, written: fw.written}
+		if id != nil {
+			ib.id = &streamID{id.key, id.shard}
+		}
+		f.inner = append(f.inner, ib)
+		if int(b.Remaining) == s.Remaining {
+			f.agree++
+		} else {
+			if f.mismatch >= 0 {
+				// A second beacon disagrees: the size field is what is
+				// wrong. Stop before gathering more.
+				return 0, beacon.BadRemaining, errInnerStop
+			}
+			f.mismatch = len(f.inner) - 1
+		}
+	}
+	fw.written += uint64(len(b.Markers))
+	return n, beacon.Intact, nil
+}
+
+// damaged makes the frameResult of a frame the Demuxer could not read.
+func (w *walker) damaged(f *frameResult, df *beacon.Frame) frameResult {
+	fw := &w.fw
+	switch {
+	case df.Damage == beacon.Short && fw.short:
+		f.status, f.err = frameShort, fmt.Errorf("the file ends inside the beacon at offset %d that splices it", df.At)
+		return w.shortOrBroken(*f)
+	case df.Damage == beacon.Short, df.Damage == beacon.BadHeader && df.Start+int64(df.HeadLen) > w.size:
+		// A header the file ends inside is torn, whatever its bytes.
+		f.status = frameShort
+		if df.Size == 0 {
+			f.err = fmt.Errorf("the file ends inside its header")
+		} else {
+			f.err = fmt.Errorf("its frame needs %d bytes, the file has %d of them", df.Size, df.Have)
+		}
+		return w.shortOrBroken(*f)
+	case df.Damage == beacon.BadHeader:
+		f.status, f.err = frameBroken, fmt.Errorf("bad message header: %w", df.Err)
+	case fw.guessed:
+		f.status = frameAmbiguous
+	case df.Damage == beacon.BadBeacon:
+		f.status, f.err = frameBroken, fmt.Errorf("the beacon at offset %d that splices it is unreadable", df.At)
+	case df.Damage == beacon.BadRemaining:
+		f.status, f.err = frameBroken, w.mismatchErr(f)
+	case df.Damage == beacon.BadTerminator:
+		return w.decode(*f, df.Err)
+	default:
+		f.status, f.err = frameBroken, df.Err
+	}
+	return *f
 }
 
 // shortOrBroken decides a frame the file ends inside: torn, unless a beacon
 // already disagreed with its size, which then is what is wrong.
-func (w *walker) shortOrBroken(f frameResult, buf []byte) frameResult {
-	w.buf = buf
+func (w *walker) shortOrBroken(f frameResult) frameResult {
 	if f.mismatch >= 0 {
 		f.status, f.err = frameBroken, w.mismatchErr(&f)
 	}
@@ -284,10 +282,9 @@ func (w *walker) mismatchErr(f *frameResult) error {
 		f.total, f.total-ib.done, ib.off, ib.b.Remaining)
 }
 
-// decode checks the gathered frame.
-func (w *walker) decode(f frameResult, frame []byte) frameResult {
-	var err error
-	f.raw, _, err = format.DecodeMessage(frame)
+// decode decides a frame whose bytes read, with err the error of its
+// payload checksum or of its terminator.
+func (w *walker) decode(f frameResult, err error) frameResult {
 	var ce *format.ChecksumError
 	switch {
 	case err == nil:

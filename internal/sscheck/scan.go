@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/seastream/ss/beacon"
 	"github.com/seastream/ss/format"
 )
 
@@ -183,6 +184,7 @@ func newWalker(data []byte, h format.Header, v Visitor, release func(lo, hi int6
 		firstOff: -1,
 		globalOK: true,
 	}
+	w.dm = beacon.Demuxer{Layout: beacon.Layout{Interval: w.iv}, Inner: w.spliceBeacon}
 	w.recoverBudget = 4*w.size + 1<<20
 	w.sum.Header, w.sum.Size = h, w.size
 	if cfg.seed != nil {
@@ -213,6 +215,10 @@ type walker struct {
 	tries int     // readings of the current frame left, see maxTries
 	last  *stream // the stream of the last message, to find it again cheaply
 	buf   []byte  // a frame split by beacons, gathered
+	dm    beacon.Demuxer
+	df    beacon.Frame // the frame dm reads
+	fw    frameWalk    // what spliceBeacon knows of it
+	cur   frameResult  // the frame being read
 	inner []innerBeacon
 	ids   []streamID
 	msg   Message
