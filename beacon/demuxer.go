@@ -2,7 +2,6 @@ package beacon
 
 import (
 	"errors"
-	"slices"
 
 	"github.com/seastream/ss/format"
 )
@@ -274,7 +273,10 @@ func (d *Demuxer) Body(data []byte, f *Frame, buf []byte) ([]byte, bool) {
 		q += size
 	}
 	f.End = q
-	buf = slices.Grow(buf[:0], int(total))
+	if int64(cap(buf)) < total {
+		buf = make([]byte, 0, total) // not slices.Grow, which clears it first
+	}
+	buf = buf[:0]
 	q = p
 	for i := 0; ; i++ {
 		chunk := min(total-int64(len(buf)), d.Layout.Room(q))
