@@ -27,6 +27,18 @@
 //	SS_FULL=1             the command-line tools on every cut and every flip
 //	SS_WRITE_RESULTS=1    rewrite RESULTS.md from what the run measured
 //
+// The long archive run (issue 12: ss-relay from Redis into a stream
+// directory, its memory sampled) runs only when both of these are set, and
+// needs -timeout 0 (or longer than the duration):
+//
+//	SS_ARCHIVE_DURATION=24h  how long TestArchiveLongRun produces
+//	SS_REDIS_URL=redis://127.0.0.1:6379  the Redis server it produces to
+//	SS_ARCHIVE_RATE=2000     messages a second it produces (default 2000)
+//
+// as in
+//
+//	SS_REDIS_URL=redis://127.0.0.1:6379 SS_ARCHIVE_DURATION=24h SS_WRITE_RESULTS=1 go test -count=1 -timeout 0 -run TestArchiveLongRun -v ./reliability/
+//
 // RESULTS.md was written by
 //
 //	SS_FULL=1 SS_LOAD_DURATION=20s SS_BITROT_CASES=5000 SS_WRITE_RESULTS=1 go test ./reliability/

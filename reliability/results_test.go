@@ -14,7 +14,7 @@ import (
 // SS_WRITE_RESULTS=1: each test writes its section to results/<name>.md, and
 // TestMain puts the sections together. A section from an earlier run stays
 // until its test runs again (fuzz.md comes from fuzz.sh).
-var sectionOrder = []string{"torn", "torn-tools", "bitrot", "bitrot-tools", "bitrot-append", "load", "operations", "operations-cost", "segments", "groups", "badinput", "fuzz"}
+var sectionOrder = []string{"torn", "torn-tools", "bitrot", "bitrot-tools", "bitrot-append", "load", "operations", "operations-cost", "segments", "archive", "groups", "badinput", "fuzz"}
 
 func writeResults() bool { return os.Getenv("SS_WRITE_RESULTS") == "1" }
 
