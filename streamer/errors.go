@@ -34,6 +34,7 @@ var (
 	ErrPayloadTooLarge     = driver.ErrPayloadTooLarge
 	ErrPayloadUnsupported  = driver.ErrPayloadUnsupported
 	ErrHeaderUnsupported   = driver.ErrHeaderUnsupported
+	ErrExtrasUnsupported   = driver.ErrExtrasUnsupported
 	ErrInvalidTimestamp    = driver.ErrInvalidTimestamp
 )
 

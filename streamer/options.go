@@ -136,6 +136,7 @@ type SendOption struct {
 	what      sendWhat
 	shard     ShardID
 	key       []byte
+	attrs     []Attr
 	seq       SeqNo
 	timestamp time.Time
 }
@@ -147,6 +148,8 @@ const (
 	sendRoutingKey
 	sendSeq
 	sendTimestamp
+	sendKey
+	sendAttrs
 )
 
 // WithShard sends to an explicit shard (default 0).
@@ -164,3 +167,15 @@ func WithTimestamp(t time.Time) SendOption { return SendOption{what: sendTimesta
 // WithSeq asks the backend to store n as the message's sequence number; it
 // needs a producer created WithVerbatimHeaders.
 func WithSeq(n SeqNo) SendOption { return SendOption{what: sendSeq, seq: n} }
+
+// WithKey stores key with the message as its record key (Message.Key), on
+// a backend that has one: Kafka, or a file with the archive envelope. It
+// does not choose the shard (see WithRoutingKey). A backend without keys
+// fails the send with ErrExtrasUnsupported. WithKey(nil) sends no key.
+func WithKey(key []byte) SendOption { return SendOption{what: sendKey, key: key} }
+
+// WithAttrs stores attrs with the message (Message.Attrs), in order: as
+// Kafka record headers, as Redis entry fields after the payload's, or in
+// a file with the archive envelope. A backend without them fails the send
+// with ErrExtrasUnsupported. attrs is not retained after the send returns.
+func WithAttrs(attrs ...Attr) SendOption { return SendOption{what: sendAttrs, attrs: attrs} }

@@ -2,6 +2,7 @@ package streamer
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"sync"
 	"time"
@@ -68,7 +69,8 @@ func (p *Producer) send(ctx context.Context, stream StreamKey, payload []byte, o
 		return Receipt{}, err
 	}
 	h := driver.Header{StreamKey: stream}
-	var routingKey []byte
+	var routingKey, key []byte
+	var attrs []Attr
 	var hasShard, hasKey bool
 	for _, o := range opts {
 		switch o.what {
@@ -84,6 +86,10 @@ func (p *Producer) send(ctx context.Context, stream StreamKey, payload []byte, o
 			h.Seq = o.seq
 		case sendTimestamp:
 			h.Timestamp = o.timestamp
+		case sendKey:
+			key = o.key
+		case sendAttrs:
+			attrs = o.attrs
 		}
 	}
 	if hasShard && hasKey {
@@ -103,7 +109,7 @@ func (p *Producer) send(ctx context.Context, stream StreamKey, payload []byte, o
 		return Receipt{}, p.state
 	}
 	if p.hooks == nil {
-		pending, err := p.dp.Send(ctx, h, payload)
+		pending, err := p.dispatch(ctx, h, key, attrs, payload)
 		if err != nil {
 			return Receipt{}, err
 		}
@@ -116,7 +122,7 @@ func (p *Producer) send(ctx context.Context, stream StreamKey, payload []byte, o
 		}
 		sent = time.Now()
 	}
-	pending, err := p.dp.Send(ctx, h, payload)
+	pending, err := p.dispatch(ctx, h, key, attrs, payload)
 	if err != nil {
 		if p.watch != nil {
 			p.watch.unreserve()
@@ -128,6 +134,19 @@ func (p *Producer) send(ctx context.Context, stream StreamKey, payload []byte, o
 		p.watch.add(pending, h, len(payload), sent)
 	}
 	return Receipt{pending: pending}, nil
+}
+
+// dispatch hands the message to the driver: with its key and attributes
+// through driver.ExtrasProducer if it has any, else with Send.
+func (p *Producer) dispatch(ctx context.Context, h driver.Header, key []byte, attrs []Attr, payload []byte) (driver.Pending, error) {
+	if key == nil && len(attrs) == 0 {
+		return p.dp.Send(ctx, h, payload)
+	}
+	ep, ok := p.dp.(driver.ExtrasProducer)
+	if !ok {
+		return nil, fmt.Errorf("%w (%s://)", ErrExtrasUnsupported, p.s.Scheme())
+	}
+	return ep.SendExtras(ctx, h, key, attrs, payload)
 }
 
 // Route returns the shard that WithRoutingKey(key) selects for stream:

@@ -16,6 +16,7 @@ type (
 	StreamShard    = driver.StreamShard
 	Header         = driver.Header
 	Message        = driver.Message
+	Attr           = driver.Attr
 	MessageID      = driver.MessageID
 	ConsumerMode   = driver.ConsumerMode
 	StreamReset    = driver.StreamReset

@@ -57,6 +57,18 @@ type Producer interface {
 	End(ctx context.Context) error
 }
 
+// ExtrasProducer is implemented by a Producer that can store a message's
+// key and attributes (Message.Key, Message.Attrs) with it: Kafka (the
+// record's key and headers), Redis (fields after the payload's) and a file
+// with the archive envelope. SendExtras is Send with them; key may be nil (no
+// key, a null key for Kafka) and attrs empty. It must not retain key or
+// attrs after it returns. A producer that cannot store them this time (a
+// file without the envelope) returns an error wrapping ErrExtrasUnsupported.
+type ExtrasProducer interface {
+	Producer
+	SendExtras(ctx context.Context, h Header, key []byte, attrs []Attr, payload []byte) (Pending, error)
+}
+
 // Pending is the outcome of one Send.
 type Pending interface {
 	// Wait blocks until the message is stored or has failed, or until ctx is

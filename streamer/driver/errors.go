@@ -104,6 +104,12 @@ var (
 	// without verbatim headers lets the backend number the message.
 	ErrHeaderUnsupported = errors.New("streamer: header cannot be stored verbatim by this backend: send without verbatim headers")
 
+	// ErrExtrasUnsupported is returned by Send for a message with a key or
+	// attributes (Message.Key, Message.Attrs) on a backend that cannot
+	// store them: stdio, or a file without the archive envelope. Sending
+	// without them stores the payload alone.
+	ErrExtrasUnsupported = errors.New("streamer: this backend cannot store a message's key or attributes: send without them, or write a file with the archive envelope (?envelope=v1)")
+
 	// ErrInvalidTimestamp is returned by ParseTimestamp for text that is not
 	// a timestamp, and by Send for a timestamp the backend cannot hold (stdio
 	// writes years 0000 to 9999 only).

@@ -60,17 +60,39 @@ type MessageID struct {
 	Seq    SeqNo
 }
 
-// Message is a received message: its header and its payload.
+// Message is a received message: its header, its payload and, from the
+// backends that have them, the record's key and attributes.
 //
 // The payload is read-only: consumers of the same message may share it. It
 // never changes after Next returns it (no backend reuses its buffer, and the
 // file backend copies out of its memory mapping), and it stays valid for as
 // long as it is referenced, after the Consumer is closed too. Use Bytes or
 // Clone for a copy to modify.
+//
+// Key and Attrs are the extras of a message that SeaStreamer's format does
+// not carry: Kafka fills Key with the record's key (nil for a null key) and
+// Attrs with its headers; Redis fills Attrs with the entry's fields other
+// than the payload's; a file:// consumer with the archive envelope
+// (filedriver.WithEnvelope) gives back the extras stored with the message.
+// Other backends leave both nil. They are read-only like the payload.
 type Message struct {
 	Header
 	Payload []byte
+	Key     []byte
+	Attrs   []Attr
 }
+
+// Attr is one attribute of a message: a Kafka record header, or a Redis
+// entry field besides the payload's. A message's attributes are ordered and
+// a name may repeat, as Kafka headers may. A nil Value is a null one (Kafka
+// headers may have null values); Redis never gives one.
+type Attr struct {
+	Name  string
+	Value []byte
+}
+
+// HasExtras reports whether m has a key or attributes.
+func (m Message) HasExtras() bool { return m.Key != nil || len(m.Attrs) > 0 }
 
 // Size returns the payload's length in bytes.
 func (m Message) Size() int { return len(m.Payload) }
@@ -99,8 +121,29 @@ func (m Message) Bytes() []byte {
 // DecodeJSON unmarshals the payload, as JSON, into v.
 func (m Message) DecodeJSON(v any) error { return json.Unmarshal(m.Payload, v) }
 
-// Clone returns a copy of m whose payload is owned by the caller.
+// Clone returns a copy of m whose payload, key and attributes are owned by
+// the caller.
 func (m Message) Clone() Message {
 	m.Payload = m.Bytes()
+	if m.Key != nil {
+		m.Key = append(make([]byte, 0, len(m.Key)), m.Key...)
+	}
+	m.Attrs = CloneAttrs(m.Attrs)
 	return m
+}
+
+// CloneAttrs returns a deep copy of attrs (nil for none), keeping nil values
+// nil.
+func CloneAttrs(attrs []Attr) []Attr {
+	if len(attrs) == 0 {
+		return nil
+	}
+	out := make([]Attr, len(attrs))
+	for i, a := range attrs {
+		out[i].Name = a.Name
+		if a.Value != nil {
+			out[i].Value = append(make([]byte, 0, len(a.Value)), a.Value...)
+		}
+	}
+	return out
 }
