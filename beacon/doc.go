@@ -10,7 +10,10 @@
 // written so far: exactly as SeaStreamer's writer does, so that the same
 // messages give the same bytes.
 //
-// Muxer applies these rules to outgoing frames; Tracker keeps the per-stream
-// state the markers are made of; Search finds, in O(log n) beacon reads, the
-// beacon to start scanning from to reach a seek target.
+// Muxer applies these rules to outgoing frames, and Demuxer undoes them:
+// it is the one reader of a frame, for ssfile and the tools alike, each
+// supplying its policy for damage. ChainSearch is the one search for where
+// valid frames resume after damage. Tracker keeps the per-stream state the
+// markers are made of; Search finds, in O(log n) beacon reads, the beacon
+// to start scanning from to reach a seek target.
 package beacon

@@ -397,67 +397,60 @@ type validAfterResult struct {
 	valid   bool
 }
 
-// chainAfter is the search of validAfter, in time linear in the bytes after
-// p. Most offsets fail in a few bytes (a key length or character, a
-// timestamp, the 0x0D or the beacon's count where the size field puts
-// them), without building an error (see errProbe). A chain that fails marks
-// the frame starts it passed, and a later candidate that lands on one of
-// them would fail the same way, so each frame start is decoded once. What
-// is left is the checksums of frames that overlap, which damage crafted to
-// that end could make quadratic: the bytes they cover are counted against
-// an allowance of a few times the searched length, past which the search
-// gives up and finds nothing; Append's look for messages after the
+// chainAfter is the search of validAfter, beacon.ChainSearch with the
+// reader's rules: a chain starts at p (its frame read leniently: only a
+// beacon's count may be what is wrong), at the message after the splice a
+// beacon position ends, or at an offset whose bytes may start a frame
+// (mayStart); its frames must decode and verify; it must reach the end of
+// the data after at least one frame. The search is linear in the bytes
+// after p (see ChainSearch): most offsets fail in a few bytes, without
+// building an error (see errProbe), and the checksums of frames that
+// overlap, which damage crafted to that end could make quadratic, count
+// against an allowance of a few times the searched length, past which the
+// search gives up and finds nothing; Append's look for messages after the
 // beacons (validDataAfter) still protects those.
 func (s *scanner) chainAfter(p int64) bool {
 	end := int64(len(s.data))
-	dead := make([]uint64, (end-p+63)/64) // frame starts already on a failed chain, by offset from p
 	var work int64
-	budget := 4*(end-p) + 1<<20
-	passed := make([]int64, 0, 16)
 	probe := scanner{path: s.path, data: s.data, layout: s.layout, dm: beacon.Demuxer{Layout: s.layout}, keys: s.keys, probe: true, work: &work}
 	iv := s.layout.Interval
 	next := (p/iv + 1) * iv // the next beacon position, kept without a division per offset
-	for q := p; q < end && work <= budget; q++ {
-		if q == next {
-			next += iv
-		}
-		if i := uint64(q - p); dead[i/64]&(1<<(i%64)) != 0 {
-			continue
-		}
-		probe.lenient = q == p
-		if q == p {
-			probe.pos = p
-		} else if q == next-iv {
-			if probe.seekBeacon(int(q/iv)) != nil {
+	var c beacon.ChainSearch
+	c.Next = func(q int64) (int64, int64, bool) {
+		for ; q < end; q++ {
+			if q == next {
+				next += iv
+			}
+			if c.Dead(q) {
 				continue
 			}
-			if i := uint64(probe.pos - p); probe.pos < end && dead[i/64]&(1<<(i%64)) != 0 {
-				continue // a beacon inside a splice already tried: it lands where the first did
-			}
-		} else {
-			if !s.mayStart(q, next-q) {
-				continue
-			}
-			probe.pos = q
-		}
-		passed = passed[:0]
-		for {
-			passed = append(passed, probe.pos)
-			if _, err := probe.next(); err != nil {
-				break
+			probe.lenient = q == p
+			switch {
+			case q == p:
+				return q, q, true
+			case q == next-iv:
+				if probe.seekBeacon(int(q/iv)) == nil {
+					return q, probe.pos, true
+				}
+			case s.mayStart(q, next-q):
+				return q, q, true
 			}
 		}
-		if len(passed) > 1 && probe.atEnd() {
-			return true
-		}
-		for _, at := range passed {
-			if at > p && at < end {
-				i := uint64(at - p)
-				dead[i/64] |= 1 << (i % 64)
-			}
-		}
+		return end, end, false
 	}
-	return false
+	c.Step = func(q int64, first bool) (int64, beacon.Verdict, int64) {
+		probe.pos = q
+		if !first && probe.atEnd() {
+			return q, beacon.Found, 0
+		}
+		before := work
+		if _, err := probe.next(); err != nil {
+			return q, beacon.Failed, work - before
+		}
+		return probe.pos, beacon.Continue, work - before
+	}
+	_, found, _ := c.Find(p, end, end, 4*(end-p)+1<<20)
+	return found
 }
 
 // mayStart checks, on the bytes in place, what rules out a message frame

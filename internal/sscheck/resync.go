@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 
+	"github.com/seastream/ss/beacon"
 	"github.com/seastream/ss/format"
 )
 
@@ -180,11 +181,12 @@ func (w *walker) recovered(p, q int64, why error) {
 // inside the frame: then reaching the end of the file with no frame is no
 // evidence, and a chain needs a frame.
 //
-// The work stays linear: past its first frame, a chain's fate depends only
-// on where it is, so each frame start reached is followed once per search
-// (memo); and the bytes read by every search of the scan are counted
-// against an allowance of a few times the file's size, past which the scan
-// resynchronises at beacons as it did before recover existed.
+// It is beacon.ChainSearch, the search ssfile's reader and Append use too,
+// with the scan's rules. The work stays linear: each frame start reached is
+// followed once per search; and the bytes read by every search of the scan
+// are counted against an allowance of a few times the file's size, past
+// which the scan resynchronises at beacons as it did before recover
+// existed.
 func (w *walker) recover(p int64, torn bool) (int64, bool) {
 	b := (p/w.iv + 1) * w.iv
 	limit := min(b, w.size)
@@ -194,63 +196,40 @@ func (w *walker) recover(p int64, torn bool) (int64, bool) {
 			bRem, bOK = int64(bc.Remaining), true
 		}
 	}
-	memo := make(map[int64]bool)
-	for q := p + 1; q <= limit; q++ {
-		if w.recoverWork > w.recoverBudget {
-			return 0, false
-		}
-		w.recoverWork++
-		if w.chainFrom(q, b, bRem, bOK, torn, memo) {
-			return q, true
-		}
-	}
-	return 0, false
-}
-
-// chainFrom reports whether frames that read well lead from q to b or the
-// end of the file (see recover). bRem is the count of remaining bytes of
-// the beacon at b when bOK (it is readable).
-func (w *walker) chainFrom(q, b, bRem int64, bOK, torn bool, memo map[int64]bool) bool {
-	var path []int64 // the frame starts after the first, whose fate is this chain's
-	ok := w.chain(q, b, bRem, bOK, torn, memo, &path)
-	for _, x := range path {
-		memo[x] = ok
-	}
-	return ok
-}
-
-func (w *walker) chain(q, b, bRem int64, bOK, torn bool, memo map[int64]bool, path *[]int64) bool {
-	for first := true; ; first = false {
-		if !first {
-			if ok, seen := memo[q]; seen {
-				return ok
-			}
-			*path = append(*path, q)
-		}
+	c := &w.chains
+	c.Next = func(q int64) (int64, int64, bool) { return q, q, true } // every offset: Step's first checks decide
+	c.Step = func(q int64, first bool) (int64, beacon.Verdict, int64) {
+		ok := false
 		switch {
 		case q == w.size:
-			return !first || !torn
+			ok = !first || !torn
 		case q == b:
-			return bOK && bRem == 0
-		}
-		if first && !w.mayStart(q, b, bRem, bOK) {
-			return false
-		}
-		f := w.frame(q, w.written, nil)
-		w.recoverWork += max(f.end-q, int64(1+f.keyLen))
-		if f.status != frameOK && (first || f.status != frameChecksum) || f.mismatch >= 0 {
-			return false
-		}
-		for _, ib := range f.inner {
-			if ib.predicted {
-				return false
+			ok = bOK && bRem == 0
+		case first && !w.mayStart(q, b, bRem, bOK):
+		default:
+			f := w.frame(q, w.written, nil)
+			work := max(f.end-q, int64(1+f.keyLen))
+			if f.status != frameOK && (first || f.status != frameChecksum) || f.mismatch >= 0 {
+				return q, beacon.Failed, work
 			}
+			for _, ib := range f.inner {
+				if ib.predicted {
+					return q, beacon.Failed, work
+				}
+			}
+			if f.end > b {
+				return q, beacon.Found, work // it crosses b, which agrees with its size
+			}
+			return f.end, beacon.Continue, work
 		}
-		if f.end > b {
-			return true // it crosses b, which agrees with its size
+		if ok {
+			return q, beacon.Found, 0
 		}
-		q = f.end
+		return q, beacon.Failed, 0
 	}
+	q, found, work := c.Find(p+1, limit+1, limit+1, w.recoverBudget-w.recoverWork)
+	w.recoverWork += work
+	return q, found
 }
 
 // mayStart checks the bytes that make a frame starting at q, before b,
