@@ -197,8 +197,17 @@ func newConsumer(ctx context.Context, cn *conn, streams []driver.StreamKey, opts
 }
 
 // Next returns the next message: from the group for a member, else the next
-// item of the current generation.
+// item of the current generation. With the archive envelope, its payload is
+// decoded into Payload, Key and Attrs.
 func (c *consumer) Next(ctx context.Context) (driver.Message, error) {
+	m, err := c.next(ctx)
+	if err != nil || c.conn.cfg.envelope == EnvelopeNone {
+		return m, err
+	}
+	return c.open(m)
+}
+
+func (c *consumer) next(ctx context.Context) (driver.Message, error) {
 	for {
 		c.mu.Lock()
 		if c.isClosed {

@@ -32,6 +32,11 @@
 //	                              shard); round-robin in this process, by message
 //	heartbeat=250ms               how often the members of a pairs group look at
 //	                              each other (Heartbeat)
+//	envelope=none|v1              none (default): plain SeaStreamer payloads; v1:
+//	                              every payload in the archive envelope, with the
+//	                              message's key and attributes (WithEnvelope,
+//	                              package envelope); a consumer refuses a payload
+//	                              without it
 //
 // and for a stream directory (refused for a file; size_limit is refused for
 // a directory, whose segments roll over by segment_size instead):

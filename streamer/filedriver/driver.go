@@ -12,6 +12,7 @@ import (
 	"github.com/seastream/ss/ssdir"
 	"github.com/seastream/ss/ssfile"
 	"github.com/seastream/ss/streamer/driver"
+	"github.com/seastream/ss/streamer/envelope"
 )
 
 // Driver is the file backend's driver.Driver. The zero value is ready to use
@@ -116,7 +117,7 @@ func (c *conn) NewProducer(ctx context.Context, stream driver.StreamKey, opts dr
 	if err != nil {
 		return nil, err
 	}
-	return &producer{w: w, verbatim: opts.Verbatim}, nil
+	return &producer{w: w, verbatim: opts.Verbatim, envelope: c.cfg.envelope}, nil
 }
 
 // writer returns the Conn's hold on the shared writer, taking it on first
@@ -231,12 +232,20 @@ func (c *conn) As(target any) bool {
 type producer struct {
 	w        *sharedWriter
 	verbatim bool
+	envelope Envelope // the Conn's: payloads are enveloped (envelope.go)
 
 	mu    sync.RWMutex
 	ended bool
 }
 
 func (p *producer) Send(ctx context.Context, h driver.Header, payload []byte) (driver.Pending, error) {
+	if p.envelope != EnvelopeNone {
+		payload = envelope.Encode(nil, nil, payload)
+	}
+	return p.send(ctx, h, payload)
+}
+
+func (p *producer) send(ctx context.Context, h driver.Header, payload []byte) (driver.Pending, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

@@ -67,6 +67,17 @@ func WithBeaconInterval(n uint32) Option { return Option{optBeaconInterval.Setti
 // (URI option size_limit, e.g. 1GiB). The default is 16 GiB.
 func WithSizeLimit(n int64) Option { return Option{optSizeLimit.Setting(n)} }
 
+// WithEnvelope makes the Conn's producers store each payload in the
+// archive envelope (package envelope), with the key and attributes of a
+// message sent with them (streamer.WithKey, WithAttrs: a Kafka record's key
+// and headers, a Redis entry's other fields), and its consumers decode
+// every payload back into Message.Payload, Key and Attrs; a payload that is
+// not enveloped is then an error, never handed out as it is (URI option
+// envelope=v1). The default, EnvelopeNone, keeps plain SeaStreamer
+// payloads, byte for byte, and refuses keys and attributes with
+// driver.ErrExtrasUnsupported.
+func WithEnvelope(e Envelope) Option { return Option{optEnvelope.Setting(e)} }
+
 // extraError is the error for x in the Extra list of NewProducer or
 // NewConsumer (at): an Option is refused as one that belongs to Open,
 // anything else as another backend's.

@@ -31,6 +31,7 @@ const (
 //	sync=never|flush|<duration>    when the shared writer syncs to stable storage
 //	group_mode=pairs|round-robin   how LoadBalanced groups share the file (groupmode.go)
 //	heartbeat=250ms                how often members of a pairs group look at each other
+//	envelope=none|v1               payloads in the archive envelope (envelope.go)
 var options = driver.NewOptions[config](Scheme)
 
 var (
@@ -101,6 +102,30 @@ var (
 		Set: func(c *config, v int) error { c.prefetch = v; return nil },
 	})
 
+	optEnvelope = driver.AddValue(options, driver.Value[config, Envelope]{
+		Param: "envelope", Scope: driver.ScopeOpen,
+		Parse: func(u *driver.URI, name string) (Envelope, bool, error) {
+			s, ok := u.Option(name)
+			if !ok {
+				return EnvelopeNone, false, nil
+			}
+			switch strings.ToLower(s) {
+			case "none", "":
+				return EnvelopeNone, true, nil
+			case "v1":
+				return EnvelopeV1, true, nil
+			}
+			return EnvelopeNone, true, optionError(name, s, "expected none or v1 (the archive envelope, version 1)")
+		},
+		Set: func(c *config, e Envelope) error {
+			if e > EnvelopeV1 {
+				return optionError("envelope", e.String(), "use EnvelopeNone or EnvelopeV1")
+			}
+			c.envelope = e
+			return nil
+		},
+	})
+
 	optSync = driver.AddValue(options, driver.Value[config, ssfile.Durability]{
 		Param: "sync", Scope: driver.ScopeOpen,
 		Parse: func(u *driver.URI, name string) (ssfile.Durability, bool, error) {
@@ -150,6 +175,7 @@ type config struct {
 	roundRobin     bool               // LoadBalanced groups in this process, per message (SeaStreamer's)
 	heartbeat      time.Duration      // of pair groups; 0: DefaultHeartbeat
 	sizeLimitSet   bool               // size_limit was given
+	envelope       Envelope           // payloads in the archive envelope
 
 	// A stream directory (diroptions.go).
 	dir          bool // path is a stream directory, not a file
