@@ -109,5 +109,20 @@ func toMessage(r *kgo.Record) driver.Message {
 			Timestamp: r.Timestamp.UTC(),
 		},
 		Payload: r.Value,
+		Key:     r.Key,
+		Attrs:   attrs(r.Headers),
 	}
+}
+
+// attrs returns a record's headers as a message's attributes, nil for none;
+// their values are the record's own.
+func attrs(hs []kgo.RecordHeader) []driver.Attr {
+	if len(hs) == 0 {
+		return nil
+	}
+	out := make([]driver.Attr, len(hs))
+	for i, h := range hs {
+		out[i] = driver.Attr{Name: h.Key, Value: h.Value}
+	}
+	return out
 }

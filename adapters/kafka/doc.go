@@ -25,6 +25,13 @@
 // timestamps to, and logs a warning (streamer.WithLogger; ss-relay prints
 // it) the first time such records are already past it.
 //
+// A record's key and headers are a message's Key (nil for a null key) and
+// Attrs (in order, a nil Value for a null one); a message sent with
+// streamer.WithKey and WithAttrs (Producer.SendExtras) gets them, and a
+// message sent without has a null key and no headers, as before. Routing by
+// key stays the portable layer's (WithRoutingKey): the record key does not
+// choose the partition.
+//
 // # Sending and receiving
 //
 // Send copies the payload and queues the record with franz-go, which

@@ -158,6 +158,19 @@ func (p *Producer) As(target any) bool {
 // default). The receipt's header has the partition, offset and timestamp of
 // the stored record.
 func (p *Producer) Send(ctx context.Context, h driver.Header, payload []byte) (driver.Pending, error) {
+	return p.send(ctx, h, nil, nil, payload)
+}
+
+var _ driver.ExtrasProducer = (*Producer)(nil)
+
+// SendExtras implements driver.ExtrasProducer: key is the record's key
+// (nil: a null key) and attrs its headers, in order (a nil value: a null
+// one). Key, headers and payload are copied.
+func (p *Producer) SendExtras(ctx context.Context, h driver.Header, key []byte, attrs []driver.Attr, payload []byte) (driver.Pending, error) {
+	return p.send(ctx, h, key, attrs, payload)
+}
+
+func (p *Producer) send(ctx context.Context, h driver.Header, key []byte, attrs []driver.Attr, payload []byte) (driver.Pending, error) {
 	if h.Shard > math.MaxInt32 {
 		return nil, fmt.Errorf("%w: shard %d of %q (Kafka partitions are 32-bit)", ErrNoSuchPartition, h.Shard, h.StreamKey)
 	}
@@ -184,6 +197,18 @@ func (p *Producer) Send(ctx context.Context, h driver.Header, payload []byte) (d
 		Value:     append(make([]byte, 0, len(payload)), payload...),
 		Timestamp: h.Timestamp,
 	}}
+	if key != nil {
+		m.rec.Key = append(make([]byte, 0, len(key)), key...)
+	}
+	if len(attrs) > 0 {
+		m.rec.Headers = make([]kgo.RecordHeader, len(attrs))
+		for i, a := range attrs {
+			m.rec.Headers[i].Key = a.Name
+			if a.Value != nil {
+				m.rec.Headers[i].Value = append(make([]byte, 0, len(a.Value)), a.Value...)
+			}
+		}
+	}
 	// context.Background: once queued, the record's fate must not depend
 	// on the caller's ctx (Send's contract: it is stored or fails on its
 	// own). franz-go does not block here, as inflight stays within its
@@ -257,7 +282,7 @@ func (p *Producer) finish(m *sent, r *kgo.Record, err error) {
 	} else {
 		p.storedTo(r.Topic)
 	}
-	r.Value = nil // the receipt outlives the record: let the payload go
+	r.Value, r.Key, r.Headers = nil, nil, nil // the receipt outlives the record: let the payload go
 	m.stored.Open()
 }
 
