@@ -53,6 +53,12 @@
 //
 // A message is an entry whose field "msg" holds the payload, as SeaStreamer
 // writes it; consumers skip entries without the field (with a warning).
+// An entry's other fields are the message's Attrs, in name order (go-redis
+// reads the fields into a map, which loses the server's order), nil for an
+// entry of the payload's field alone; a message sent with streamer.WithAttrs
+// (Producer.SendExtras) gets its attributes as fields after the payload's,
+// in order. Entries have no key: a message with one is refused
+// (ErrNoRecordKey, a case of driver.ErrExtrasUnsupported).
 // The stream key is the Redis key (see Shards below for the others).
 //
 // The sequence number is the entry id packed as SeaStreamer packs it,
@@ -210,7 +216,13 @@
 // (before its replica received it) is lost with it: messages whose receipts
 // resolved, and group changes, so that the new master may deliver an entry
 // again (a group consumer receives it twice) or forget an acknowledgement
-// (it is delivered again after a restart).
+// (it is delivered again after a restart). Sends to a dead master fail
+// until its replica takes over (cluster-node-timeout and an election, a few
+// seconds); a producer whose send failed by a connection failure has its
+// cluster client reload the slot map, so that it sends to the new master as
+// soon as there is one. A slot moving to another master (resharding) costs
+// nothing: commands sent meanwhile are redirected (ASK, then MOVED) and
+// none fails.
 //
 // # Not supported
 //

@@ -30,6 +30,19 @@ var (
 	// producer with WithLateTimestamps(LateClamp) (URI late_timestamps=clamp).
 	ErrTimestampOrder = errors.New("redis: timestamp is older than the stream's last entry: Redis ids only grow; send in order or use late_timestamps=clamp")
 
+	// ErrNoRecordKey is returned by SendExtras for a message with a key:
+	// Redis entries have fields, not keys.
+	ErrNoRecordKey = driver.NewSentinel(driver.ErrExtrasUnsupported, "redis: entries have no record key: send the key as an attribute (a field), or without it")
+
+	// ErrFieldName is returned by SendExtras for an attribute named as the
+	// payload's field.
+	ErrFieldName = driver.NewSentinel(driver.ErrExtrasUnsupported, "redis: an attribute has the name of the payload's field: rename it, or choose another field (WithMessageField)")
+
+	// ErrClampFields is returned by SendExtras for a message with
+	// attributes on a producer with late_timestamps=clamp, whose script
+	// writes the payload's field alone.
+	ErrClampFields = driver.NewSentinel(driver.ErrExtrasUnsupported, "redis: late_timestamps=clamp writes the payload's field alone: use another late_timestamps mode to send fields")
+
 	// ErrVerbatimHeader is returned by Send on a verbatim producer for a
 	// header whose sequence number and timestamp are not a Redis id: Seq must
 	// be a packed id (ms<<16 | seq, as this adapter's consumers return) whose

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -463,6 +464,7 @@ func (k *Consumer) appendMessages(b *rbatch, s *shardState, msgs []goredis.XMess
 			b.msgs = append(b.msgs, driver.Message{
 				Header:  driver.Header{StreamKey: s.ss.Stream, Shard: s.ss.Shard, Seq: seq, Timestamp: id.Time()},
 				Payload: ownBytes(v),
+				Attrs:   k.attrs(m.Values),
 			})
 			if track {
 				b.acks = append(b.acks, ref)
@@ -473,6 +475,31 @@ func (k *Consumer) appendMessages(b *rbatch, s *shardState, msgs []goredis.XMess
 			return
 		}
 	}
+}
+
+// attrs returns the fields of an entry other than the payload's, as a
+// message's attributes, ordered by name; nil for an entry of the payload's
+// field alone (what SeaStreamer writes), which so costs nothing. They are
+// always given rather than behind an option: a consumer that wants only the
+// payload ignores them, SeaStreamer's own entries have none, and an archive
+// (?envelope=v1) keeps them. go-redis reads an entry's fields into a map,
+// which loses their order on the server: the attributes are in name order,
+// so that the same entry always gives the same message, and a field name
+// repeated in one entry is one attribute.
+func (k *Consumer) attrs(values map[string]any) []driver.Attr {
+	if len(values) <= 1 {
+		return nil
+	}
+	out := make([]driver.Attr, 0, len(values)-1)
+	for name, v := range values {
+		if name == k.cfg.field {
+			continue
+		}
+		sv, _ := v.(string)
+		out = append(out, driver.Attr{Name: name, Value: ownBytes(sv)})
+	}
+	slices.SortFunc(out, func(a, b driver.Attr) int { return strings.Compare(a.Name, b.Name) })
+	return out
 }
 
 // claim takes over entries left pending by dead members of the group: on

@@ -2,6 +2,7 @@ package redis
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -85,6 +86,13 @@ const (
 	idExact               // "<ms>-<seq>"
 )
 
+// field is an entry field after the payload's, its value in the batch's
+// buffer.
+type field struct {
+	name   string
+	lo, hi int
+}
+
 type pbatch struct {
 	seq    uint64
 	n      int
@@ -104,6 +112,7 @@ type pitem struct {
 	kind   idKind
 	id     ID // Ms for idAtMs; both parts for idExact
 	lo, hi int
+	extra  []field // the fields after the payload's (SendExtras)
 	hdr    driver.Header
 	err    error
 }
@@ -243,6 +252,33 @@ func (p *Producer) As(target any) bool {
 // Send implements driver.Producer. It blocks only while maxPending full
 // batches wait to be sent.
 func (p *Producer) Send(ctx context.Context, h driver.Header, payload []byte) (driver.Pending, error) {
+	return p.add(ctx, h, nil, payload)
+}
+
+var _ driver.ExtrasProducer = (*Producer)(nil)
+
+// SendExtras implements driver.ExtrasProducer: the entry has the payload's
+// field first, then one field per attribute, in order (a null value is
+// stored empty: Redis has no null). Redis entries have no key: a non-nil
+// key is refused with ErrNoRecordKey, an attribute named as the payload's
+// field with ErrFieldName, and producers with late_timestamps=clamp take
+// no attributes (ErrClampFields).
+func (p *Producer) SendExtras(ctx context.Context, h driver.Header, key []byte, attrs []driver.Attr, payload []byte) (driver.Pending, error) {
+	if key != nil {
+		return nil, ErrNoRecordKey
+	}
+	if len(attrs) > 0 && p.sha != "" {
+		return nil, ErrClampFields
+	}
+	for _, a := range attrs {
+		if a.Name == p.cfg.field {
+			return nil, fmt.Errorf("%w: %q", ErrFieldName, a.Name)
+		}
+	}
+	return p.add(ctx, h, attrs, payload)
+}
+
+func (p *Producer) add(ctx context.Context, h driver.Header, attrs []driver.Attr, payload []byte) (driver.Pending, error) {
 	if len(payload) > MaxPayload {
 		return nil, fmt.Errorf("%w: %d bytes, Redis takes at most %d", driver.ErrPayloadTooLarge, len(payload), MaxPayload)
 	}
@@ -269,6 +305,16 @@ func (p *Producer) Send(ctx context.Context, h driver.Header, payload []byte) (d
 			it.lo = len(b.buf)
 			b.buf = append(b.buf, payload...)
 			it.hi = len(b.buf)
+			if len(attrs) > 0 {
+				it.extra = make([]field, len(attrs))
+				for j, a := range attrs {
+					it.extra[j].name, it.extra[j].lo = a.Name, len(b.buf)
+					b.buf = append(b.buf, a.Value...)
+					it.extra[j].hi = len(b.buf)
+				}
+			} else {
+				it.extra = nil
+			}
 			p.mu.Unlock()
 			if i == 0 {
 				p.wake()
@@ -491,12 +537,34 @@ func (p *Producer) send(b *pbatch) {
 	}
 	if failed > 0 {
 		p.log.Warn("messages not stored", slog.Int("failed", failed), slog.Int("batch", b.n), slog.Any("error", first))
+		p.reloadSlots(cmds)
 		p.errMu.Lock()
 		if p.failErr == nil {
 			p.failErr, p.failSeq = first, b.seq
 		}
 		p.failN += failed
 		p.errMu.Unlock()
+	}
+}
+
+// reloadSlots asks a cluster client to reload its slot map after a
+// connection failure: a master may have died, and the cluster client would
+// go on sending its slots' commands to it until it hears of its successor,
+// from a MOVED (which a dead master does not send) or its periodic reload
+// (ClusterStateReloadInterval, a minute by default), failing every message
+// meanwhile. A reload is asynchronous, and the cluster client makes at most
+// one every 200ms.
+func (p *Producer) reloadSlots(cmds []*goredis.StringCmd) {
+	cc, ok := p.client.(*goredis.ClusterClient)
+	if !ok {
+		return
+	}
+	for _, c := range cmds {
+		var server goredis.Error
+		if err := c.Err(); err != nil && !errors.As(err, &server) {
+			cc.ReloadState(context.Background())
+			return
+		}
 	}
 }
 
@@ -544,8 +612,12 @@ func (p *Producer) commands(ctx context.Context, b *pbatch) []*goredis.StringCmd
 	if p.sha != "" {
 		per = 7 + len(trim)
 	}
-	if cap(p.args) < b.n*per {
-		p.args = make([]any, 0, b.n*per)
+	need := b.n * per
+	for i := range b.n {
+		need += 2 * len(b.item(i).extra)
+	}
+	if cap(p.args) < need {
+		p.args = make([]any, 0, need)
 	}
 	if cap(p.cmds) < b.n {
 		p.cmds = make([]*goredis.StringCmd, b.n)
@@ -584,6 +656,9 @@ func (p *Producer) commands(ctx context.Context, b *pbatch) []*goredis.StringCmd
 				args = append(args, it.id.String())
 			}
 			args = append(args, fieldArg, payload)
+			for _, f := range it.extra {
+				args = append(args, f.name, b.buf[f.lo:f.hi:f.hi])
+			}
 		}
 		cmds[i] = goredis.NewStringCmd(ctx, args[start:len(args):len(args)]...)
 	}
