@@ -7,6 +7,14 @@
 // stream key, shard, sequence number and timestamp; into one that assigns
 // sequence numbers (Kafka, Redis) it keeps the stream key, shard and
 // timestamp.
+//
+// A message's key and attributes (Kafka record keys and headers, Redis
+// entry fields besides the payload's) go with it to an output that stores
+// them: Kafka, Redis, or a file with the archive envelope
+// (file://x.ss?envelope=v1). Replaying such a file (its input URI with
+// ?envelope=v1 too) gives them back, so that Kafka → file → Kafka keeps
+// keys, headers, values and timestamps. An output that cannot store them
+// (a plain file, stdio) gets the payloads alone, with a note.
 package relay
 
 import (
@@ -412,6 +420,7 @@ type writer struct {
 	prod     *streamer.Producer
 	rename   streamer.StreamKey
 	verbatim bool
+	noExtras bool // the output refused a key or attributes: they are dropped
 	stderr   io.Writer
 }
 
@@ -428,7 +437,17 @@ func (w *writer) send(ctx context.Context, cfg Config, m streamer.Message) (stre
 	if w.verbatim {
 		opts = append(opts, streamer.WithSeq(m.Seq))
 	}
+	if m.HasExtras() && !w.noExtras {
+		opts = append(opts, streamer.WithKey(m.Key), streamer.WithAttrs(m.Attrs...))
+	}
 	r, err := w.prod.SendTo(ctx, stream, m.Payload, opts...)
+	if err != nil && m.HasExtras() && !w.noExtras && errors.Is(err, streamer.ErrExtrasUnsupported) {
+		// The output keeps payloads alone: say so once, and go on
+		// without keys and attributes, as a relay did before it had them.
+		fmt.Fprintf(w.stderr, "ss-relay: note: %v; relaying the payloads without them\n", err)
+		w.noExtras = true
+		return w.send(ctx, cfg, m)
+	}
 	if err == nil || !w.verbatim || !rejectsVerbatim(err) {
 		return r, err
 	}
