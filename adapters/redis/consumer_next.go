@@ -16,6 +16,17 @@ type rbatch struct {
 	acks []ackRef  // parallel to msgs when messages are acknowledged
 	err  error     // the read failed
 	end  bool      // Replay reached the end
+
+	// order lists the messages with attributes, whose fields are read
+	// again in the server's order (orderFields) before the batch goes out.
+	order []fieldsRef
+}
+
+// fieldsRef is a message of a batch whose entry has fields besides the
+// payload's.
+type fieldsRef struct {
+	idx     int // in msgs
+	key, id string
 }
 
 type itemErr struct {

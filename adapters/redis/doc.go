@@ -53,9 +53,12 @@
 //
 // A message is an entry whose field "msg" holds the payload, as SeaStreamer
 // writes it; consumers skip entries without the field (with a warning).
-// An entry's other fields are the message's Attrs, in name order (go-redis
-// reads the fields into a map, which loses the server's order), nil for an
-// entry of the payload's field alone; a message sent with streamer.WithAttrs
+// An entry's other fields are the message's Attrs, in the entry's order,
+// repeated names included; nil for an entry of the payload's field alone.
+// go-redis reads an entry's fields into a map, so an entry with other
+// fields is read again as a list (one XRANGE, pipelined per read; entries
+// of the payload alone, SeaStreamer's, cost nothing); if that read fails,
+// its attributes are in name order. A message sent with streamer.WithAttrs
 // (Producer.SendExtras) gets its attributes as fields after the payload's,
 // in order. Entries have no key: a message with one is refused
 // (ErrNoRecordKey, a case of driver.ErrExtrasUnsupported).

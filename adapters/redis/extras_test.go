@@ -25,7 +25,7 @@ func (e *env) rawFields(key driver.StreamKey) [][]any {
 }
 
 // SendExtras writes the attributes as fields after msg, in order, and a
-// consumer gives them back as attributes (in name order); entries of msg
+// consumer gives them back as attributes in the same order; entries of msg
 // alone have none.
 func TestSendExtrasFields(t *testing.T) {
 	e := newEnv(t, "")
@@ -48,7 +48,7 @@ func TestSendExtrasFields(t *testing.T) {
 
 	c := e.consumer([]driver.StreamKey{k}, driver.ConsumerOptions{AutoStreamReset: driver.ResetEarliest})
 	m := e.next(c, "the entry with fields")
-	wantAttrs := []driver.Attr{{Name: "a", Value: []byte{}}, {Name: "m", Value: []byte{0, 0xff}}, {Name: "z", Value: []byte("last")}}
+	wantAttrs := []driver.Attr{{Name: "z", Value: []byte("last")}, {Name: "a", Value: []byte{}}, {Name: "m", Value: []byte{0, 0xff}}}
 	if string(m.Payload) != "with fields" || m.Key != nil || !reflect.DeepEqual(m.Attrs, wantAttrs) {
 		t.Fatalf("message %q key %q attrs %q, want attrs %q", m.Payload, m.Key, m.Attrs, wantAttrs)
 	}
@@ -58,18 +58,26 @@ func TestSendExtrasFields(t *testing.T) {
 }
 
 // Entries written by another client with fields besides msg are handed out
-// with them, not skipped.
+// with them, in the entry's order, repeated names included; in every mode.
 func TestForeignFieldsAreAttrs(t *testing.T) {
-	e := newEnv(t, "")
-	k := e.key("foreign")
-	if err := e.client.XAdd(e.ctx, &goredis.XAddArgs{Stream: string(k), Values: []any{"user", "7", "msg", "hi", "kind", "greeting"}}).Err(); err != nil {
-		t.Fatal(err)
-	}
-	c := e.consumer([]driver.StreamKey{k}, driver.ConsumerOptions{AutoStreamReset: driver.ResetEarliest})
-	m := e.next(c, "the entry")
-	want := []driver.Attr{{Name: "kind", Value: []byte("greeting")}, {Name: "user", Value: []byte("7")}}
-	if string(m.Payload) != "hi" || !reflect.DeepEqual(m.Attrs, want) {
-		t.Fatalf("got %q attrs %q, want hi with %q", m.Payload, m.Attrs, want)
+	for _, mode := range []driver.ConsumerMode{driver.RealTime, driver.Resumable, driver.LoadBalanced} {
+		t.Run(mode.String(), func(t *testing.T) {
+			e := newEnv(t, "")
+			k := e.key("foreign")
+			if err := e.client.XAdd(e.ctx, &goredis.XAddArgs{Stream: string(k), Values: []any{"user", "7", "msg", "hi", "kind", "greeting", "user", "8"}}).Err(); err != nil {
+				t.Fatal(err)
+			}
+			opts := driver.ConsumerOptions{Mode: mode, AutoStreamReset: driver.ResetEarliest}
+			if mode != driver.RealTime {
+				opts.Group = "g"
+			}
+			c := e.consumer([]driver.StreamKey{k}, opts)
+			m := e.next(c, "the entry")
+			want := []driver.Attr{{Name: "user", Value: []byte("7")}, {Name: "kind", Value: []byte("greeting")}, {Name: "user", Value: []byte("8")}}
+			if string(m.Payload) != "hi" || !reflect.DeepEqual(m.Attrs, want) {
+				t.Fatalf("got %q attrs %q, want hi with %q", m.Payload, m.Attrs, want)
+			}
+		})
 	}
 }
 

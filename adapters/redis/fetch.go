@@ -111,6 +111,7 @@ func (k *Consumer) fetch() {
 					continue
 				}
 				if len(b.msgs) > 0 {
+					k.orderFields(ctx, client, b)
 					k.push(&st, b)
 					continue
 				}
@@ -125,6 +126,7 @@ func (k *Consumer) fetch() {
 					continue
 				}
 				if len(b.msgs) > 0 {
+					k.orderFields(ctx, client, b)
 					k.push(&st, b)
 					continue
 				}
@@ -148,6 +150,7 @@ func (k *Consumer) fetch() {
 		}
 		backoff, failingSince = 0, time.Time{}
 		if len(b.msgs) > 0 {
+			k.orderFields(ctx, client, b)
 			k.push(&st, b)
 		}
 	}
@@ -461,6 +464,9 @@ func (k *Consumer) appendMessages(b *rbatch, s *shardState, msgs []goredis.XMess
 				b.acks = append(b.acks, ref)
 			}
 		} else {
+			if len(m.Values) > 1 {
+				b.order = append(b.order, fieldsRef{idx: len(b.msgs), key: s.key, id: m.ID})
+			}
 			b.msgs = append(b.msgs, driver.Message{
 				Header:  driver.Header{StreamKey: s.ss.Stream, Shard: s.ss.Shard, Seq: seq, Timestamp: id.Time()},
 				Payload: ownBytes(v),
@@ -483,9 +489,9 @@ func (k *Consumer) appendMessages(b *rbatch, s *shardState, msgs []goredis.XMess
 // always given rather than behind an option: a consumer that wants only the
 // payload ignores them, SeaStreamer's own entries have none, and an archive
 // (?envelope=v1) keeps them. go-redis reads an entry's fields into a map,
-// which loses their order on the server: the attributes are in name order,
-// so that the same entry always gives the same message, and a field name
-// repeated in one entry is one attribute.
+// which loses their order on the server and repeated names: orderFields
+// reads them again as a list before the batch goes out; the name order
+// here is what is left if that fails.
 func (k *Consumer) attrs(values map[string]any) []driver.Attr {
 	if len(values) <= 1 {
 		return nil
@@ -500,6 +506,66 @@ func (k *Consumer) attrs(values map[string]any) []driver.Attr {
 	}
 	slices.SortFunc(out, func(a, b driver.Attr) int { return strings.Compare(a.Name, b.Name) })
 	return out
+}
+
+// orderFields gives the messages of b.order their attributes in the order
+// of the entries' fields on the server, repeated names included: one XRANGE
+// per entry, in one pipeline, read as plain lists (go-redis's XMessage is a
+// map). Only entries with fields besides the payload's pay for it. If it
+// fails (with a warning), or an entry is gone meanwhile, the attributes
+// stay in name order.
+func (k *Consumer) orderFields(ctx context.Context, client goredis.UniversalClient, b *rbatch) {
+	if len(b.order) == 0 {
+		return
+	}
+	cmds := make([]*goredis.SliceCmd, len(b.order))
+	pipe := client.Pipeline()
+	for i, r := range b.order {
+		cmds[i] = goredis.NewSliceCmd(ctx, "xrange", r.key, r.id, r.id)
+		_ = pipe.Process(ctx, cmds[i])
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		if ctx.Err() != nil {
+			return // closing
+		}
+		k.log.Warn("cannot read the order of entries' fields; their attributes are in name order", slog.Any("error", err))
+		return
+	}
+	for i, r := range b.order {
+		if attrs, ok := k.listFields(cmds[i].Val()); ok {
+			b.msgs[r.idx].Attrs = attrs
+		}
+	}
+	b.order = b.order[:0]
+}
+
+// listFields reads the reply of XRANGE for one entry, [[id, [f1, v1, ...]]],
+// into the attributes of its fields other than the payload's.
+func (k *Consumer) listFields(reply []any) ([]driver.Attr, bool) {
+	if len(reply) != 1 {
+		return nil, false
+	}
+	e, ok := reply[0].([]any)
+	if !ok || len(e) < 2 {
+		return nil, false
+	}
+	fs, ok := e[1].([]any)
+	if !ok || len(fs)%2 != 0 {
+		return nil, false
+	}
+	var out []driver.Attr
+	for j := 0; j < len(fs); j += 2 {
+		name, ok1 := fs[j].(string)
+		value, ok2 := fs[j+1].(string)
+		if !ok1 || !ok2 {
+			return nil, false
+		}
+		if name == k.cfg.field {
+			continue
+		}
+		out = append(out, driver.Attr{Name: name, Value: ownBytes(value)})
+	}
+	return out, true
 }
 
 // claim takes over entries left pending by dead members of the group: on

@@ -19,6 +19,13 @@
 //	ss-relay --input kafka://localhost:9092/orders --output 'file://./orders/?segment_size=256MiB&retention_age=720h' --offset start
 //	ss-relay --input file://./orders/orders --offset start --replay           # a stream directory, every segment in order
 //	ss-relay --input file://app.ss/SEA_STREAMER_WILDCARD --replay --since 2024-05-01T10:00:00 --until 2024-05-01T11:00:00
+//	ss-relay --input kafka://localhost:9092/orders --offset start --output 'file://orders.ss/?envelope=v1'     # keys and headers too
+//	ss-relay --input 'file://orders.ss/orders?envelope=v1' --replay --output kafka://localhost:9092/orders   # ... given back
+//
+// Kafka record keys and headers, and Redis entry fields besides msg, are
+// relayed to an output that stores them (Kafka, Redis, a file with
+// ?envelope=v1, the archive envelope of package streamer/envelope); to
+// another (a plain file, stdio) the payloads go alone, with a note.
 //
 // Flags:
 //
