@@ -35,6 +35,15 @@
 // consumers sharing a group divide the messages between them. Consumers read
 // every shard of their streams unless Assign narrows them to some shards.
 //
+// # Keys and attributes
+//
+// A Message has, from the backends that have them, the record's key and
+// attributes: Kafka's record key and headers, the fields of a Redis entry
+// besides the payload's. WithKey and WithAttrs send them, to Kafka, Redis
+// (attributes only) or a file opened with ?envelope=v1, which keeps them in
+// the archive envelope (package streamer/envelope) so that a replay gives
+// them back; elsewhere the send fails with ErrExtrasUnsupported.
+//
 // # Errors and cancellation
 //
 // Every call that can block takes a context.Context and returns its error
