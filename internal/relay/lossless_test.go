@@ -187,8 +187,8 @@ func TestKafkaArchiveWithoutEnvelope(t *testing.T) {
 	if err != nil || st.Relayed != int64(len(values)) {
 		t.Fatalf("archiving: %+v, %v", st, err)
 	}
-	if !strings.Contains(notes.String(), "envelope=v1") || strings.Count(notes.String(), "relaying the payloads without them") != 1 {
-		t.Errorf("notes %q: want one note that keys and headers are dropped, naming envelope=v1", notes.String())
+	if n := notes.String(); !strings.Contains(n, "envelope=v1") || strings.Count(n, "relaying without record keys") != 1 || strings.Count(n, "relaying without attributes") != 1 {
+		t.Errorf("notes %q: want one note that keys and one that headers are dropped, naming envelope=v1", n)
 	}
 	r, err := ssfile.Open(path)
 	if err != nil {
@@ -267,5 +267,46 @@ func TestLosslessRedisArchive(t *testing.T) {
 	got, want := fields(dst), fields(src)
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("replayed entries:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestKafkaIntoRedisKeepsHeaders: relayed from Kafka into Redis, which has
+// no record keys, the keys are dropped (with a note) and the headers become
+// fields after msg.
+func TestKafkaIntoRedisKeepsHeaders(t *testing.T) {
+	ctx := testkit.Context(t)
+	brokers := kafkaBrokers(t)
+	base := strings.TrimSuffix(os.Getenv("SS_REDIS_URL"), "/")
+	if base == "" {
+		base = "redis://" + miniredis.RunT(t).Addr()
+	}
+	s := salt(t)
+	src, dst := "headers-src-"+s, "headers-dst-"+s
+	cl := kafkaClient(t, brokers, kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	createTopic(t, ctx, cl, src, 1)
+	r := &kgo.Record{Topic: src, Key: []byte("k"), Headers: []kgo.RecordHeader{{Key: "b", Value: []byte("2")}, {Key: "a", Value: []byte("1")}}, Value: []byte("v")}
+	if err := cl.ProduceSync(ctx, r).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	var notes syncbuf.Buffer
+	st, err := Run(ctx, Config{Mux: newMux(t, strings.NewReader(""), io.Discard), Input: "kafka://" + brokers + "/" + src, Output: base + "/" + dst, Start: Start, Count: 1, Stderr: &notes})
+	if err != nil || st.Relayed != 1 {
+		t.Fatalf("relaying: %+v, %v", st, err)
+	}
+	if !strings.Contains(notes.String(), "relaying without record keys") || strings.Contains(notes.String(), "without attributes") {
+		t.Errorf("notes %q: want one that keys are dropped, none about headers", notes.String())
+	}
+	opt, err := goredis.ParseURL(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc := goredis.NewClient(opt)
+	defer rc.Close()
+	v, err := rc.Do(ctx, "XRANGE", dst, "-", "+").Slice()
+	if err != nil || len(v) != 1 {
+		t.Fatalf("XRANGE %s: %v, %v", dst, v, err)
+	}
+	if got, want := fmt.Sprintf("%q", v[0].([]any)[1]), `["msg" "v" "b" "2" "a" "1"]`; got != want {
+		t.Fatalf("entry fields %s, want %s", got, want)
 	}
 }

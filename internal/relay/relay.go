@@ -420,7 +420,8 @@ type writer struct {
 	prod     *streamer.Producer
 	rename   streamer.StreamKey
 	verbatim bool
-	noExtras bool // the output refused a key or attributes: they are dropped
+	noKey    bool // the output refused a record key: keys are dropped
+	noAttrs  bool // the output refused attributes: they are dropped
 	stderr   io.Writer
 }
 
@@ -437,15 +438,27 @@ func (w *writer) send(ctx context.Context, cfg Config, m streamer.Message) (stre
 	if w.verbatim {
 		opts = append(opts, streamer.WithSeq(m.Seq))
 	}
-	if m.HasExtras() && !w.noExtras {
-		opts = append(opts, streamer.WithKey(m.Key), streamer.WithAttrs(m.Attrs...))
+	withKey := m.Key != nil && !w.noKey
+	withAttrs := len(m.Attrs) > 0 && !w.noAttrs
+	if withKey {
+		opts = append(opts, streamer.WithKey(m.Key))
+	}
+	if withAttrs {
+		opts = append(opts, streamer.WithAttrs(m.Attrs...))
 	}
 	r, err := w.prod.SendTo(ctx, stream, m.Payload, opts...)
-	if err != nil && m.HasExtras() && !w.noExtras && errors.Is(err, streamer.ErrExtrasUnsupported) {
-		// The output keeps payloads alone: say so once, and go on
-		// without keys and attributes, as a relay did before it had them.
-		fmt.Fprintf(w.stderr, "ss-relay: note: %v; relaying the payloads without them\n", err)
-		w.noExtras = true
+	if err != nil && (withKey || withAttrs) && errors.Is(err, streamer.ErrExtrasUnsupported) {
+		// The output cannot store them: say so once, and go on without
+		// them, as a relay did before it had them. Keys go first, so
+		// that an output with fields but no keys (Redis) keeps the
+		// attributes.
+		what := "record keys"
+		if withKey {
+			w.noKey = true
+		} else {
+			what, w.noAttrs = "attributes (headers, fields)", true
+		}
+		fmt.Fprintf(w.stderr, "ss-relay: note: %v; relaying without %s\n", err, what)
 		return w.send(ctx, cfg, m)
 	}
 	if err == nil || !w.verbatim || !rejectsVerbatim(err) {
