@@ -14,7 +14,8 @@
 // (file://x.ss?envelope=v1). Replaying such a file (its input URI with
 // ?envelope=v1 too) gives them back, so that Kafka → file → Kafka keeps
 // keys, headers, values and timestamps. An output that cannot store them
-// (a plain file, stdio) gets the payloads alone, with a note.
+// (a plain file, stdio) gets the payloads alone, with a note; one without
+// record keys (Redis) the attributes without the keys.
 package relay
 
 import (
