@@ -23,22 +23,25 @@ func TestConformance(t *testing.T) {
 			if dir {
 				name = "dir-" + name
 			}
-			t.Run(name, func(t *testing.T) { conformance(t, m, dir, mode) })
+			t.Run(name, func(t *testing.T) { conformance(t, m, dir, mode, "") })
 		}
 	}
+	// With the archive envelope every case holds too, and keys and
+	// attributes come back.
+	t.Run("envelope", func(t *testing.T) { conformance(t, m, false, filedriver.Pairs, "&envelope=v1") })
 }
 
 // conformance runs the suite on a file, or on a stream directory whose
 // segments roll over every 4 KiB, so that the suite's streams cross
 // segments.
-func conformance(t *testing.T, m *streamer.Mux, dir bool, mode filedriver.GroupMode) {
+func conformance(t *testing.T, m *streamer.Mux, dir bool, mode filedriver.GroupMode, query string) {
 	streamertest.Run(t, streamertest.Harness{
 		Mux: m,
 		NewURI: func(t *testing.T) string {
 			if dir {
-				return "file://" + t.TempDir() + "/stream/?create=if-missing&segment_size=4KiB&group_mode=" + mode.String()
+				return "file://" + t.TempDir() + "/stream/?create=if-missing&segment_size=4KiB&group_mode=" + mode.String() + query
 			}
-			return "file://" + filepath.Join(t.TempDir(), "conformance.ss") + "?create=if-missing&group_mode=" + mode.String()
+			return "file://" + filepath.Join(t.TempDir(), "conformance.ss") + "?create=if-missing&group_mode=" + mode.String() + query
 		},
 		Caps: streamertest.Capabilities{
 			MultipleStreamers: true, Earliest: true, Binary: true, Shards: true,

@@ -20,6 +20,7 @@ func Run(t *testing.T, h Harness) {
 		{"TextAndJSON", testTextAndJSON},
 		{"BufferReuse", testBufferReuse},
 		{"BinaryPayloads", testBinaryPayloads},
+		{"KeysAndAttrs", testKeysAndAttrs},
 		{"LargePayload", testLargePayload},
 		{"OrderPerStreamShard", testOrderPerStreamShard},
 		{"ConcurrentProducers", testConcurrentProducers},
