@@ -307,3 +307,46 @@ func (d *Demuxer) rest(frame []byte, f *Frame) bool {
 func be32(b []byte) uint32 {
 	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
 }
+
+// Landing follows, from the beacon at off, the rest of the frame it
+// splices (its count of remaining bytes), across the beacons after it, each
+// of which must count what remains, to where the next message starts (or
+// the next beacon position, or the end of the data). It is how a reader
+// starts at a beacon: to seek, and to resume after damage. visit, when not
+// nil, gets the offset of each beacon passed, off first. When the walk
+// breaks, it returns the damage and the offset of the beacon that broke it
+// (Short when the data ends first).
+func (d *Demuxer) Landing(data []byte, off int64, visit func(off int64)) (land int64, damage Damage, at int64, cause error) {
+	n := int64(len(data))
+	info, dmg, err := scanInner(data, off)
+	if dmg != Intact {
+		return off, dmg, off, err
+	}
+	if visit != nil {
+		visit(off)
+	}
+	p := off + int64(info.Size)
+	for left := int64(info.Remaining); left > 0; {
+		chunk := min(left, d.Layout.Room(p))
+		p += chunk
+		left -= chunk
+		if left == 0 {
+			break
+		}
+		bi, dmg, err := scanInner(data, p)
+		if dmg != Intact {
+			return p, dmg, p, err
+		}
+		if int64(bi.Remaining) != left {
+			return p, BadRemaining, p, nil
+		}
+		if visit != nil {
+			visit(p)
+		}
+		p += int64(bi.Size)
+	}
+	if p > n {
+		return p, Short, p, format.ErrShortInput
+	}
+	return p, Intact, 0, nil
+}

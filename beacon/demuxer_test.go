@@ -213,3 +213,45 @@ func FuzzDemuxer(f *testing.F) {
 		}
 	})
 }
+
+// TestDemuxerLanding: from every beacon of a laid-out file, Landing reaches
+// the first message that starts after it (or the next beacon position, or
+// the end), visiting each beacon of the splice; a beacon of the splice that
+// miscounts breaks the walk there.
+func TestDemuxerLanding(t *testing.T) {
+	const interval = 128
+	msgs := randomMessages(rand.New(rand.NewPCG(4, 4)), 30, 500)
+	data := layOut(t, interval, msgs)
+	d := NewDemuxer(interval)
+	starts := map[int64]bool{}
+	for _, m := range msgs {
+		starts[m.start] = true
+	}
+	for off := int64(interval); off < int64(len(data)); off += interval {
+		var visited []int64
+		land, dmg, at, err := d.Landing(data, off, func(o int64) { visited = append(visited, o) })
+		if dmg != Intact {
+			t.Fatalf("beacon at %d: %v at %d: %v", off, dmg, at, err)
+		}
+		if !starts[land] && land != int64(len(data)) && !d.Layout.IsBoundary(land) {
+			t.Fatalf("beacon at %d lands at %d, no message starts there", off, land)
+		}
+		for i, v := range visited {
+			if v != off+int64(i)*interval {
+				t.Fatalf("beacon at %d: visited %v", off, visited)
+			}
+		}
+		if len(visited) > 1 {
+			// Break the count of the last beacon of the splice.
+			b := bytes.Clone(data)
+			last := visited[len(visited)-1]
+			b[last+4] ^= 1
+			if _, dmg, at, _ := d.Landing(b, off, nil); dmg != BadRemaining || at != last {
+				t.Fatalf("a miscounting beacon at %d: %v at %d", last, dmg, at)
+			}
+		}
+	}
+	if _, dmg, _, _ := d.Landing(data[:interval+3], interval, nil); dmg != Short {
+		t.Fatalf("a beacon the data ends inside: %v", dmg)
+	}
+}

@@ -264,43 +264,27 @@ type spliceWalk struct {
 	size       int // len(data) when walked
 }
 
-// walkSplice walks from beacon n over the rest of the message it splices,
-// checking each beacon's count of what remains. It returns the offset after
-// the splice, and the first boundary it did not check (where it failed, or
-// that offset).
+// walkSplice walks from beacon n over the rest of the message it splices
+// (beacon.Demuxer.Landing), checking each beacon's count of what remains.
+// It returns the offset after the splice, and the first boundary it did not
+// check (where it failed, or that offset).
 func (s *scanner) walkSplice(n int) (land, upto int64, err error) {
 	p := s.layout.Offset(n)
-	info, err := format.ScanBeacon(s.data[min(p, int64(len(s.data))):])
-	if err != nil {
-		switch {
-		case errors.Is(err, format.ErrShortInput):
-			return p, p, errShort
-		case s.probe:
-			return p, p, errProbe
-		}
-		return p, p, corrupt(s.path, p, fmt.Errorf("beacon %d: %w", n, err))
+	land, dmg, at, cause := s.dm.Landing(s.data, p, nil)
+	switch {
+	case dmg == beacon.Intact:
+		return land, land, nil
+	case dmg == beacon.Short:
+		return at, at, errShort
+	case s.probe:
+		return at, at, errProbe
+	case at == p:
+		return p, p, corrupt(s.path, p, fmt.Errorf("beacon %d: %w", n, cause))
+	case dmg == beacon.BadRemaining:
+		info, _ := format.ScanBeacon(s.data[at:])
+		return at, at, corrupt(s.path, at, fmt.Errorf("beacon says %d bytes of a message remain, which does not go on with the message beacon %d splices", info.Remaining, n))
 	}
-	p += int64(info.Size)
-	left := int64(info.Remaining)
-	for left > 0 {
-		chunk := min(left, s.layout.Room(p))
-		p += chunk
-		left -= chunk
-		if left > 0 {
-			if p > int64(len(s.data)) {
-				return p, p, errShort
-			}
-			next, err := s.skipBeacon(p, int(left))
-			if err != nil {
-				return p, p, err
-			}
-			p = next
-		}
-	}
-	if p > int64(len(s.data)) {
-		return p, p, errShort
-	}
-	return p, p, nil
+	return at, at, corrupt(s.path, at, fmt.Errorf("beacon: %w", cause))
 }
 
 func be32(b []byte) uint32 {

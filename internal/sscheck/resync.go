@@ -85,51 +85,27 @@ func (w *walker) resyncNote(q, anchor int64) string {
 // it passes, and become uncertain for the others.
 func (w *walker) resync(start int64) (int64, int64) {
 	w.lost()
-	b := (start/w.iv + 1) * w.iv
-next:
-	for b < w.size {
-		bc, n, err := w.beaconAt(b)
-		if err == errShort {
-			break
-		}
-		if err != nil {
-			b += w.iv
+	visited := w.visited[:0]
+	visit := func(off int64) { visited = append(visited, off) }
+	for b := (start/w.iv + 1) * w.iv; b < w.size; {
+		visited = visited[:0]
+		land, dmg, at, _ := w.dm.Landing(w.data, b, visit)
+		switch dmg {
+		case beacon.Short:
+			w.visited = visited
+			return w.size, -1
+		case beacon.BadRemaining:
+			b = at // a broken chain: start again from this beacon
+			continue
+		case beacon.Intact:
+		default:
+			b = at + w.iv // unreadable: the next beacon position after it
 			continue
 		}
-		anchor := b
-		adopt := [][]format.Marker{bc.Markers}
-		q, rem := b+n, int64(bc.Remaining)
-		for {
-			room := w.iv - q%w.iv
-			if rem <= room {
-				q += rem
-				break
-			}
-			q += room
-			rem -= room
-			if q >= w.size {
-				return w.size, -1
-			}
-			bc2, n2, err := w.beaconAt(q)
-			switch {
-			case err == errShort:
-				return w.size, -1
-			case err != nil:
-				b = q + w.iv
-				continue next
-			case int64(bc2.Remaining) != rem:
-				b = q // a broken chain: start again from this beacon
-				continue next
-			}
-			adopt = append(adopt, bc2.Markers)
-			q += n2
-		}
-		if q > w.size {
-			return w.size, -1
-		}
-		for _, ms := range adopt {
-			for i := range ms {
-				m := &ms[i]
+		for _, off := range visited {
+			bc, _, _ := w.beaconAt(off) // read by Landing
+			for i := range bc.Markers {
+				m := &bc.Markers[i]
 				s := w.st.lookup(m.StreamKey, m.ShardID)
 				if s == nil {
 					s = w.st.add(streamID{m.StreamKey, m.ShardID}, true)
@@ -137,8 +113,10 @@ next:
 				s.adopt(m)
 			}
 		}
-		return q, anchor
+		w.visited = visited
+		return land, b
 	}
+	w.visited = visited
 	return w.size, -1
 }
 

@@ -212,17 +212,18 @@ type walker struct {
 	rotation bool   // written is the writer's count of markers so far
 	written  uint64 // markers in the beacons so far
 
-	tries  int     // readings of the current frame left, see maxTries
-	last   *stream // the stream of the last message, to find it again cheaply
-	buf    []byte  // a frame split by beacons, gathered
-	dm     beacon.Demuxer
-	df     beacon.Frame       // the frame dm reads
-	fw     frameWalk          // what spliceBeacon knows of it
-	cur    frameResult        // the frame being read
-	chains beacon.ChainSearch // recover\'s search
-	inner  []innerBeacon
-	ids    []streamID
-	msg    Message
+	tries   int     // readings of the current frame left, see maxTries
+	last    *stream // the stream of the last message, to find it again cheaply
+	buf     []byte  // a frame split by beacons, gathered
+	dm      beacon.Demuxer
+	df      beacon.Frame       // the frame dm reads
+	fw      frameWalk          // what spliceBeacon knows of it
+	cur     frameResult        // the frame being read
+	chains  beacon.ChainSearch // recover\'s search
+	visited []int64            // the beacons resync passed
+	inner   []innerBeacon
+	ids     []streamID
+	msg     Message
 
 	// What the search for a writer that reopened the file keeps (see
 	// reopen.go): the messages since the last beacon (recentFull: not all
