@@ -92,10 +92,12 @@ func permitted(pkg, imp string, rules []string) bool {
 	})
 }
 
-// TestLayering walks the module and checks every package with a rule.
-func TestLayering(t *testing.T) {
+// eachPackage calls fn with the path (relative to the module root, with
+// slashes) and the non-test imports of every package directory of the
+// module, leaving out testdata and hidden directories.
+func eachPackage(t *testing.T, fn func(pkg string, imports []string)) {
+	t.Helper()
 	root := filepath.Join("..", "..")
-	checked := 0
 	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
 		if err != nil || !d.IsDir() {
 			return err
@@ -105,14 +107,21 @@ func TestLayering(t *testing.T) {
 			return filepath.SkipDir
 		}
 		rel, _ := filepath.Rel(root, path)
-		pkg := filepath.ToSlash(rel)
+		fn(filepath.ToSlash(rel), imports(t, path))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestLayering walks the module and checks every package with a rule.
+func TestLayering(t *testing.T) {
+	checked := 0
+	eachPackage(t, func(pkg string, ims []string) {
 		rules, ok := rule(pkg)
-		if !ok {
-			return nil
-		}
-		ims := imports(t, path)
-		if len(ims) == 0 {
-			return nil
+		if !ok || len(ims) == 0 {
+			return
 		}
 		checked++
 		core := !strings.HasPrefix(pkg, "adapters/") && !strings.HasPrefix(pkg, "metrics/")
@@ -128,37 +137,19 @@ func TestLayering(t *testing.T) {
 				t.Errorf("%s imports %s, which ARCHITECTURE.md does not allow (allowed: %v)", pkg, mine, rules)
 			}
 		}
-		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	if checked < len(allowed) {
 		t.Fatalf("checked %d packages, fewer than the %d rules: a rule names a package that does not exist", checked, len(allowed))
 	}
 }
 
-// TestTestOnly walks the module and checks that no non-test file imports a
-// package of testOnly.
+// TestTestOnly checks that no non-test file imports a package of testOnly.
 func TestTestOnly(t *testing.T) {
-	root := filepath.Join("..", "..")
-	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
-		if err != nil || !d.IsDir() {
-			return err
-		}
-		name := d.Name()
-		if path != root && (strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") || name == "testdata") {
-			return filepath.SkipDir
-		}
-		rel, _ := filepath.Rel(root, path)
-		for _, imp := range imports(t, path) {
+	eachPackage(t, func(pkg string, ims []string) {
+		for _, imp := range ims {
 			if mine, ok := strings.CutPrefix(imp, module); ok && slices.Contains(testOnly, mine) {
-				t.Errorf("%s imports %s, which only tests may import", filepath.ToSlash(rel), mine)
+				t.Errorf("%s imports %s, which only tests may import", pkg, mine)
 			}
 		}
-		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 }
