@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math"
@@ -197,16 +198,11 @@ func (p *Producer) send(ctx context.Context, h driver.Header, key []byte, attrs 
 		Value:     append(make([]byte, 0, len(payload)), payload...),
 		Timestamp: h.Timestamp,
 	}}
-	if key != nil {
-		m.rec.Key = append(make([]byte, 0, len(key)), key...)
-	}
+	m.rec.Key = bytes.Clone(key) // nil stays nil: a null key
 	if len(attrs) > 0 {
 		m.rec.Headers = make([]kgo.RecordHeader, len(attrs))
 		for i, a := range attrs {
-			m.rec.Headers[i].Key = a.Name
-			if a.Value != nil {
-				m.rec.Headers[i].Value = append(make([]byte, 0, len(a.Value)), a.Value...)
-			}
+			m.rec.Headers[i] = kgo.RecordHeader{Key: a.Name, Value: bytes.Clone(a.Value)}
 		}
 	}
 	// context.Background: once queued, the record's fate must not depend

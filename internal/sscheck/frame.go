@@ -121,7 +121,7 @@ type frameResult struct {
 // changing the scan's state. written is the count of markers before it, to
 // predict the size of an unreadable beacon inside it; force gives the sizes
 // to use for some. beacon.Demuxer reads it; this walker's policy for the
-// beacons inside (innerBeacon) steps over unreadable ones by the sizes the
+// beacons inside (spliceBeacon) steps over unreadable ones by the sizes the
 // writer's rules give and tolerates one that miscounts, and the statuses
 // say what the scan makes of the rest.
 func (w *walker) frame(p int64, written uint64, force map[int64]guess) frameResult {
