@@ -67,11 +67,53 @@ func openJetStreamTarget(dir string, syncAlways bool) (durableTarget, error) {
 	return t, nil
 }
 
-func (t *jetStreamTarget) newSender(context.Context) (func(context.Context, []byte) error, error) {
-	return func(ctx context.Context, p []byte) error {
-		_, err := t.js.Publish(ctx, "bench", p)
+func (t *jetStreamTarget) newSender(_ context.Context, window int) (durableSender, error) {
+	if window == 1 {
+		return &jetStreamSender{js: t.js}, nil
+	}
+	return &jetStreamAsyncSender{js: t.js, acks: newFIFO[jetstream.PubAckFuture](window)}, nil
+}
+
+// jetStreamSender publishes with js.Publish, which waits for the PubAck:
+// one message in flight.
+type jetStreamSender struct {
+	js  jetstream.JetStream
+	err error // of the last Publish, for await
+}
+
+func (s *jetStreamSender) send(ctx context.Context, p []byte) error {
+	_, s.err = s.js.Publish(ctx, "bench", p)
+	return nil
+}
+
+func (s *jetStreamSender) await(context.Context) error { return s.err }
+
+// jetStreamAsyncSender publishes with js.PublishAsync and keeps the
+// PubAckFutures of its messages in flight.
+type jetStreamAsyncSender struct {
+	js   jetstream.JetStream
+	acks fifo[jetstream.PubAckFuture]
+}
+
+func (s *jetStreamAsyncSender) send(_ context.Context, p []byte) error {
+	f, err := s.js.PublishAsync("bench", p)
+	if err != nil {
 		return err
-	}, nil
+	}
+	s.acks.push(f)
+	return nil
+}
+
+func (s *jetStreamAsyncSender) await(ctx context.Context) error {
+	f := s.acks.pop()
+	select {
+	case <-f.Ok():
+		return nil
+	case err := <-f.Err():
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func (t *jetStreamTarget) started() {}

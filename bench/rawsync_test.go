@@ -17,7 +17,8 @@ import (
 // leader-based group commit: a send that finds no flush under way writes
 // everything queued with one pwrite and one fdatasync, for itself and for
 // every send queued meanwhile; the others wait for the flush that takes
-// their bytes. No framing, beacons, sequence numbers or receipts.
+// their bytes. A producer with several sends in flight leads or waits when
+// it awaits the oldest. No framing, beacons, sequence numbers or receipts.
 type rawTarget struct {
 	f     *os.File
 	frame []byte
@@ -49,15 +50,38 @@ func openRawTarget(b *testing.B, dir string) (durableTarget, error) {
 	return t, nil
 }
 
-func (t *rawTarget) newSender(context.Context) (func(context.Context, []byte) error, error) {
-	return func(context.Context, []byte) error { return t.send() }, nil
+func (t *rawTarget) newSender(_ context.Context, window int) (durableSender, error) {
+	return &rawSender{t: t, flushes: newFIFO[uint64](window)}, nil
 }
 
-func (t *rawTarget) send() error {
+// rawSender is a producer of rawTarget: the flushes its sends in flight go
+// out with, oldest first.
+type rawSender struct {
+	t       *rawTarget
+	flushes fifo[uint64]
+}
+
+func (s *rawSender) send(context.Context, []byte) error {
+	s.flushes.push(s.t.queue())
+	return nil
+}
+
+func (s *rawSender) await(context.Context) error { return s.t.wait(s.flushes.pop()) }
+
+// queue appends a frame to what the next flush writes and returns that
+// flush's number.
+func (t *rawTarget) queue() uint64 {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.buf = append(t.buf, t.frame...)
-	mine := t.open
+	return t.open
+}
+
+// wait returns once flush number mine is done, leading flushes while none
+// is under way.
+func (t *rawTarget) wait(mine uint64) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	for t.done < mine && t.err == nil {
 		if t.flushing {
 			t.cond.Wait()
