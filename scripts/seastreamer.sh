@@ -7,9 +7,12 @@
 #                                    program that writes files with
 #                                    SeaStreamer's own MessageSink and producer
 #                                    (internal/sscheck/testdata/seastreamer/gen),
-#                                    once per root
+#                                    and SeaStreamer's Kafka client program
+#                                    (adapters/kafka/testdata/seastreamer:
+#                                    sea-streamer-kafka, librdkafka built from
+#                                    source), once per root
 #   scripts/seastreamer.sh env       print `export SS_REFERENCE_DECODE=...
-#                                    SS_SEASTREAMER_GEN=...`
+#                                    SS_SEASTREAMER_GEN=... SS_SEASTREAMER_KAFKA=...`
 #
 # Environment: SS_SEASTREAMER_ROOT (install root, default
 # $HOME/.cache/ss-seastreamer-<version>), SS_SEASTREAMER_VERSION (default
@@ -24,7 +27,10 @@ VERSION=${SS_SEASTREAMER_VERSION:-1.0.0-rc.2}
 ROOT=${SS_SEASTREAMER_ROOT:-${HOME:-/root}/.cache/ss-seastreamer-$VERSION}
 DECODE=$ROOT/bin/ss-decode
 GEN=$ROOT/bin/ssgen
-GEN_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/internal/sscheck/testdata/seastreamer/gen
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+GEN_SRC=$REPO/internal/sscheck/testdata/seastreamer/gen
+KAFKA=$ROOT/bin/sskafka
+KAFKA_SRC=$REPO/adapters/kafka/testdata/seastreamer
 
 need_cargo() {
 	if ! command -v cargo >/dev/null && [[ -x ${HOME:-/root}/.cargo/bin/cargo ]]; then
@@ -62,8 +68,24 @@ install_gen() {
 	cp "$ROOT/gen-target/release/ssgen" "$GEN"
 }
 
+# install_kafka builds SeaStreamer's Kafka client program, rebuilding when
+# its source is newer. rdkafka-sys compiles librdkafka from source with the
+# C compiler and make: about 3 minutes cold on 2 cores.
+install_kafka() {
+	if [[ -x $KAFKA && $KAFKA -nt $KAFKA_SRC/src/main.rs && $KAFKA -nt $KAFKA_SRC/Cargo.toml ]]; then
+		log "SeaStreamer's Kafka program is already built: $KAFKA"
+		return 0
+	fi
+	need_cargo
+	log "building SeaStreamer's Kafka program ($KAFKA_SRC) into $KAFKA"
+	CARGO_TARGET_DIR=$ROOT/kafka-target cargo build --release --quiet --locked --manifest-path "$KAFKA_SRC/Cargo.toml" ||
+		die "building SeaStreamer's Kafka program failed"
+	mkdir -p "$ROOT/bin"
+	cp "$ROOT/kafka-target/release/sskafka" "$KAFKA"
+}
+
 case ${1:-} in
-install) install && install_gen ;;
-env) echo "export SS_REFERENCE_DECODE=$DECODE SS_SEASTREAMER_GEN=$GEN" ;;
+install) install && install_gen && install_kafka ;;
+env) echo "export SS_REFERENCE_DECODE=$DECODE SS_SEASTREAMER_GEN=$GEN SS_SEASTREAMER_KAFKA=$KAFKA" ;;
 *) die "usage: $0 install|env" ;;
 esac

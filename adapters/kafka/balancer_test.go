@@ -94,7 +94,7 @@ func groupProtocol(ctx context.Context, t *testing.T, brokers, group string) str
 // One member offers range, the other roundrobin,range. The second is a
 // stand-in for a SeaStreamer consumer, whose librdkafka offers
 // "range,roundrobin" by default: no real SeaStreamer (Rust) consumer runs
-// here. Both are this package's consumers; what is tested is that lists
+// here (TestSeaStreamerGroup runs them). Both are this package's consumers; what is tested is that lists
 // sharing range make one group that uses range, as the default
 // (range,roundrobin) does with SeaStreamer's members.
 func TestMixedBalancerGroup(t *testing.T) {

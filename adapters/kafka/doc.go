@@ -62,7 +62,10 @@
 //     Members offer the balancers of WithBalancer (URI option balancer),
 //     by default range then roundrobin: librdkafka's default, which
 //     SeaStreamer's Kafka consumers keep, so that our members and
-//     SeaStreamer's can share a group. (The default used to be franz-go's
+//     SeaStreamer's can share a group: TestSeaStreamerGroup runs real
+//     SeaStreamer members (testdata/seastreamer, sea-streamer-kafka on
+//     librdkafka) beside ours on a real broker, members leaving mid-stream,
+//     every message delivered once. (The default used to be franz-go's
 //     cooperative-sticky, which the broker refuses in a group of
 //     SeaStreamer members with INCONSISTENT_GROUP_PROTOCOL; Next reports
 //     that as ErrBalancerMismatch.) These balancers are eager: on every
