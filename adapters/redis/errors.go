@@ -2,7 +2,9 @@ package redis
 
 import (
 	"errors"
+	"strconv"
 	"strings"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/seastream/ss/streamer/driver"
@@ -51,6 +53,13 @@ var (
 	// driver.ErrHeaderUnsupported, which errors.Is also matches.
 	ErrVerbatimHeader = driver.NewSentinel(driver.ErrHeaderUnsupported, "redis: verbatim header is not a Redis id: Seq must be ms<<16|seq with ms equal to the timestamp (headers read from Redis are)")
 
+	// ErrNotReplicated is wrapped by a *ReplicationError for a message of
+	// a producer with WithReplicas (URI replicas=N) whose XADD the master
+	// ran but fewer than N replicas acknowledged within the timeout (WAIT).
+	// The message is stored on the master, and may or may not survive its
+	// failure: sending it again may store it twice.
+	ErrNotReplicated = errors.New("redis: message stored on the master but not acknowledged by enough replicas (WAIT)")
+
 	// ErrShardConflict is returned when a stream has both the Redis key
 	// "<stream>" and "<stream>:0", so shard 0 is ambiguous. Merge or delete
 	// one of them.
@@ -94,6 +103,47 @@ func (e *TimestampError) Error() string {
 }
 
 func (e *TimestampError) Unwrap() []error { return []error{e.Err, e.Cause} }
+
+// ReplicationError reports a message that its master stored (at ID) but
+// that fewer replicas than Wanted acknowledged within Timeout (see
+// WithReplicas).
+type ReplicationError struct {
+	Stream driver.StreamKey
+	Shard  driver.ShardID
+	Key    string // the Redis key
+	ID     string // the entry id the master assigned
+	Wanted int    // replicas asked for
+	Got    int    // replicas that acknowledged, as WAIT answered
+	// Timeout is how long WAIT waited.
+	Timeout time.Duration
+	// Err is how WAIT failed (a connection error), nil if it answered Got.
+	Err error
+}
+
+func (e *ReplicationError) Error() string {
+	var b strings.Builder
+	b.WriteString("redis: ")
+	b.WriteString(driver.StreamShard{Stream: e.Stream, Shard: e.Shard}.String())
+	b.WriteString(" (key ")
+	b.WriteString(e.Key)
+	b.WriteString("): entry ")
+	b.WriteString(e.ID)
+	b.WriteString(" stored on the master but ")
+	if e.Err != nil {
+		b.WriteString("WAIT for " + strconv.Itoa(e.Wanted) + " replicas failed: " + e.Err.Error())
+	} else {
+		b.WriteString(strconv.Itoa(e.Got) + " of " + strconv.Itoa(e.Wanted) + " replicas acknowledged it within " + e.Timeout.String())
+	}
+	b.WriteString(" (not replicated: it may be lost if the master fails)")
+	return b.String()
+}
+
+func (e *ReplicationError) Unwrap() []error {
+	if e.Err == nil {
+		return []error{ErrNotReplicated}
+	}
+	return []error{ErrNotReplicated, e.Err}
+}
 
 // backendErr wraps a go-redis error for op.
 func backendErr(op string, err error) error {

@@ -84,6 +84,7 @@ const (
 	DefaultHeartbeat        = 1 * time.Second
 	DefaultDiscoverInterval = 5 * time.Second
 	DefaultField            = "msg"
+	DefaultReplicasTimeout  = 1 * time.Second
 )
 
 // config holds every option; Open starts from defaultConfig, applies the Go
@@ -101,12 +102,14 @@ type config struct {
 	field       string
 
 	// producer
-	batchSize    int
-	maxLen       int64
-	minAge       time.Duration
-	exactTrim    bool
-	late         LateMode
-	shard0Suffix *bool // nil: as SeaStreamer, suffixed when the producer shards
+	batchSize       int
+	maxLen          int64
+	minAge          time.Duration
+	exactTrim       bool
+	late            LateMode
+	shard0Suffix    *bool // nil: as SeaStreamer, suffixed when the producer shards
+	replicas        int   // WAIT for that many replicas after each pipeline; 0 = no WAIT
+	replicasTimeout time.Duration
 
 	// consumer
 	ack              AckMode
@@ -132,6 +135,7 @@ func defaultConfig() config {
 		heartbeat:        DefaultHeartbeat,
 		discoverInterval: DefaultDiscoverInterval,
 		mkStream:         true,
+		replicasTimeout:  DefaultReplicasTimeout,
 	}
 }
 
@@ -352,7 +356,42 @@ var (
 		Param: "shard0_suffix", Scope: driver.ScopeProducer, Parse: (*driver.URI).OptionBool,
 		Set: func(c *config, v bool) error { c.shard0Suffix = &v; return nil },
 	})
+
+	optReplicas = driver.AddValue(options, driver.Value[config, int]{
+		Param: "replicas", Scope: driver.ScopeProducer, Parse: uintParam[int],
+		Set: func(c *config, n int) error {
+			if n < 0 || n > 1000 {
+				return invalid("replicas", strconv.Itoa(n), "must be between 0 and 1000")
+			}
+			c.replicas = n
+			return nil
+		},
+	})
+
+	optReplicasTimeout = driver.AddValue(options, driver.Value[config, time.Duration]{
+		Param: "replicas_timeout", Scope: driver.ScopeProducer, Parse: (*driver.URI).OptionDuration,
+		Set: func(c *config, d time.Duration) error {
+			if d < time.Millisecond {
+				return invalid("replicas_timeout", d.String(), "must be at least 1ms (WAIT 0 would wait forever)")
+			}
+			c.replicasTimeout = d
+			return nil
+		},
+	})
 )
+
+// WithReplicas makes a producer resolve a message's receipt only once n
+// replicas of its master acknowledged it (URI options replicas=N and
+// replicas_timeout=1s): after each pipeline of XADDs it sends WAIT n
+// timeout on the same connection (in a cluster, to each master the
+// pipeline went to). If fewer replicas acknowledge within timeout, the
+// pipeline's receipts fail with a *ReplicationError wrapping
+// ErrNotReplicated, though the messages are stored on the master. n = 0,
+// the default, sends no WAIT. See "Replicas" in the package documentation
+// for what it does not guarantee.
+func WithReplicas(n int, timeout time.Duration) Option {
+	return Option{driver.Combine("replicas", optReplicas.Setting(n), optReplicasTimeout.Setting(timeout))}
+}
 
 // WithBatchSize bounds how many messages a producer sends in one pipeline
 // (URI option batch_size). The default is 1000.

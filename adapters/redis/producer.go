@@ -161,10 +161,15 @@ func (c *Conn) NewProducer(ctx context.Context, stream driver.StreamKey, opts dr
 	p.client = c.newClient(func(o *goredis.Options) {
 		o.MaxRetries = -1
 		o.PoolSize = 2
+		cfg.waitSingle(o)
 	}, func(o *goredis.ClusterOptions) {
 		o.MaxRetries = -1
 		o.PoolSize = 2
+		cfg.waitCluster(o)
 	})
+	if gc, ok := p.client.(*goredis.Client); ok && cfg.replicas > 0 {
+		gc.AddHook(waitHook{n: cfg.replicas, timeout: cfg.replicasTimeout})
+	}
 	if cfg.late == LateClamp {
 		lctx, cancel := context.WithTimeout(ctx, cfg.timeout)
 		sha, err := p.client.ScriptLoad(lctx, clampScript).Result()
@@ -497,7 +502,11 @@ func (p *Producer) run() {
 // send executes one batch as a pipeline and resolves its items.
 func (p *Producer) send(b *pbatch) {
 	defer close(b.done)
-	ctx, cancel := context.WithTimeout(context.Background(), p.cfg.timeout)
+	timeout := p.cfg.timeout
+	if p.cfg.replicas > 0 {
+		timeout += p.cfg.replicasTimeout
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmds := p.commands(ctx, b)
 	err := p.exec(ctx, cmds)
@@ -514,7 +523,10 @@ func (p *Producer) send(b *pbatch) {
 	for i, cmd := range cmds {
 		it := b.item(i)
 		id, err := cmd.Result()
-		if err == nil {
+		if ws, ok := err.(*waitShort); ok {
+			err = &ReplicationError{Stream: it.stream, Shard: it.shard, Key: it.key, ID: id,
+				Wanted: p.cfg.replicas, Got: ws.got, Timeout: p.cfg.replicasTimeout, Err: ws.err}
+		} else if err == nil {
 			var rid ID
 			if rid, err = ParseID(id); err == nil {
 				it.hdr = driver.Header{StreamKey: it.stream, Shard: it.shard, Timestamp: rid.Time()}
@@ -561,7 +573,11 @@ func (p *Producer) reloadSlots(cmds []*goredis.StringCmd) {
 	}
 	for _, c := range cmds {
 		var server goredis.Error
-		if err := c.Err(); err != nil && !errors.As(err, &server) {
+		err := c.Err()
+		if ws, ok := err.(*waitShort); ok {
+			err = ws.err // WAIT answered (nil), or how it failed
+		}
+		if err != nil && !errors.As(err, &server) {
 			cc.ReloadState(context.Background())
 			return
 		}
