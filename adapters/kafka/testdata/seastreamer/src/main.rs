@@ -19,11 +19,15 @@
 //!
 //! produce sends COUNT messages of SIZE bytes to TOPIC with SeaStreamer's
 //! producer, flushes, and prints one line in Go's benchmark format,
-//! `BenchmarkSeaStreamerKafkaProduce COUNT T ns/op`.
+//! `BenchmarkSeaStreamerKafkaProduce COUNT T ns/op C cpu-ns/msg`. With
+//! SSKAFKA_QUEUE_MESSAGES=N, librdkafka queues up to N messages
+//! (queue.buffering.max.messages, default 100000) before refusing a send.
 
 use anyhow::{Context, Result, bail};
 use sea_streamer_kafka::export::rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use sea_streamer_kafka::{AutoOffsetReset, KafkaConsumerOptions, KafkaStreamer};
+use sea_streamer_kafka::{
+    AutoOffsetReset, KafkaConsumerOptions, KafkaProducerOptions, KafkaStreamer,
+};
 use sea_streamer_types::{
     Buffer, Consumer, ConsumerGroup, ConsumerMode, ConsumerOptions, Message, Producer, StreamErr,
     StreamKey, Streamer, StreamerUri,
@@ -157,12 +161,19 @@ async fn produce(args: &[String]) -> Result<()> {
     let count: usize = args[2].parse().context("COUNT")?;
     let size: usize = args[3].parse().context("SIZE")?;
     let streamer = connect(&args[0]).await?;
+    let mut options = KafkaProducerOptions::default();
+    if let Ok(v) = std::env::var("SSKAFKA_QUEUE_MESSAGES") {
+        // librdkafka's queue.buffering.max.messages (default 100000): a
+        // queue as long as COUNT never refuses a send.
+        options.add_custom_option("queue.buffering.max.messages", v);
+    }
     let producer = streamer
-        .create_producer(StreamKey::new(args[1].clone())?, Default::default())
+        .create_producer(StreamKey::new(args[1].clone())?, options)
         .await?;
     let payload = vec![b'x'; size];
 
     let mut full = 0u64; // sends refused with QueueFull, each retried after 1 ms
+    let cpu0 = cpu_time()?;
     let start = Instant::now();
     for _ in 0..count {
         // librdkafka copies the payload into its queue, as the Go adapter
@@ -174,7 +185,9 @@ async fn produce(args: &[String]) -> Result<()> {
         loop {
             match producer.send(payload.as_slice()) {
                 Ok(_) => break,
-                Err(StreamErr::Backend(KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull))) => {
+                Err(StreamErr::Backend(KafkaError::MessageProduction(
+                    RDKafkaErrorCode::QueueFull,
+                ))) => {
                     full += 1;
                     tokio::time::sleep(Duration::from_millis(1)).await;
                 }
@@ -184,10 +197,27 @@ async fn produce(args: &[String]) -> Result<()> {
     }
     producer.end().await?;
     let took = start.elapsed();
-    eprintln!("sskafka produce: {count} messages of {size} bytes in {took:?}, {full} waits for queue room");
+    let cpu = cpu_time()? - cpu0;
+    eprintln!(
+        "sskafka produce: {count} messages of {size} bytes in {took:?}, {full} waits for queue room"
+    );
     println!(
-        "BenchmarkSeaStreamerKafkaProduce\t{count}\t{:.1} ns/op",
-        took.as_nanos() as f64 / count as f64
+        "BenchmarkSeaStreamerKafkaProduce\t{count}\t{:.1} ns/op\t{:.0} cpu-ns/msg",
+        took.as_nanos() as f64 / count as f64,
+        cpu.as_nanos() as f64 / count as f64
     );
     Ok(())
+}
+
+// cpu_time is the process's CPU time, user and system, every thread
+// (librdkafka's included), as the Go benchmarks' cpu-ns/msg counts it: from
+// /proc/self/stat, in clock ticks of 10 ms.
+fn cpu_time() -> Result<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat")?;
+    // Fields after the command name, which is in parentheses: utime and
+    // stime are the 12th and 13th.
+    let rest = stat.rsplit_once(')').context("/proc/self/stat")?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = f[11].parse::<u64>()? + f[12].parse::<u64>()?;
+    Ok(Duration::from_millis(ticks * 10))
 }
