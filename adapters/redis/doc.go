@@ -35,6 +35,8 @@
 //	late_timestamps=reject      producer: or clamp (WithLateTimestamps)
 //	shard0_suffix=true|false    producer: shard 0 in "<stream>:0" or "<stream>" (default: as
 //	                            SeaStreamer, "<stream>:0" when the producer shards; WithShardZeroSuffix)
+//	replicas=0                  producer: WAIT for N replicas after each pipeline (WithReplicas; see Replicas)
+//	replicas_timeout=1s         producer: how long that WAIT waits, at least 1ms (WithReplicas)
 //	ack=delayed                 consumer: immediate|delayed|rolling|disabled (WithAckMode)
 //	commit_delay=5s             consumer: AckDelayed's delay (WithCommitDelay)
 //	commit_interval=1s          consumer: background acknowledgements (WithCommitInterval)
@@ -214,8 +216,8 @@
 // meanwhile, and reads are retried quietly as after a server restart. A
 // receipt failed by a connection cut may belong to a message that was
 // stored (the reply was lost, and the XADD is not sent again). Redis
-// replicates asynchronously, and the adapter does not wait for replicas
-// (WAIT): when a master dies, what it acknowledged in its last moments
+// replicates asynchronously, and by default the adapter does not wait for
+// replicas (see Replicas for replicas=N): when a master dies, what it acknowledged in its last moments
 // (before its replica received it) is lost with it: messages whose receipts
 // resolved, and group changes, so that the new master may deliver an entry
 // again (a group consumer receives it twice) or forget an acknowledgement
@@ -226,6 +228,37 @@
 // soon as there is one. A slot moving to another master (resharding) costs
 // nothing: commands sent meanwhile are redirected (ASK, then MOVED) and
 // none fails.
+//
+// # Replicas
+//
+// With replicas=N (WithReplicas), a producer sends WAIT N timeout after each
+// pipeline of XADDs, on the connection that carried them (Redis counts the
+// writes of the connection WAIT comes on): on one server in the same
+// pipeline; in a cluster, in each node's part of a pipeline the cluster
+// client split by node, and again after any part it redirected (MOVED,
+// ASK), so redirections and slot-map reloads work as without it. A
+// receipt resolves once WAIT reports N replicas or more. If fewer
+// acknowledged within replicas_timeout (default 1s), or WAIT itself
+// failed (connection cut), the receipts of that part fail with a
+// *ReplicationError (errors.Is ErrNotReplicated; Wanted, Got, the id the
+// master assigned): the message is stored on the master, and may be lost
+// if it fails, or survive; sending it again may store it twice. Receipts
+// wait up to replicas_timeout longer (and the read timeout grows by it).
+// replicas=0, the default, sends no WAIT and costs nothing. N must not
+// exceed the replicas a master has: after a failover the new master has
+// none until one joins, and every receipt fails meanwhile.
+//
+// What it guarantees: a message whose receipt resolved was received by N
+// replicas (in their memory, not necessarily on disk). What it does not:
+// Redis's documentation of WAIT says "WAIT does not make Redis a strongly
+// consistent store", it "improves the real world data safety" in a
+// failover, and that a write transferred to replicas makes it "more likely
+// (but not guaranteed)" that the replica promoted has it: Sentinel and
+// Redis Cluster promote the best replica available on a best-effort basis,
+// so in rare cases (a partition, several failures) an acknowledged message
+// can still be lost. Group state (XREADGROUP deliveries, XACK) is not
+// waited for. TestClusterMasterCrashReplicas kills a master under a
+// replicas=1 producer and loses no acknowledged message.
 //
 // # Not supported
 //
