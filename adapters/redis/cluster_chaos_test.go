@@ -596,12 +596,24 @@ func (e *env) infoCount(c *goredis.Client, section, name string) int {
 // Asserted: every receipt resolves (no error reaches the producer's
 // caller), no consumer's Next fails, and every message is in the stream
 // and reaches both consumers once, in order.
-func TestClusterSlotMigration(t *testing.T) {
+func TestClusterSlotMigration(t *testing.T) { clusterSlotMigration(t, 0) }
+
+// TestClusterSlotMigrationReplicas: TestClusterSlotMigration with a
+// producer that waits for one replica (WAIT after each node's part of a
+// pipeline, and after each part redirected by ASK or MOVED): the same
+// assertions, so no receipt fails.
+func TestClusterSlotMigrationReplicas(t *testing.T) { clusterSlotMigration(t, 1) }
+
+func clusterSlotMigration(t *testing.T, replicas int) {
 	e := newClusterServer(t).env(t, "")
 	e.waitClusterOK()
 	stream := e.key("s")
 	key := shardKey(stream, 0, false)
-	p := e.producer(driver.ProducerOptions{})
+	var opts []any
+	if replicas > 0 {
+		opts = []any{WithReplicas(replicas, 2*time.Second)}
+	}
+	p := e.producer(driver.ProducerOptions{Extra: opts})
 	h := driver.Header{StreamKey: stream}
 	e.send(p, h, "first")
 	rt := e.consumer([]driver.StreamKey{stream}, driver.ConsumerOptions{AutoStreamReset: driver.ResetEarliest})
@@ -640,6 +652,7 @@ func TestClusterSlotMigration(t *testing.T) {
 			e.infoCount(sc, "errorstats", "errorstat_MOVED")
 	}
 	ask0, asking0, moved0 := redirects()
+	waits0 := e.infoCount(dc, "commandstats", "cmdstat_wait")
 
 	const before, during, minAfter = 2000, 1000, 2000
 	s := e.startSteady(p, h)
@@ -687,6 +700,11 @@ func TestClusterSlotMigration(t *testing.T) {
 		ask-ask0, src.addr, asking-asking0, dst.addr, movedN-moved0, src.addr)
 	if ask == ask0 || asking == asking0 || movedN == moved0 {
 		t.Errorf("the slot moved without the clients being redirected by ASK and MOVED")
+	}
+	if waits := e.infoCount(dc, "commandstats", "cmdstat_wait") - waits0; replicas > 0 && waits == 0 {
+		t.Errorf("replicas=%d: no WAIT reached %s, where the redirected XADDs went", replicas, dst.addr)
+	} else if replicas > 0 {
+		t.Logf("%d WAITs on %s", waits, dst.addr)
 	}
 
 	all := make(map[int]bool, len(errs))
