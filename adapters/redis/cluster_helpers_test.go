@@ -139,3 +139,68 @@ func (e *env) waitClusterOK() {
 		return err == nil && ok
 	})
 }
+
+// waitClusterHealthy waits until the cluster is as scripts/redis-cluster.sh
+// starts it, in the view of every node: each lists the same nodes, all
+// connected and none flagged fail, every master has a replica, and each
+// says cluster_state:ok and is a master its replica acknowledges or a
+// replica whose link to its master is up.
+func (e *env) waitClusterHealthy() {
+	e.t.Helper()
+	e.eventually("every node up, cluster_state:ok, every replica in sync in every node's view", func() bool {
+		text, err := e.clusterClient().ClusterNodes(e.ctx).Result()
+		if err != nil {
+			return false
+		}
+		addrs, ok := healthyView(text)
+		if !ok {
+			return false
+		}
+		for _, addr := range addrs {
+			c := goredis.NewClient(&goredis.Options{Addr: addr, MaxRetries: -1})
+			view, verr := c.ClusterNodes(e.ctx).Result()
+			info, err := c.Info(e.ctx, "replication").Result()
+			cinfo, cerr := c.ClusterInfo(e.ctx).Result()
+			// A master's replica can say its link is up before the master
+			// counts it as online; WAIT on a connection that wrote nothing
+			// counts the online replicas, which is what replicas=N needs.
+			online := 1
+			if master := strings.Contains(info, "role:master"); master && err == nil {
+				online, err = c.Do(e.ctx, "wait", 1, 100).Int()
+			}
+			c.Close()
+			if verr != nil || err != nil || cerr != nil || !strings.Contains(cinfo, "cluster_state:ok") || online < 1 ||
+				!strings.Contains(info, "role:master") && !strings.Contains(info, "master_link_status:up") {
+				return false
+			}
+			if va, ok := healthyView(view); !ok || len(va) != len(addrs) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// healthyView returns the addresses of the nodes in a CLUSTER NODES reply,
+// and whether they are all connected, none flagged fail, and every master
+// has a replica.
+func healthyView(text string) (addrs []string, ok bool) {
+	masters, replicated := 0, make(map[string]bool)
+	for line := range strings.Lines(text) {
+		f := strings.Fields(line)
+		if len(f) < 8 {
+			continue
+		}
+		if strings.Contains(f[2], "fail") || f[7] != "connected" {
+			return nil, false
+		}
+		addr, _, _ := strings.Cut(f[1], "@")
+		addrs = append(addrs, addr)
+		if strings.Contains(f[2], "master") {
+			masters++
+		} else {
+			replicated[f[3]] = true
+		}
+	}
+	return addrs, masters > 0 && len(replicated) == masters
+}

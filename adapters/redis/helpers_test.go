@@ -5,8 +5,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -228,6 +230,23 @@ func payloads(ms []driver.Message) []string {
 	out := make([]string, len(ms))
 	for i, m := range ms {
 		out[i] = string(m.Payload)
+	}
+	return out
+}
+
+// stored returns the numbers of the messages stored in key, in the order of
+// the stream; payloads that are not numbers ("first") are left out.
+func (e *env) stored(key string) []int {
+	e.t.Helper()
+	msgs, err := e.client.XRange(e.ctx, key, "-", "+").Result()
+	if err != nil {
+		e.t.Fatalf("XRANGE %s: %v", key, err)
+	}
+	var out []int
+	for _, m := range msgs {
+		if i, err := strconv.Atoi(fmt.Sprint(m.Values[DefaultField])); err == nil {
+			out = append(out, i)
+		}
 	}
 	return out
 }
