@@ -14,14 +14,20 @@ import (
 
 // TestFullDisk: a write that fails for lack of space leaves the file ending
 // where the last successful Flush left it, with none of the messages written
-// since; once space is freed, Append goes on from there.
+// since; once space is freed, Append goes on from there. With SyncOnFlush
+// too, whose Flush also syncs the file.
 func TestFullDisk(t *testing.T) {
+	t.Run("SyncNever", func(t *testing.T) { testFullDisk(t, SyncNever()) })
+	t.Run("SyncOnFlush", func(t *testing.T) { testFullDisk(t, SyncOnFlush()) })
+}
+
+func testFullDisk(t *testing.T, durability Durability) {
 	dir := testkit.Tmpfs(t, "2m")
 	rng := rand.New(rand.NewPCG(11, 1))
 	const runs = 20
 	for run := range runs {
 		path := filepath.Join(dir, "x.ss")
-		w, err := Create(path, WithBufferSize(4096), WithBeaconInterval(1024))
+		w, err := Create(path, WithBufferSize(4096), WithBeaconInterval(1024), WithDurability(durability))
 		if err != nil {
 			t.Fatal(err)
 		}
