@@ -90,8 +90,8 @@ func BenchmarkDurable(b *testing.B) {
 		for _, w := range durableWindows {
 			for _, n := range durableProducers {
 				name := fmt.Sprintf("engine=%s/producers=%d", e.name, n)
-				if w > 1 {
-					name += fmt.Sprintf("/window=%d", w)
+				if w > 1 { // before producers, so that "producers=8$" names one case
+					name = fmt.Sprintf("engine=%s/window=%d/producers=%d", e.name, w, n)
 				}
 				b.Run(name, func(b *testing.B) {
 					t, err := e.open(b, b.TempDir())
