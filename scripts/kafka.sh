@@ -183,12 +183,21 @@ fail_start() {
 	log "last lines of $LOGDIR/server.log:"
 	tail -n 40 "$LOGDIR/server.log" >&2 2>/dev/null || true
 	tail -n 20 "$LOGDIR/kafka.out" >&2 2>/dev/null || true
-	# Leave nothing half-started behind.
-	if pid_alive "$PIDFILE" "$MAIN"; then
+	# Leave nothing half-started behind. The pid is the one start_broker just
+	# launched: kill it even if it has not yet exec'd java.
+	if [[ -s $PIDFILE ]]; then
 		kill -KILL "$(<"$PIDFILE")" 2>/dev/null || true
 	fi
 	rm -f "$PIDFILE"
 	die "$*"
+}
+
+# started_since LINE: server.log says 'Kafka Server started' at LINE or after.
+# (awk reads the file itself: a tail | grep -q pipe fails under pipefail
+# when grep exits first.)
+started_since() {
+	awk -v from="$1" 'NR >= from && /Kafka Server started/ { found = 1; exit }
+		END { exit !found }' "$LOGDIR/server.log" 2>/dev/null
 }
 
 # start_broker keep: keep=1 keeps the formatted storage (restart), 0 starts fresh.
@@ -214,6 +223,10 @@ start_broker() {
 		format_storage
 	fi
 	rm -f "$PIDFILE"
+	# server.log is appended to: on a restart it already says the last
+	# broker started, so readiness reads only the lines written from here.
+	local logfrom=1
+	[[ -f $LOGDIR/server.log ]] && logfrom=$(($(wc -l <"$LOGDIR/server.log") + 1))
 	log "starting Kafka $VERSION on $BROKERS (controller 127.0.0.1:$CPORT, dir $DIR)"
 	# setsid: own session, so a Ctrl-C or a test's process group signal does
 	# not reach it; plain redirections: it holds none of our pipes open.
@@ -222,20 +235,25 @@ start_broker() {
 		-Dkafka.logs.dir="$LOGDIR" \
 		-cp "$LIB/*" "$MAIN" "$PROPS" \
 		</dev/null >>"$LOGDIR/kafka.out" 2>&1 &
-	echo $! >"$PIDFILE"
+	local pid=$!
+	echo "$pid" >"$PIDFILE"
+	# Below, kill -0 on that pid rather than pid_alive: until the forked
+	# shell has exec'd setsid and java, its command line is this script's,
+	# and on a loaded machine the first check can see it (CI did: "the
+	# broker exited during startup" while the broker came up, orphaned).
 
 	# Ready = the process is up, the listener accepts connections, the server
 	# logged that it started, and an admin client can list topics.
 	local deadline=$((SECONDS + WAIT))
-	until port_open "$PORT" && grep -q 'Kafka Server started' "$LOGDIR/server.log" 2>/dev/null; do
-		pid_alive "$PIDFILE" "$MAIN" || fail_start "the broker exited during startup"
+	until port_open "$PORT" && started_since "$logfrom"; do
+		kill -0 "$pid" 2>/dev/null || fail_start "the broker exited during startup"
 		((SECONDS < deadline)) || fail_start "the broker did not start within ${WAIT}s"
 		sleep 0.5
 	done
 	local out
 	until out=$(timeout 60 java -Xmx256m -Dlog4j2.configurationFile="$(tools_log_config)" \
 		-cp "$LIB/*" org.apache.kafka.tools.TopicCommand --bootstrap-server "$BROKERS" --list 2>&1); do
-		pid_alive "$PIDFILE" "$MAIN" || fail_start "the broker exited during startup"
+		kill -0 "$pid" 2>/dev/null || fail_start "the broker exited during startup"
 		((SECONDS < deadline)) || fail_start "the broker did not serve metadata within ${WAIT}s: $out"
 		sleep 1
 	done
