@@ -548,7 +548,9 @@ func (p *Producer) send(b *pbatch) {
 		}
 	}
 	if failed > 0 {
-		p.log.Warn("messages not stored", slog.Int("failed", failed), slog.Int("batch", b.n), slog.Any("error", first))
+		// Not "not stored": under replicas=N a failed receipt's message may be
+		// stored on the master; the error says which.
+		p.log.Warn("sends failed", slog.Int("failed", failed), slog.Int("batch", b.n), slog.Any("error", first))
 		p.reloadSlots(cmds)
 		p.errMu.Lock()
 		if p.failErr == nil {
