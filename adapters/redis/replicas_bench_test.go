@@ -42,17 +42,7 @@ func BenchmarkClusterProduce(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			payload := make([]byte, benchPayload)
-			report := startClock(b)
-			for range b.N {
-				if _, err := p.Send(ctx, payload); err != nil {
-					b.Fatal(err)
-				}
-			}
-			if err := p.Flush(ctx); err != nil {
-				b.Fatal(err)
-			}
-			report(b.N)
+			sendTimed(b, ctx, p)
 		})
 	}
 }
