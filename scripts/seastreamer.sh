@@ -52,37 +52,31 @@ install() {
 	[[ -x $DECODE ]] || die "cargo install finished but $DECODE is missing"
 }
 
-# install_gen builds the generator against the same crates (their sources
-# are in cargo's registry cache by now), rebuilding when its source is newer.
-install_gen() {
-	if [[ -x $GEN && $GEN -nt $GEN_SRC/src/main.rs && $GEN -nt $GEN_SRC/Cargo.toml ]]; then
-		log "the SeaStreamer file generator is already built: $GEN"
+# build_program WHAT SRC BIN NAME TARGET: build the Cargo package in SRC in
+# $ROOT/TARGET, against the crates installed above (their sources are in
+# cargo's registry cache by now; its Cargo.lock pins them), and copy its
+# executable NAME to BIN, unless BIN is newer than the package's source.
+build_program() {
+	local what=$1 src=$2 bin=$3 name=$4 target=$ROOT/$5
+	if [[ -x $bin && $bin -nt $src/src/main.rs && $bin -nt $src/Cargo.toml ]]; then
+		log "$what is already built: $bin"
 		return 0
 	fi
 	need_cargo
-	log "building the SeaStreamer file generator ($GEN_SRC) into $GEN"
-	# Cargo.lock pins what the generator was last built with.
-	CARGO_TARGET_DIR=$ROOT/gen-target cargo build --release --quiet --locked --manifest-path "$GEN_SRC/Cargo.toml" ||
-		die "building the generator failed"
+	log "building $what ($src) into $bin"
+	CARGO_TARGET_DIR=$target cargo build --release --quiet --locked --manifest-path "$src/Cargo.toml" ||
+		die "building $what failed"
 	mkdir -p "$ROOT/bin"
-	cp "$ROOT/gen-target/release/ssgen" "$GEN"
+	cp "$target/release/$name" "$bin"
 }
 
-# install_kafka builds SeaStreamer's Kafka client program, rebuilding when
-# its source is newer. rdkafka-sys compiles librdkafka from source with the
-# C compiler and make: about 3 minutes cold on 2 cores.
-install_kafka() {
-	if [[ -x $KAFKA && $KAFKA -nt $KAFKA_SRC/src/main.rs && $KAFKA -nt $KAFKA_SRC/Cargo.toml ]]; then
-		log "SeaStreamer's Kafka program is already built: $KAFKA"
-		return 0
-	fi
-	need_cargo
-	log "building SeaStreamer's Kafka program ($KAFKA_SRC) into $KAFKA"
-	CARGO_TARGET_DIR=$ROOT/kafka-target cargo build --release --quiet --locked --manifest-path "$KAFKA_SRC/Cargo.toml" ||
-		die "building SeaStreamer's Kafka program failed"
-	mkdir -p "$ROOT/bin"
-	cp "$ROOT/kafka-target/release/sskafka" "$KAFKA"
-}
+# install_gen: the file generator that writes the reference files.
+install_gen() { build_program "the SeaStreamer file generator" "$GEN_SRC" "$GEN" ssgen gen-target; }
+
+# install_kafka: SeaStreamer's Kafka client program. rdkafka-sys compiles
+# librdkafka from source with the C compiler and make: about 3 minutes cold
+# on 2 cores.
+install_kafka() { build_program "SeaStreamer's Kafka program" "$KAFKA_SRC" "$KAFKA" sskafka kafka-target; }
 
 case ${1:-} in
 install) install && install_gen && install_kafka ;;
