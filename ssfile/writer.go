@@ -206,6 +206,25 @@ func (w *Writer) Write(h format.MessageHeader, payload []byte) error {
 	return w.write(h, payload)
 }
 
+// WriteNext is Write numbering the message: its sequence number is one past
+// the highest its (stream key, shard) has in the file, 1 for the first (the
+// header's SeqNo is not used). It returns that number and the file's size
+// once the message is flushed (Size), in one step: no other Write can come
+// between the numbering and the message.
+func (w *Writer) WriteNext(h format.MessageHeader, payload []byte) (seq uint64, size int64, err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.usable(); err != nil {
+		return 0, 0, err
+	}
+	st, _ := w.mux.Tracker().Lookup(h.StreamKey, h.ShardID)
+	h.SeqNo = st.SeqNo + 1
+	if err := w.write(h, payload); err != nil {
+		return 0, 0, err
+	}
+	return h.SeqNo, w.mux.Offset(), nil
+}
+
 func (w *Writer) write(h format.MessageHeader, payload []byte) error {
 	if h.StreamKey == "" { // the format can hold one; SeaStreamer refuses it
 		return fmt.Errorf("ssfile: write: the stream key is empty: %w", format.ErrInvalidStreamKey)
