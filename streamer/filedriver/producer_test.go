@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"sync"
 	"testing"
@@ -288,16 +289,45 @@ func TestFlushAndEnd(t *testing.T) {
 	}
 }
 
+// TestSizeLimit fills a file up to its size limit: a message that does not
+// fit fails its receipt with ErrSizeLimit and takes no sequence number, and
+// the writer stays usable for a smaller one.
 func TestSizeLimit(t *testing.T) {
 	ctx := testkit.Context(t)
 	path := tempFile(t)
 	c := open(t, path, "create=if-missing&size_limit=4KiB&beacon_interval=1KiB")
 	p := newProducer(t, c)
-	_, err := p.Send(ctx, driver.Header{StreamKey: "big"}, make([]byte, 8<<10))
+	outcome := func(payload []byte) (driver.Header, error) {
+		pend, err := p.Send(ctx, driver.Header{StreamKey: "big"}, payload)
+		if err != nil {
+			return driver.Header{}, err
+		}
+		return pend.Wait(ctx)
+	}
+	_, err := outcome(make([]byte, 8<<10))
 	wantErr(t, err, ssfile.ErrSizeLimit)
-	// The writer stays usable, and the failed message took no seq.
 	if h := send(t, ctx, p, driver.Header{StreamKey: "big"}, "small"); h.Seq != 1 {
 		t.Fatalf("seq %d after a refused message, want 1", h.Seq)
+	}
+	seq := driver.SeqNo(1)
+	for {
+		h, err := outcome(make([]byte, 700))
+		if err != nil {
+			wantErr(t, err, ssfile.ErrSizeLimit)
+			break
+		}
+		if seq++; h.Seq != seq {
+			t.Fatalf("seq %d, want %d", h.Seq, seq)
+		}
+	}
+	if h := send(t, ctx, p, driver.Header{StreamKey: "big"}, "x"); h.Seq != seq+1 {
+		t.Fatalf("seq %d after a refused message, want %d", h.Seq, seq+1)
+	}
+	if err := p.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Size() > 4<<10 {
+		t.Fatalf("the file has %v bytes (%v), the limit is 4 KiB", fi.Size(), err)
 	}
 }
 
@@ -316,5 +346,63 @@ func TestProducerAfterConnClose(t *testing.T) {
 	}
 	if err := p.Flush(ctx); err != driver.ErrProducerEnded {
 		t.Fatalf("Flush: %v", err)
+	}
+}
+
+// TestSendCopiesPayload reuses one buffer for every send, overwriting it as
+// soon as Send returns: the file holds what each send was given. The sends
+// fill many payload chunks (reused once written), some payloads have their
+// own copy, and one is larger than all the queue may hold.
+func TestSendCopiesPayload(t *testing.T) {
+	ctx := testkit.Context(t)
+	path := tempFile(t)
+	p := newProducer(t, open(t, path, "create"))
+	size := func(i int) int {
+		switch {
+		case i == 1000:
+			return maxPendingBytes + 1
+		case i%100 == 0:
+			return 20 << 10
+		}
+		return 300
+	}
+	const n = 3000
+	buf := make([]byte, maxPendingBytes+1)
+	var pend []driver.Pending
+	for i := range n {
+		b := buf[:size(i)]
+		for j := range b {
+			b[j] = byte(i + j)
+		}
+		pd, err := p.Send(ctx, driver.Header{StreamKey: "s"}, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		clear(b)
+		pend = append(pend, pd)
+	}
+	for i, pd := range pend {
+		if h, err := pd.Wait(ctx); err != nil || h.Seq != driver.SeqNo(i+1) {
+			t.Fatalf("receipt %d: seq %d, %v", i, h.Seq, err)
+		}
+	}
+	r, err := ssfile.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	for i := range n {
+		m, err := r.Next(ctx)
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		if len(m.Payload) != size(i) {
+			t.Fatalf("message %d has %d bytes, want %d", i, len(m.Payload), size(i))
+		}
+		for j, c := range m.Payload {
+			if c != byte(i+j) {
+				t.Fatalf("message %d, byte %d: %d, want %d", i, j, c, byte(i+j))
+			}
+		}
 	}
 }

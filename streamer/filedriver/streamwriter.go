@@ -22,6 +22,9 @@ type streamWriter interface {
 	Stream(key string, shard uint64) (beacon.StreamState, bool)
 	Flush() error
 	Close() error
+	// writeNext writes the message numbered one past its (stream, shard)'s
+	// last, returning the number and the position after the message.
+	writeNext(h format.MessageHeader, payload []byte) (seq uint64, end int64, err error)
 	// end is the position after the last message written.
 	end() int64
 	// flushed is the position up to which the messages written are in the
@@ -35,9 +38,25 @@ type fileWriter struct{ *ssfile.Writer }
 func (w fileWriter) end() int64     { return w.Size() }
 func (w fileWriter) flushed() int64 { return w.Flushed() }
 
+func (w fileWriter) writeNext(h format.MessageHeader, payload []byte) (uint64, int64, error) {
+	return w.WriteNext(h, payload)
+}
+
 // dirWriter is a stream directory's writer. Every segment before the one
 // being written is complete: a rollover closes (flushes and syncs) it.
 type dirWriter struct{ *ssdir.Writer }
+
+// writeNext numbers the message by the directory's state. It takes three
+// steps, which nothing comes between: the shared writer's flusher is the
+// only goroutine that writes.
+func (w dirWriter) writeNext(h format.MessageHeader, payload []byte) (uint64, int64, error) {
+	st, _ := w.Stream(h.StreamKey, h.ShardID)
+	h.SeqNo = st.SeqNo + 1
+	if err := w.Write(h, payload); err != nil {
+		return 0, 0, err
+	}
+	return h.SeqNo, w.end(), nil
+}
 
 func (w dirWriter) end() int64 {
 	seg := w.Segment()

@@ -15,9 +15,14 @@ import (
 	"github.com/seastream/ss/streamer/driver"
 )
 
-// maxPending bounds the sends of one file waiting for the flusher; Send
-// blocks (backpressure) beyond it.
-const maxPending = 1 << 14
+// maxPending and maxPendingBytes bound the sends of one file waiting for
+// the flusher, and their payload bytes; Send blocks (backpressure) beyond
+// them. A megabyte is as much as the file's buffer holds: more would not
+// make the flusher's batches cheaper, only the payload copies larger.
+const (
+	maxPending      = 1 << 14
+	maxPendingBytes = 1 << 20
+)
 
 // writers is the process-wide registry of shared writers, keyed by the
 // cleaned absolute path of the file.
@@ -46,14 +51,17 @@ type sharedWriter struct {
 	eos     bool          // a Conn asked for an end-of-stream message; guarded by writers
 	closing chan struct{} // closed when Close has finished; set when refs drop to 0 or by retire
 
-	mu      sync.Mutex      // orders sequence numbers with writes, guards queue and stopped
-	queue   []queued        // written, waiting for the next flush
-	spare   []queued        // the previous batch's array, for the next queue
-	futures []driver.Future // receipts not handed out yet: allocated a chunk at a time
-	stopped bool            // the last Conn released it: nothing more is queued
-	failed  error           // a write to the file failed: nothing more is written
-	kick    chan struct{}   // wakes the flusher
-	slots   chan struct{}   // one per queued send: backpressure
+	mu       sync.Mutex      // guards what follows
+	queue    []queued        // sent, waiting for the flusher to write and flush them
+	spare    []queued        // the previous batch's array, for the next queue
+	payloads payloadArena    // copies of the queued sends' payloads
+	futures  []driver.Future // receipts not handed out yet: allocated a chunk at a time
+	stopped  bool            // the last Conn released it: nothing more is queued
+	failed   error           // a write to the file failed: nothing more is written
+	kick     chan struct{}   // wakes the flusher
+	pending  int             // sends queued or being written: at maxPending, Send waits
+	bytes    int             // their payload bytes: at maxPendingBytes, Send waits
+	room     chan struct{}   // closed when pending drops below the bounds; nil unless a Send waits
 
 	stop chan struct{} // stops the flusher
 	done chan struct{} // closed when the flusher has returned
@@ -116,13 +124,18 @@ func (g *gathering) wait(sw *sharedWriter) bool {
 func (g *gathering) started(n int) { g.last, g.start = n, time.Now() }
 func (g *gathering) flushed()      { g.took = time.Since(g.start) }
 
-// queued is one send (or, with no header, one Flush call) waiting for a
-// flush.
+// queued is one send (or, with no header, one Flush call) waiting for the
+// flusher.
 type queued struct {
-	fut  *driver.Future
-	h    driver.Header
-	end  int64 // where the message ends in the file
-	send bool  // holds a slot
+	fut      *driver.Future
+	h        driver.Header // the flusher sets Seq unless verbatim, and Timestamp
+	payload  []byte        // a copy (payloadArena), or the sender's (written)
+	written  chan struct{} // closed once the sender's payload is written
+	ts       uint64        // the timestamp, in milliseconds
+	end      int64         // where the message ends in the file, once written
+	err      error         // why it was not written
+	send     bool          // a message, not a Flush call
+	verbatim bool          // h.Seq is the sender's
 }
 
 // acquireWriter returns the shared writer of cfg.path, opening (and
@@ -173,7 +186,6 @@ func acquireWriter(ctx context.Context, cfg config) (*sharedWriter, error) {
 		syncs: syncs,
 		refs:  1,
 		kick:  make(chan struct{}, 1),
-		slots: make(chan struct{}, maxPending),
 		stop:  make(chan struct{}),
 		done:  make(chan struct{}),
 	}
@@ -202,6 +214,10 @@ func (sw *sharedWriter) release(eos bool) error {
 
 	sw.mu.Lock()
 	sw.stopped = true // the flusher's last batch takes everything queued
+	if sw.room != nil {
+		close(sw.room) // a Send waiting for room ends
+		sw.room = nil
+	}
 	sw.mu.Unlock()
 	close(sw.stop)
 	<-sw.done
@@ -232,12 +248,22 @@ func (sw *sharedWriter) release(eos bool) error {
 	return nil
 }
 
-// send assigns the sequence number and timestamp (unless verbatim), writes
-// the message to the writer's buffer, and queues its receipt for the next
-// flush.
+// send queues a message for the flusher, which writes it, assigning the
+// sequence number (unless verbatim), and flushes it: the receipt resolves
+// then. The timestamp is taken here (unless given or verbatim), under mu,
+// so that the file's timestamps follow its order. The caller may reuse the
+// payload once Send returns: a small one is copied, and a large one, which
+// a copy would double in memory, is written before send returns.
+//
+// Writing on the flusher's goroutine, rather than the sender's, keeps the
+// writer's lock with one goroutine: a producer sending in a loop and the
+// flusher taking turns at it would stall each other at every send.
 func (sw *sharedWriter) send(ctx context.Context, h driver.Header, payload []byte, verbatim bool) (driver.Pending, error) {
 	if uint64(len(payload)) > format.MaxPayloadSize {
 		return nil, fmt.Errorf("%w: %d bytes, the file format holds at most %d", driver.ErrPayloadTooLarge, len(payload), uint64(format.MaxPayloadSize))
+	}
+	if frame := int64(format.HeaderSize + format.MessageSize(len(h.StreamKey), len(payload))); !sw.cfg.dir && frame > sw.cfg.sizeLimit {
+		return nil, sw.writeError("send", fmt.Errorf("%w: a message of %d bytes with its file header, the limit is %d", ssfile.ErrSizeLimit, frame, sw.cfg.sizeLimit))
 	}
 	var ts uint64
 	if !h.Timestamp.IsZero() {
@@ -248,40 +274,22 @@ func (sw *sharedWriter) send(ctx context.Context, h driver.Header, payload []byt
 		}
 		ts = uint64(ms)
 	}
-	select {
-	case sw.slots <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
 	sw.mu.Lock()
+	if err := sw.waitRoom(ctx, len(payload)); err != nil {
+		sw.mu.Unlock()
+		return nil, err
+	}
 	if sw.stopped || sw.failed != nil {
 		err := sw.failed
 		sw.mu.Unlock()
-		<-sw.slots
 		if err == nil {
 			err = driver.ErrProducerEnded
 		}
 		return nil, err
 	}
-	if !verbatim {
-		st, _ := sw.w.Stream(string(h.StreamKey), uint64(h.Shard))
-		h.Seq = driver.SeqNo(st.SeqNo + 1)
-		if h.Timestamp.IsZero() {
-			ts = uint64(time.Now().UnixMilli())
-		}
+	if !verbatim && h.Timestamp.IsZero() {
+		ts = uint64(nowMilli())
 	}
-	mh := format.MessageHeader{StreamKey: string(h.StreamKey), ShardID: uint64(h.Shard), SeqNo: uint64(h.Seq), Timestamp: ts}
-	if err := sw.w.Write(mh, payload); err != nil {
-		err = sw.writeError("send", err)
-		if errors.Is(err, ssfile.ErrWriterFailed) {
-			sw.failed = err
-		}
-		sw.mu.Unlock()
-		<-sw.slots
-		sw.wake() // the flusher fails the queued receipts and retires the writer
-		return nil, err
-	}
-	h.Timestamp = time.UnixMilli(int64(ts)).UTC()
 	if len(sw.futures) == 0 {
 		// A chunk of receipts, so that a send allocates none of its own;
 		// a chunk is freed once no receipt in it is referenced.
@@ -289,10 +297,92 @@ func (sw *sharedWriter) send(ctx context.Context, h driver.Header, payload []byt
 	}
 	fut := &sw.futures[0]
 	sw.futures = sw.futures[1:]
-	sw.queue = append(sw.queue, queued{fut: fut, h: h, end: sw.w.end(), send: true})
+	q := queued{fut: fut, h: h, ts: ts, send: true, verbatim: verbatim}
+	if len(payload) <= maxCopied {
+		q.payload = sw.payloads.copy(payload)
+	} else {
+		q.payload, q.written = payload, make(chan struct{})
+	}
+	sw.queue = append(sw.queue, q)
+	sw.pending++
+	sw.bytes += len(payload)
 	sw.mu.Unlock()
 	sw.wake()
+	if q.written != nil {
+		<-q.written // the flusher reads payload until then, whatever ctx says
+	}
 	return fut, nil
+}
+
+// waitRoom waits, with mu held and released while it waits, while the
+// queue is at its bounds (backpressure); a payload larger than
+// maxPendingBytes waits for an empty queue. It returns at once when the
+// writer is stopped or failed: send reports it.
+func (sw *sharedWriter) waitRoom(ctx context.Context, size int) error {
+	for (sw.pending >= maxPending || sw.bytes > 0 && sw.bytes+size > maxPendingBytes) && !sw.stopped && sw.failed == nil {
+		if sw.room == nil {
+			sw.room = make(chan struct{})
+		}
+		room := sw.room
+		sw.mu.Unlock()
+		select {
+		case <-room:
+		case <-ctx.Done():
+			sw.mu.Lock()
+			return ctx.Err()
+		}
+		sw.mu.Lock()
+	}
+	return nil
+}
+
+// write writes the batch's messages to the writer, unless a write failed
+// before (failed): each one's end, sequence number or error is set in the
+// batch. It returns the failure, if one is latched meanwhile.
+func (sw *sharedWriter) write(batch []queued, failed error) error {
+	for i := range batch {
+		q := &batch[i]
+		if !q.send {
+			continue
+		}
+		if failed != nil {
+			q.err = failed
+		} else {
+			q.err = sw.writeOne(q)
+		}
+		if q.written != nil {
+			close(q.written) // the sender's payload is not read any more
+		}
+		if q.err != nil && failed == nil && errors.Is(q.err, ssfile.ErrWriterFailed) {
+			failed = q.err
+			sw.mu.Lock()
+			if sw.failed == nil {
+				sw.failed = failed
+			}
+			failed = sw.failed
+			sw.mu.Unlock()
+		}
+	}
+	return failed
+}
+
+// writeOne writes q to the writer.
+func (sw *sharedWriter) writeOne(q *queued) error {
+	mh := format.MessageHeader{StreamKey: string(q.h.StreamKey), ShardID: uint64(q.h.Shard), SeqNo: uint64(q.h.Seq), Timestamp: q.ts}
+	var err error
+	if q.verbatim {
+		if err = sw.w.Write(mh, q.payload); err == nil {
+			q.end = sw.w.end()
+		}
+	} else {
+		var seq uint64
+		seq, q.end, err = sw.w.writeNext(mh, q.payload)
+		q.h.Seq = driver.SeqNo(seq)
+	}
+	if err != nil {
+		return sw.writeError("send", err)
+	}
+	return nil
 }
 
 // flush waits until everything written before the call is flushed.
@@ -341,8 +431,10 @@ func (sw *sharedWriter) flusher() {
 		sw.mu.Lock()
 		batch := sw.queue
 		sw.queue, sw.spare = sw.spare[:0], nil
+		chunks := sw.payloads.takeSealed()
 		failed := sw.failed
 		sw.mu.Unlock()
+		failed = sw.write(batch, failed)
 		if len(batch) > 0 && failed == nil {
 			gather.started(len(batch))
 			err := sw.w.Flush()
@@ -361,9 +453,8 @@ func (sw *sharedWriter) flusher() {
 			}
 		}
 		// After a failure the file ends where the writer's last successful
-		// Flush left it: a message before that end is stored, even if its
-		// receipt is in this batch (a Flush can cover messages sent after
-		// its batch was taken); any after it is not in the file.
+		// Flush left it: a message before that end is stored; any after it
+		// is not in the file.
 		// The syncs of this flush reach the hooks before its receipts
 		// resolve: a Flush that returned has had its fsync reported.
 		sw.syncs.deliver()
@@ -379,19 +470,34 @@ func (sw *sharedWriter) flusher() {
 			}
 			flushed = sw.w.flushed()
 		}
+		sends, bytes := 0, 0
 		for _, q := range batch {
-			if failed != nil && (!q.send || q.end > flushed) {
+			switch {
+			case q.err != nil:
+				q.fut.Resolve(driver.Header{}, q.err)
+			case failed != nil && (!q.send || q.end > flushed):
 				q.fut.Resolve(driver.Header{}, failed)
-			} else {
+			case q.send:
+				q.h.Timestamp = time.UnixMilli(int64(q.ts)).UTC()
 				q.fut.Resolve(q.h, nil)
+			default:
+				q.fut.Resolve(driver.Header{}, nil)
 			}
 			if q.send {
-				<-sw.slots
+				sends++
+				bytes += len(q.payload)
 			}
 		}
-		clear(batch) // holds no receipt once resolved
+		clear(batch) // holds no receipt nor payload once resolved
 		sw.mu.Lock()
 		sw.spare = batch[:0]
+		sw.pending -= sends
+		sw.bytes -= bytes
+		sw.payloads.recycle(chunks)
+		if sw.room != nil { // a Send waits: it checks the bounds again
+			close(sw.room)
+			sw.room = nil
+		}
 		sw.mu.Unlock()
 		if failed != nil && !retired && sw.hasFailed() {
 			retired = true
