@@ -185,6 +185,9 @@ func (r *Reader) Next(ctx context.Context) (ssfile.Message, error) {
 			r.sealed = true
 			continue
 		}
+		if err := ctx.Err(); err != nil {
+			return ssfile.Message{}, err // nothing there, and no waiting: a done ctx asks what is there
+		}
 		if m, err, ok := r.waitLast(ctx); ok {
 			return m, err
 		}

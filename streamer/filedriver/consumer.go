@@ -28,16 +28,16 @@ type item struct {
 
 // consumer is a driver.Consumer. It reads either alone (solo: RealTime,
 // Resumable, or a LoadBalanced member after Seek or Rewind), its messages
-// arriving on out, a channel of prefetch items, so that a slow consumer
-// applies backpressure to its reader; or as a member of a group, taking
-// messages from the group's shared queue.
+// arriving in batches through a queue of about prefetch items, so that a
+// slow consumer applies backpressure to its reader; or as a member of a
+// group, taking messages from the group's shared queue.
 type consumer struct {
 	conn    *conn
 	streams []driver.StreamKey
 	mode    driver.ConsumerMode
 	replay  bool
 	log     *slog.Logger
-	out     chan item
+	queue   *prefetch // its hand is guarded by mu
 	closed  chan struct{}
 	stats   stats
 
@@ -62,8 +62,8 @@ type consumer struct {
 
 // stats lets tests watch the reading goroutine.
 type stats struct {
-	matched atomic.Int64 // messages handed to out
-	blocked atomic.Bool  // waiting because out is full
+	matched atomic.Int64 // messages handed to the queue
+	blocked atomic.Bool  // waiting because the queue is full
 }
 
 func newConsumer(ctx context.Context, cn *conn, streams []driver.StreamKey, opts driver.ConsumerOptions) (*consumer, error) {
@@ -105,7 +105,7 @@ func newConsumer(ctx context.Context, cn *conn, streams []driver.StreamKey, opts
 		mode:     opts.Mode,
 		replay:   opts.Replay,
 		log:      cn.cfg.logger,
-		out:      make(chan item, prefetch),
+		queue:    newPrefetch(prefetch),
 		closed:   make(chan struct{}),
 		assigned: make(map[driver.StreamShard]bool),
 		pos:      position{seqs: make(map[driver.StreamShard]driver.SeqNo)},
@@ -192,7 +192,7 @@ func newConsumer(ctx context.Context, cn *conn, streams []driver.StreamKey, opts
 	if resumed {
 		c.pos = resume.clone()
 	}
-	c.solo = startSolo(src, f, c.out, c.gen, &c.stats, nil)
+	c.solo = startSolo(src, f, c.queue, c.gen, &c.stats, nil)
 	return c, nil
 }
 
@@ -220,6 +220,16 @@ func (c *consumer) next(ctx context.Context) (driver.Message, error) {
 			return driver.Message{}, err
 		}
 		g, switched := c.member, c.switched
+		if g == nil {
+			if it, ok := c.queue.take(); ok {
+				m, err, ok := c.handOut(it)
+				c.mu.Unlock()
+				if ok {
+					return m, err
+				}
+				continue
+			}
+		}
 		c.mu.Unlock()
 		if err := ctx.Err(); err != nil {
 			return driver.Message{}, err
@@ -237,38 +247,38 @@ func (c *consumer) next(ctx context.Context) (driver.Message, error) {
 		}
 
 		select {
-		case it := <-c.out:
+		case b := <-c.queue.out:
 			c.mu.Lock()
-			if c.isClosed {
-				c.mu.Unlock()
-				return driver.Message{}, driver.ErrClosed
-			}
-			if it.gen != c.gen {
-				c.mu.Unlock()
-				continue // read before a Seek or Rewind
-			}
-			if it.err != nil {
-				c.endErr, c.endGen = it.err, c.gen
-				c.mu.Unlock()
-				return driver.Message{}, it.err
-			}
-			if c.pairs != nil && !c.pairs.handOut(&it) {
-				c.mu.Unlock()
-				continue // a pair given up, or returned before a rebalance
-			}
-			c.pos.offset = it.next
-			c.pos.last = frameID{at: it.at, key: string(it.msg.StreamKey), shard: uint64(it.msg.Shard), seq: uint64(it.msg.Seq)}
-			ss := it.msg.StreamShard()
-			c.pos.seqs[ss] = it.msg.Seq
-			c.changed[ss] = struct{}{}
+			c.queue.receive(b) // read before a Seek or Rewind, its items are dropped
 			c.mu.Unlock()
-			return it.msg, nil
 		case <-c.closed:
 			return driver.Message{}, driver.ErrClosed
 		case <-ctx.Done():
 			return driver.Message{}, ctx.Err()
 		}
 	}
+}
+
+// handOut returns it, unless it is to be dropped (ok false): it was read
+// before a Seek or Rewind, or it is of a pair the member gave up. Its
+// caller holds mu.
+func (c *consumer) handOut(it item) (m driver.Message, err error, ok bool) {
+	if it.gen != c.gen {
+		return driver.Message{}, nil, false // read before a Seek or Rewind
+	}
+	if it.err != nil {
+		c.endErr, c.endGen = it.err, c.gen
+		return driver.Message{}, it.err, true
+	}
+	if c.pairs != nil && !c.pairs.handOut(&it) {
+		return driver.Message{}, nil, false // a pair given up, or returned before a rebalance
+	}
+	c.pos.offset = it.next
+	c.pos.last = frameID{at: it.at, key: string(it.msg.StreamKey), shard: uint64(it.msg.Shard), seq: uint64(it.msg.Seq)}
+	ss := it.msg.StreamShard()
+	c.pos.seqs[ss] = it.msg.Seq
+	c.changed[ss] = struct{}{}
+	return it.msg, nil, true
 }
 
 // Seek moves every assigned (stream, shard) to its first message with a
@@ -329,20 +339,12 @@ func (c *consumer) reposition(ctx context.Context, move func(*source, *filter) e
 		c.pos.from = &startCond{byTime: f.from.byTime, ts: f.from.ts, seq: f.from.seq}
 	}
 	c.endErr = nil
-	c.solo = startSolo(src, f, c.out, c.gen, &c.stats, nil)
+	c.solo = startSolo(src, f, c.queue, c.gen, &c.stats, nil)
 	return err
 }
 
-// drain drops what out holds.
-func (c *consumer) drain() {
-	for {
-		select {
-		case <-c.out:
-		default:
-			return
-		}
-	}
-}
+// drain drops what the queue holds. Its caller holds mu.
+func (c *consumer) drain() { c.queue.drain() }
 
 func (c *consumer) subscribes(stream driver.StreamKey) bool {
 	return slices.Contains(c.streams, stream) || slices.Contains(c.streams, driver.Wildcard)
@@ -492,47 +494,47 @@ type solo struct {
 	done   chan struct{}
 }
 
-func startSolo(src *source, f *filter, out chan<- item, gen uint64, st *stats, pairs *pairGroup) *solo {
+func startSolo(src *source, f *filter, q *prefetch, gen uint64, st *stats, pairs *pairGroup) *solo {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &solo{src: src, pairs: pairs, cancel: cancel, done: make(chan struct{})}
-	go s.run(ctx, f, out, gen, st)
+	go s.run(ctx, f, &filler{p: q, st: st}, gen, st)
 	return s
 }
 
-// stop stops the goroutine and waits for it.
 func (s *solo) stop() {
 	s.cancel()
 	<-s.done
 }
 
-func (s *solo) run(ctx context.Context, f *filter, out chan<- item, gen uint64, st *stats) {
+func (s *solo) run(ctx context.Context, f *filter, out *filler, gen uint64, st *stats) {
 	defer close(s.done)
-	emit := func(it item) bool {
-		select {
-		case out <- it:
-			return true
-		default:
-		}
-		st.blocked.Store(true)
-		defer st.blocked.Store(false)
-		select {
-		case out <- it:
-			return true
-		case <-ctx.Done():
-			return false
-		}
-	}
 	for {
-		m, next, err := s.src.next(ctx)
+		// With items read, look only at what the file holds: they are
+		// handed on before the reader waits for more.
+		rctx := ctx
+		if out.pending() {
+			rctx = done
+		}
+		m, next, err := s.src.next(rctx)
 		if err != nil {
+			if rctx == done && ctx.Err() == nil && errors.Is(err, context.Canceled) {
+				if !out.flush(ctx) {
+					return
+				}
+				continue
+			}
 			if ctx.Err() != nil || errors.Is(err, ssfile.ErrClosed) {
 				return
 			}
-			emit(item{err: readError(err), gen: gen})
+			if out.add(ctx, item{err: readError(err), gen: gen}) {
+				out.flush(ctx)
+			}
 			return
 		}
 		if m.IsEndOfStream() {
-			emit(item{err: driver.ErrStreamEnded, gen: gen})
+			if out.add(ctx, item{err: driver.ErrStreamEnded, gen: gen}) {
+				out.flush(ctx)
+			}
 			return
 		}
 		if !f.match(&m) {
@@ -542,7 +544,7 @@ func (s *solo) run(ctx context.Context, f *filter, out chan<- item, gen uint64, 
 			continue
 		}
 		st.matched.Add(1)
-		if !emit(item{msg: s.src.message(&m), at: m.Offset, next: next, gen: gen}) {
+		if !out.add(ctx, item{msg: s.src.message(&m), at: m.Offset, next: next, gen: gen}) {
 			return
 		}
 	}

@@ -68,18 +68,27 @@
 // the writer while at least one Conn that created a producer is open; Open
 // itself does not take the writer, so a consuming process never keeps
 // another from writing). The first such Conn's options configure it.
-// Sequence numbers are assigned per (stream, shard) under one lock, one
-// more than the highest in the file, so they are contiguous and continue
+// Sequence numbers are assigned per (stream, shard) as the message is
+// written, one more than the highest in the file, so they are contiguous and continue
 // across restarts; timestamps are the current time in milliseconds unless
 // the sender gives one. A producer created Verbatim stores Seq and Timestamp
 // as given.
 //
-// Send writes the message into the writer's buffer and returns a receipt at
-// once. A background flusher flushes once per batch of sends and then
-// resolves the batch's receipts: a resolved receipt means the message
-// survives a crash of the process (with sync=flush, of the machine: one
-// fdatasync per batch, group commit). Send blocks (backpressure) when 16384
-// receipts are waiting. Flush waits for everything sent before it.
+// Send queues the message and returns a receipt at once: it copies a
+// payload of up to 16 KiB, and waits until a larger one is written into the
+// writer's buffer, so that the caller may reuse it either way. A background
+// flusher takes the queue a batch at a time: it writes the batch's messages
+// into the writer's buffer (numbering them), flushes once and then
+// resolves the batch's receipts: a resolved receipt
+// means the message survives a crash of the process (with sync=flush, of
+// the machine: one fdatasync per batch, group commit). Writing on the
+// flusher's goroutine keeps the writer's lock with one goroutine, so that a
+// producer sending in a loop and the flusher never stall each other. Send
+// blocks (backpressure) while 16384 sends or 1 MiB of payloads are queued.
+// Flush waits for everything sent before it. A message larger than the
+// file's size limit is refused by Send; one that does not fit in what is
+// left of it fails its receipt with ssfile.ErrSizeLimit (the writer stays
+// usable, and the message takes no sequence number).
 //
 // When the last Conn holding the writer closes, the file is flushed, synced
 // and closed; if any of those Conns asked for it (eos=true), an end-of-stream
@@ -90,9 +99,11 @@
 // # Consumers
 //
 // Each consumer reads with its own ssfile.Reader in a goroutine that fills a
-// channel of prefetch messages (default 1000): a consumer that does not call
-// Next stops its reader there, so memory stays bounded, and it never slows
-// another consumer. Payloads are copied out of the file's memory mapping
+// queue of about prefetch messages (default 1000), handed to Next in batches
+// of up to 64 (a sixteenth of prefetch): a batch goes as soon as it is full
+// or the reader has read what the file holds, so none holds a message back.
+// A consumer that does not call Next stops its reader there, so memory
+// stays bounded, and it never slows another consumer. Payloads are copied out of the file's memory mapping
 // (small ones share 64 KiB chunks): a message is the caller's, it never
 // changes after Next returns it and stays valid after the consumer closes,
 // even if the file is later rewritten. A file recreated in place under a

@@ -84,7 +84,7 @@ func (c *consumer) joinPairs(opts driver.ConsumerOptions) error {
 	c.pairs = g
 	c.header = src.header()
 	c.pos = position{offset: src.pos, seqs: make(map[driver.StreamShard]driver.SeqNo)}
-	c.solo = startSolo(src, f, c.out, c.gen, &c.stats, g)
+	c.solo = startSolo(src, f, c.queue, c.gen, &c.stats, g)
 	go c.heartbeat(g)
 	return nil
 }
@@ -150,7 +150,7 @@ func (c *consumer) rewindForPairs(off int64) {
 		return
 	}
 	c.pairs.markReady()
-	c.solo = startSolo(src, newFilter(c.streams, nil), c.out, c.gen, &c.stats, c.pairs)
+	c.solo = startSolo(src, newFilter(c.streams, nil), c.queue, c.gen, &c.stats, c.pairs)
 }
 
 // leavePairs takes c out of its pair group, if it is in one: the pairs it

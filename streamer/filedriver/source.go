@@ -114,7 +114,7 @@ func (s *source) findEOS() error {
 func (s *source) next(ctx context.Context) (ssfile.Message, int64, error) {
 	for {
 		m, err := s.c.Next(ctx)
-		if s.eosAt >= 0 && ctx.Err() == nil && !errors.Is(err, ssfile.ErrClosed) && !errors.Is(err, io.EOF) {
+		if s.eosAt >= 0 && (err == nil || ctx.Err() == nil) && !errors.Is(err, ssfile.ErrClosed) && !errors.Is(err, io.EOF) {
 			// The reader sat after an end-of-stream message it skipped, and
 			// the file changed. If a new writer cut that message away and
 			// wrote past it before the reader noticed the file shrink, what
