@@ -502,3 +502,29 @@ func TestTornTail(t *testing.T) {
 		t.Fatalf("live consumer after the torn tail was cut got %q", got)
 	}
 }
+
+// TestBatchesHoldNothingBack sends one message at a time to a following
+// consumer, waiting for each before the next: the reader's batches (up to
+// 62 items at the default prefetch) go on as soon as the file holds no
+// more, so every Next returns without a further send. The same for a
+// consumer that was behind: the backlog arrives in batches, then the
+// stream one by one.
+func TestBatchesHoldNothingBack(t *testing.T) {
+	ctx := testkit.Context(t)
+	c := open(t, tempFile(t), "create")
+	p := newProducer(t, c)
+	sendN(t, ctx, p, "a", "backlog", 500)
+	live := newCons(t, c, driver.ConsumerOptions{AutoStreamReset: driver.ResetEarliest}, "a")
+	for i := range 500 {
+		if m := next(t, ctx, live); string(m.Payload) != fmt.Sprintf("backlog%d", i) {
+			t.Fatalf("backlog message %d: %q", i, m.Payload)
+		}
+	}
+	for i := range 200 {
+		want := fmt.Sprintf("m%d", i)
+		send(t, ctx, p, driver.Header{StreamKey: "a"}, want)
+		if m := next(t, ctx, live); string(m.Payload) != want {
+			t.Fatalf("got %q, want %q", m.Payload, want)
+		}
+	}
+}
