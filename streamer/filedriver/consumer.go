@@ -51,8 +51,9 @@ type consumer struct {
 	assigned map[driver.StreamShard]bool
 	endErr   error // returned by every Next of generation endGen
 	endGen   uint64
-	pos      position                        // what Commit stores
+	pos      position                        // what Commit stores; see recent
 	changed  map[driver.StreamShard]struct{} // in pos.seqs since the last Commit
+	recent   recentSeq                       // the last message's seq, not yet in pos.seqs
 	reset    bool                            // pos.seqs was cleared since the last Commit
 	store    *offsetStore                    // Resumable only
 	lease    *lease                          // Resumable only: the group is this consumer's
@@ -275,10 +276,32 @@ func (c *consumer) handOut(it item) (m driver.Message, err error, ok bool) {
 	}
 	c.pos.offset = it.next
 	c.pos.last = frameID{at: it.at, key: string(it.msg.StreamKey), shard: uint64(it.msg.Shard), seq: uint64(it.msg.Seq)}
-	ss := it.msg.StreamShard()
-	c.pos.seqs[ss] = it.msg.Seq
-	c.changed[ss] = struct{}{}
+	if ss := it.msg.StreamShard(); !c.recent.set || ss != c.recent.ss {
+		c.settle()
+		c.recent = recentSeq{ss: ss, set: true}
+	}
+	c.recent.seq = it.msg.Seq
 	return it.msg, nil, true
+}
+
+// recentSeq is the (stream, shard) of the last message Next returned and its
+// sequence number, kept out of the consumer's maps while messages of the
+// same (stream, shard) follow: a comparison per message instead of two map
+// assignments. settle writes it back before the maps are read.
+type recentSeq struct {
+	ss  driver.StreamShard
+	seq driver.SeqNo
+	set bool
+}
+
+// settle writes recent into pos.seqs and changed. Its caller holds mu, and
+// calls it before reading either map.
+func (c *consumer) settle() {
+	if c.recent.set {
+		c.pos.seqs[c.recent.ss] = c.recent.seq
+		c.changed[c.recent.ss] = struct{}{}
+		c.recent.set = false
+	}
 }
 
 // Seek moves every assigned (stream, shard) to its first message with a
@@ -333,6 +356,7 @@ func (c *consumer) reposition(ctx context.Context, move func(*source, *filter) e
 		err = &driver.BackendError{Backend: Scheme, Op: "seek", Err: err}
 	}
 	c.pos = position{offset: src.pos, last: src.prev, seqs: make(map[driver.StreamShard]driver.SeqNo)}
+	c.recent = recentSeq{} // of the position left
 	c.reset = true
 	clear(c.changed)
 	if f.from != nil {
@@ -422,6 +446,7 @@ func (c *consumer) Commit(ctx context.Context) error {
 		return driver.ErrClosed
 	}
 	// Only what changed since the last commit is copied, and written.
+	c.settle()
 	p := position{offset: c.pos.offset, last: c.pos.last, from: c.pos.from}
 	if s := c.conn.cfg.settled(p.offset); s != p.offset {
 		p.offset, p.last = s, frameID{} // the start of a segment needs no check

@@ -58,6 +58,7 @@ func (c *consumer) Lag(ctx context.Context) ([]driver.Lag, error) {
 		c.mu.Unlock()
 		return g.lag(ctx, &c.conn.cfg, c.streams)
 	}
+	c.settle()
 	from := c.pos.offset
 	f := newFilter(c.streams, c.assigned)
 	f.from = c.pos.from.clone()

@@ -265,3 +265,27 @@ func roundRobinLag(t *testing.T, path, query string) {
 		t.Fatalf("lag of a member rewound to the beginning = %v, want %v", got, w)
 	}
 }
+
+// TestLagAfterARun reads every message of one (stream, shard), then of
+// another: Lag reports both at zero, the (stream, shard) of the last
+// message Next returned included.
+func TestLagAfterARun(t *testing.T) {
+	ctx := testkit.Context(t)
+	c := open(t, tempFile(t), "create")
+	p := newProducer(t, c)
+	sendN(t, ctx, p, "a", "x", 5)
+	sendN(t, ctx, p, "b", "y", 3)
+	cons := newCons(t, c, driver.ConsumerOptions{AutoStreamReset: driver.ResetEarliest}, "a", "b")
+	for range 8 {
+		next(t, ctx, cons)
+	}
+	want := map[driver.StreamShard]uint64{{Stream: "a"}: 0, {Stream: "b"}: 0}
+	if got := lagMap(t, ctx, cons); !maps.Equal(got, want) {
+		t.Fatalf("Lag %v, want %v", got, want)
+	}
+	sendN(t, ctx, p, "b", "z", 2)
+	want[driver.StreamShard{Stream: "b"}] = 2
+	if got := lagMap(t, ctx, cons); !maps.Equal(got, want) {
+		t.Fatalf("Lag after 2 more of b: %v, want %v", got, want)
+	}
+}

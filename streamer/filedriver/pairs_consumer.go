@@ -84,6 +84,7 @@ func (c *consumer) joinPairs(opts driver.ConsumerOptions) error {
 	c.pairs = g
 	c.header = src.header()
 	c.pos = position{offset: src.pos, seqs: make(map[driver.StreamShard]driver.SeqNo)}
+	c.recent = recentSeq{}
 	c.solo = startSolo(src, f, c.queue, c.gen, &c.stats, g)
 	go c.heartbeat(g)
 	return nil
