@@ -223,7 +223,7 @@ func (c *consumer) next(ctx context.Context) (driver.Message, error) {
 		g, switched := c.member, c.switched
 		if g == nil {
 			if it, ok := c.queue.take(); ok {
-				m, err, ok := c.handOut(it)
+				m, ok, err := c.handOut(it)
 				c.mu.Unlock()
 				if ok {
 					return m, err
@@ -263,16 +263,16 @@ func (c *consumer) next(ctx context.Context) (driver.Message, error) {
 // handOut returns it, unless it is to be dropped (ok false): it was read
 // before a Seek or Rewind, or it is of a pair the member gave up. Its
 // caller holds mu.
-func (c *consumer) handOut(it item) (m driver.Message, err error, ok bool) {
+func (c *consumer) handOut(it item) (m driver.Message, ok bool, err error) {
 	if it.gen != c.gen {
-		return driver.Message{}, nil, false // read before a Seek or Rewind
+		return driver.Message{}, false, nil // read before a Seek or Rewind
 	}
 	if it.err != nil {
 		c.endErr, c.endGen = it.err, c.gen
-		return driver.Message{}, it.err, true
+		return driver.Message{}, true, it.err
 	}
 	if c.pairs != nil && !c.pairs.handOut(&it) {
-		return driver.Message{}, nil, false // a pair given up, or returned before a rebalance
+		return driver.Message{}, false, nil // a pair given up, or returned before a rebalance
 	}
 	c.pos.offset = it.next
 	c.pos.last = frameID{at: it.at, key: string(it.msg.StreamKey), shard: uint64(it.msg.Shard), seq: uint64(it.msg.Seq)}
@@ -281,7 +281,7 @@ func (c *consumer) handOut(it item) (m driver.Message, err error, ok bool) {
 		c.recent = recentSeq{ss: ss, set: true}
 	}
 	c.recent.seq = it.msg.Seq
-	return it.msg, nil, true
+	return it.msg, true, nil
 }
 
 // recentSeq is the (stream, shard) of the last message Next returned and its
