@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/seastream/ss/beacon"
 	"github.com/seastream/ss/format"
 	"github.com/seastream/ss/ssdir"
 	"github.com/seastream/ss/ssfile"
@@ -19,7 +18,6 @@ import (
 // positions (dirpos.go).
 type streamWriter interface {
 	Write(h format.MessageHeader, payload []byte) error
-	Stream(key string, shard uint64) (beacon.StreamState, bool)
 	Flush() error
 	Close() error
 	// writeNext writes the message numbered one past its (stream, shard)'s

@@ -354,10 +354,9 @@ func (sw *sharedWriter) write(batch []queued, failed error) error {
 			close(q.written) // the sender's payload is not read any more
 		}
 		if q.err != nil && failed == nil && errors.Is(q.err, ssfile.ErrWriterFailed) {
-			failed = q.err
 			sw.mu.Lock()
 			if sw.failed == nil {
-				sw.failed = failed
+				sw.failed = q.err
 			}
 			failed = sw.failed
 			sw.mu.Unlock()
