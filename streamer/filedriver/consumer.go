@@ -569,7 +569,10 @@ func (s *solo) run(ctx context.Context, f *filter, out *filler, gen uint64, st *
 			continue
 		}
 		st.matched.Add(1)
-		if !out.add(ctx, item{msg: s.src.message(&m), at: m.Offset, next: next, gen: gen}) {
+		it := out.slot()
+		s.src.messageTo(&it.msg, &m)
+		it.at, it.next, it.gen = m.Offset, next, gen
+		if !out.added(ctx) {
 			return
 		}
 	}

@@ -240,7 +240,8 @@ func (g *group) run(ctx context.Context) {
 		if !g.f.match(&m) {
 			continue
 		}
-		it := item{msg: g.src.message(&m), at: m.Offset, next: next}
+		it := item{at: m.Offset, next: next}
+		g.src.messageTo(&it.msg, &m)
 		g.mu.Lock()
 		if ss := it.msg.StreamShard(); ss != g.last || len(g.read) == 0 {
 			g.read[ss] = struct{}{}

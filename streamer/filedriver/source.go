@@ -426,18 +426,15 @@ func (s *source) rewindTo(f *filter, pos driver.SeqPos) error {
 	return s.searchAll(f, func(m *format.Marker) bool { return m.SeqNo >= uint64(pos.Seq) })
 }
 
-// message converts a message read from the file, whose payload the Reader
-// copied (WithOwnPayloads): a driver.Message never changes after Next.
-func (s *source) message(m *ssfile.Message) driver.Message {
-	return driver.Message{
-		Header: driver.Header{
-			StreamKey: driver.StreamKey(m.StreamKey),
-			Shard:     driver.ShardID(m.ShardID),
-			Seq:       driver.SeqNo(m.SeqNo),
-			Timestamp: time.UnixMilli(int64(m.Timestamp)).UTC(),
-		},
-		Payload: m.Payload,
-	}
+// messageTo fills out, zero, with a message read from the file, whose payload
+// the Reader copied (WithOwnPayloads): a driver.Message never changes after
+// Next.
+func (s *source) messageTo(out *driver.Message, m *ssfile.Message) {
+	out.StreamKey = driver.StreamKey(m.StreamKey)
+	out.Shard = driver.ShardID(m.ShardID)
+	out.Seq = driver.SeqNo(m.SeqNo)
+	out.Timestamp = time.UnixMilli(int64(m.Timestamp)).UTC()
+	out.Payload = m.Payload
 }
 
 // readError wraps an error of the file engine for Next.
